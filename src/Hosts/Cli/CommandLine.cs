@@ -1,0 +1,151 @@
+// Verb dispatch and argument parsing for `pmip6`. Usage errors exit 2 with one line naming the
+// problem; runtime failures exit 1. Verbs are added here as the roadmap's issues land.
+namespace Pmip6Akka.Hosts.Cli;
+
+public sealed class UsageException(string message) : Exception(message);
+
+public static class CommandLine
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    private sealed record Verb(string Path, string Summary, string Usage, Func<Arguments, TextWriter, int> Run);
+
+    private static readonly Verb[] Verbs =
+    [
+        new("wire samples", "write one packet per message kind and option set to a pcap file",
+            "pmip6 wire samples --pcap FILE", WireSamplesCommand.Run),
+        new("bench fuzz", "mutate valid packets and decode them; count exceptions and over-reads",
+            "pmip6 bench fuzz [--count N] [--seed S]", FuzzBenchmark.Run),
+        new("bench codec", "time PBU/PBA decode and encode; bytes allocated per operation",
+            "pmip6 bench codec [--iterations N]", CodecBenchmark.Run),
+    ];
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            PrintHelp(stdout);
+            return args.Length == 0 ? ExitUsage : ExitOk;
+        }
+        var verb = Verbs.FirstOrDefault(v => Matches(v.Path, args));
+        if (verb is null)
+        {
+            var known = string.Join(", ", Verbs.Select(v => v.Path.Split(' ')[0]).Distinct());
+            var asked = string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')).Take(2));
+            stderr.WriteLine($"pmip6: unknown command '{asked}' (known: {known}; see pmip6 --help)");
+            return ExitUsage;
+        }
+        var rest = args.Skip(verb.Path.Split(' ').Length).ToArray();
+        if (rest.Contains("--help") || rest.Contains("-h"))
+        {
+            stdout.WriteLine($"usage: {verb.Usage}");
+            stdout.WriteLine($"  {verb.Summary}");
+            return ExitOk;
+        }
+        try
+        {
+            var arguments = Arguments.Parse(rest);
+            var code = verb.Run(arguments, stdout);
+            arguments.EnsureAllUsed();
+            return code;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"pmip6 {verb.Path}: {e.Message} (usage: {verb.Usage})");
+            return ExitUsage;
+        }
+    }
+
+    private static bool Matches(string path, string[] args)
+    {
+        var words = path.Split(' ');
+        return args.Length >= words.Length && words.Select((w, i) => w == args[i]).All(x => x);
+    }
+
+    private static void PrintHelp(TextWriter stdout)
+    {
+        stdout.WriteLine("pmip6 — Proxy Mobile IPv6 (RFC 5213) runtime on Akka.NET");
+        stdout.WriteLine();
+        stdout.WriteLine("usage: pmip6 <command> [options]   (pmip6 <command> --help for its options)");
+        stdout.WriteLine();
+        foreach (var verb in Verbs)
+            stdout.WriteLine($"  {verb.Path,-14} {verb.Summary}");
+    }
+}
+
+/// <summary>
+/// `--name value` options and `--flag` switches. Every option must be consumed by the verb; a
+/// leftover or unknown one is a usage error naming it.
+/// </summary>
+public sealed class Arguments
+{
+    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+    public static Arguments Parse(IReadOnlyList<string> args)
+    {
+        var result = new Arguments();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+                throw new UsageException($"unexpected argument '{arg}'");
+            var name = arg[2..];
+            string? value = null;
+            var eq = name.IndexOf('=');
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                value = args[++i];
+            }
+            if (!result._options.TryAdd(name, value))
+                throw new UsageException($"option --{name} given twice");
+        }
+        return result;
+    }
+
+    public string? String(string name)
+    {
+        _used.Add(name);
+        if (!_options.TryGetValue(name, out var value))
+            return null;
+        return value ?? throw new UsageException($"option --{name} needs a value");
+    }
+
+    public string RequiredString(string name) =>
+        String(name) ?? throw new UsageException($"missing option --{name}");
+
+    public long Integer(string name, long defaultValue, long min, long max)
+    {
+        var text = String(name);
+        if (text is null)
+            return defaultValue;
+        var normalized = text.Replace("_", "").Replace(",", "");
+        if (!long.TryParse(normalized, out var value) || value < min || value > max)
+            throw new UsageException($"--{name} must be an integer from {min} to {max}, got '{text}'");
+        return value;
+    }
+
+    public bool Flag(string name)
+    {
+        _used.Add(name);
+        if (!_options.TryGetValue(name, out var value))
+            return false;
+        if (value is not null)
+            throw new UsageException($"option --{name} takes no value, got '{value}'");
+        return true;
+    }
+
+    public void EnsureAllUsed()
+    {
+        foreach (var name in _options.Keys)
+            if (!_used.Contains(name))
+                throw new UsageException($"unknown option --{name}");
+    }
+}
