@@ -134,7 +134,7 @@ public ref struct MobilityHeaderWriter
     // ---- options -------------------------------------------------------------------------------
 
     /// <summary>Mobile Node Identifier (RFC 4283), subtype NAI unless told otherwise.</summary>
-    public void MobileNodeIdentifier(ReadOnlySpan<byte> identifier, MobileNodeIdentifierSubtype subtype = MobileNodeIdentifierSubtype.Nai)
+    public void MobileNodeIdentifier(scoped ReadOnlySpan<byte> identifier, MobileNodeIdentifierSubtype subtype = MobileNodeIdentifierSubtype.Nai)
     {
         if (identifier.IsEmpty || identifier.Length > 254) { _overflow = true; return; }
         var data = Option(MobilityOptionType.MobileNodeIdentifier, 1 + identifier.Length, 1, 0);
@@ -172,7 +172,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Mobile Node Link-layer Identifier (RFC 5213 §8.6), alignment 8n+2.</summary>
-    public void MobileNodeLinkLayerIdentifier(ReadOnlySpan<byte> identifier)
+    public void MobileNodeLinkLayerIdentifier(scoped ReadOnlySpan<byte> identifier)
     {
         if (identifier.IsEmpty || identifier.Length > 253) { _overflow = true; return; }
         var data = Option(MobilityOptionType.MobileNodeLinkLayerIdentifier, 2 + identifier.Length, 8, 2);
@@ -206,7 +206,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Binding Identifier (RFC 5648 §6.1) with an optional 4- or 16-octet care-of address.</summary>
-    public void BindingIdentifier(ushort id, byte status, byte flags, ReadOnlySpan<byte> careOfAddress = default)
+    public void BindingIdentifier(ushort id, byte status, byte flags, scoped ReadOnlySpan<byte> careOfAddress = default)
     {
         if (careOfAddress.Length is not (0 or 4 or 16)) { _overflow = true; return; }
         var data = careOfAddress.Length == 16
@@ -220,7 +220,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Flow Summary (RFC 6089 §4.2), alignment 2n.</summary>
-    public void FlowSummary(ReadOnlySpan<ushort> flowIds)
+    public void FlowSummary(scoped ReadOnlySpan<ushort> flowIds)
     {
         if (flowIds.IsEmpty || flowIds.Length > 127) { _overflow = true; return; }
         var data = Option(MobilityOptionType.FlowSummary, 2 * flowIds.Length, 2, 0);
@@ -230,7 +230,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Flow Identification (RFC 6089 §4.1), alignment 2n; sub-options are given encoded.</summary>
-    public void FlowIdentification(ushort flowId, ushort priority, byte status, ReadOnlySpan<byte> subOptions = default)
+    public void FlowIdentification(ushort flowId, ushort priority, byte status, scoped ReadOnlySpan<byte> subOptions = default)
     {
         if (subOptions.Length > 249) { _overflow = true; return; }
         var data = Option(MobilityOptionType.FlowIdentification, 6 + subOptions.Length, 2, 0);
@@ -243,7 +243,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Experimental Mobility Option (RFC 5096): opaque data, no alignment.</summary>
-    public void ExperimentalOption(ReadOnlySpan<byte> payload)
+    public void ExperimentalOption(scoped ReadOnlySpan<byte> payload)
     {
         if (payload.Length > 255) { _overflow = true; return; }
         var data = Option(MobilityOptionType.Experimental, payload.Length, 1, 0);
@@ -252,7 +252,7 @@ public ref struct MobilityHeaderWriter
     }
 
     /// <summary>Vendor Specific Mobility Option (RFC 5094), alignment 4n+2.</summary>
-    public void VendorSpecific(uint vendorId, byte subType, ReadOnlySpan<byte> payload)
+    public void VendorSpecific(uint vendorId, byte subType, scoped ReadOnlySpan<byte> payload)
     {
         if (payload.Length > 250) { _overflow = true; return; }
         var data = Option(MobilityOptionType.VendorSpecific, 5 + payload.Length, 4, 2);

@@ -348,11 +348,11 @@ public ref struct NdWriter
         return w;
     }
 
-    public void SourceLinkLayerAddress(ReadOnlySpan<byte> address) => LinkLayer(NdOptionType.SourceLinkLayerAddress, address);
+    public void SourceLinkLayerAddress(scoped ReadOnlySpan<byte> address) => LinkLayer(NdOptionType.SourceLinkLayerAddress, address);
 
-    public void TargetLinkLayerAddress(ReadOnlySpan<byte> address) => LinkLayer(NdOptionType.TargetLinkLayerAddress, address);
+    public void TargetLinkLayerAddress(scoped ReadOnlySpan<byte> address) => LinkLayer(NdOptionType.TargetLinkLayerAddress, address);
 
-    private void LinkLayer(NdOptionType type, ReadOnlySpan<byte> address)
+    private void LinkLayer(NdOptionType type, scoped ReadOnlySpan<byte> address)
     {
         var units = (2 + address.Length + 7) / 8;
         var option = Option(type, units);

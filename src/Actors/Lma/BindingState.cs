@@ -1,0 +1,216 @@
+// The binding entity's state and decisions for one mobile node: every mobility session (BCE) of
+// that MN, RFC 5213 §5.3 (PBU processing) and §5.4.1 (BCE lookup with the Handoff Indicator).
+// Pure and immutable: Decide returns what should happen, Apply folds a persisted event in.
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Protocol;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+public enum SessionState : byte
+{
+    Active = 0,
+    /// <summary>De-registered by its MAG; kept until DeleteAt for a handover to another MAG.</summary>
+    AwaitingNewMag = 1,
+}
+
+public sealed record MobilitySession(
+    int Id,
+    ImmutableArray<Ipv6Prefix> Prefixes,
+    Ipv6Address ProxyCoa,
+    AccessTechnologyType AccessTechnology,
+    string? LinkLayerId,
+    Ipv6Address? LinkLocalAddress,
+    DateTimeOffset RegisteredAt,
+    TimeSpan Lifetime,
+    Pmip6Timestamp? LastTimestamp,
+    ushort LastSequence,
+    SessionState State,
+    DateTimeOffset? DeleteAt)
+{
+    public DateTimeOffset ExpiresAt => State == SessionState.AwaitingNewMag && DeleteAt is { } d ? d : RegisteredAt + Lifetime;
+
+    public bool Owns(Ipv6Prefix prefix) => Prefixes.Contains(prefix);
+}
+
+/// <summary>The outcome of one PBU.</summary>
+public abstract record BindingDecision
+{
+    /// <summary>Reject with this status; nothing changes.</summary>
+    public sealed record Reject(ProxyBindingAcknowledgement Reply) : BindingDecision;
+
+    /// <summary>A new session needs prefixes from the pool first; decide again with them.</summary>
+    public sealed record NeedPrefixes(int Count) : BindingDecision;
+
+    /// <summary>Persist these events (possibly none), then send the reply.</summary>
+    public sealed record Accept(ImmutableArray<IBindingEvent> Events, ProxyBindingAcknowledgement Reply) : BindingDecision;
+}
+
+public sealed record BindingSettings
+{
+    public static readonly BindingSettings Default = new();
+
+    public TimeSpan MinDelayBeforeBceDelete { get; init; } = ProtocolConstants.MinDelayBeforeBceDelete;
+
+    /// <summary>Upper bound on any granted lifetime, whatever the policy says.</summary>
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(1);
+}
+
+public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySession> Sessions, int NextSessionId)
+{
+    public static BindingState Empty(string mobileNodeId) => new(mobileNodeId, [], 1);
+
+    public bool IsEmpty => Sessions.IsEmpty;
+
+    public IEnumerable<Ipv6Prefix> AllPrefixes => Sessions.SelectMany(s => s.Prefixes);
+
+    /// <summary>The earliest moment a session expires or its de-registration delay ends (for the timer).</summary>
+    public DateTimeOffset? NextDeadline => Sessions.IsEmpty ? null : Sessions.Min(s => s.ExpiresAt);
+
+    /// <summary>
+    /// Decides a PBU that passed the protocol handler's checks (authorised MAG, mandatory options,
+    /// timestamp window) against this MN's sessions. <paramref name="assignedPrefixes"/> are the
+    /// pool's answer to an earlier <see cref="BindingDecision.NeedPrefixes"/>.
+    /// </summary>
+    public BindingDecision Decide(ProxyBindingUpdate pbu, MobileNodePolicy policy, DateTimeOffset now,
+        BindingSettings? settings = null, ImmutableArray<Ipv6Prefix>? assignedPrefixes = null)
+    {
+        settings ??= BindingSettings.Default;
+        if (!policy.ProxyRegistrationEnabled)
+            return Reject(pbu, BindingAcknowledgementStatus.ProxyRegistrationNotEnabled);
+        if (!policy.Allows(pbu.AccessTechnology))
+            return Reject(pbu, BindingAcknowledgementStatus.AdministrativelyProhibited);
+
+        var requested = pbu.RequestedPrefixes.ToImmutableArray();
+        MobilitySession? session;
+        if (!requested.IsEmpty)
+        {
+            // §5.4.1.1: the MAG names the prefixes; they must all be one session's, and all of them.
+            var owners = requested.Select(p => Sessions.FirstOrDefault(s => s.Owns(p))).ToList();
+            if (owners.Any(o => o is null))
+                return Reject(pbu, BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix);
+            session = owners[0]!;
+            if (owners.Any(o => o!.Id != session.Id) || session.Prefixes.Length != requested.Distinct().Count())
+                return Reject(pbu, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
+        }
+        else
+        {
+            session = FindByHandoffIndicator(pbu);
+        }
+
+        if (pbu.IsDeregistration)
+            return DecideDeregistration(pbu, session, now, settings);
+
+        if (session is not null)
+        {
+            if (IsStale(pbu, session))
+                return Reject(pbu, BindingAcknowledgementStatus.TimestampLowerThanPreviouslyAccepted);
+            var kind = session.ProxyCoa == pbu.ProxyCoa && session.State == SessionState.Active
+                ? RegistrationKind.Refresh
+                : RegistrationKind.Handover;
+            return Register(pbu, session.Id, kind, session.Prefixes, policy, now, settings);
+        }
+
+        // A new mobility session.
+        if (Sessions.Count(s => s.State == SessionState.Active) >= policy.MaxSessions)
+            return Reject(pbu, BindingAcknowledgementStatus.InsufficientResources);
+        if (assignedPrefixes is not { } prefixes)
+            return new BindingDecision.NeedPrefixes(policy.HomeNetworkPrefixCount);
+        if (prefixes.IsEmpty)
+            return Reject(pbu, BindingAcknowledgementStatus.InsufficientResources);
+        return Register(pbu, NextSessionId, RegistrationKind.Initial, prefixes, policy, now, settings);
+    }
+
+    /// <summary>
+    /// §5.4.1.2: without named prefixes, the Handoff Indicator says whether the PBU continues an
+    /// existing session (handoff between MAGs or interfaces, re-registration) or starts a new one.
+    /// </summary>
+    private MobilitySession? FindByHandoffIndicator(ProxyBindingUpdate pbu)
+    {
+        MobilitySession? ByLinkLayer() => pbu.LinkLayerId is null ? null
+            : Sessions.FirstOrDefault(s => s.LinkLayerId == pbu.LinkLayerId && s.AccessTechnology == pbu.AccessTechnology);
+        MobilitySession? SingleAwaiting()
+        {
+            var awaiting = Sessions.Where(s => s.State == SessionState.AwaitingNewMag).ToList();
+            return awaiting.Count == 1 ? awaiting[0] : null;
+        }
+        return pbu.Handoff switch
+        {
+            HandoffIndicator.AttachmentOverNewInterface => pbu.IsDeregistration ? ByLinkLayer() ?? SessionAt(pbu) : null,
+            HandoffIndicator.HandoffStateNotChanged => SessionAt(pbu) ?? ByLinkLayer(),
+            HandoffIndicator.HandoffBetweenMagsForSameInterface => ByLinkLayer() ?? SingleAwaiting() ?? SingleSession(),
+            HandoffIndicator.HandoffBetweenInterfacesOfMobileNode => SingleAwaiting() ?? SingleSession(),
+            _ => ByLinkLayer() ?? SessionAt(pbu) ?? SingleAwaiting(),
+        };
+    }
+
+    private MobilitySession? SessionAt(ProxyBindingUpdate pbu)
+    {
+        var at = Sessions.Where(s => s.ProxyCoa == pbu.ProxyCoa && (pbu.LinkLayerId is null || s.LinkLayerId is null || s.LinkLayerId == pbu.LinkLayerId)).ToList();
+        return at.Count == 1 ? at[0] : null;
+    }
+
+    private MobilitySession? SingleSession() => Sessions.Count == 1 ? Sessions[0] : null;
+
+    private static bool IsStale(ProxyBindingUpdate pbu, MobilitySession session) =>
+        pbu.Timestamp is { } ts && session.LastTimestamp is { } last && ts.CompareTo(last) < 0;
+
+    private BindingDecision DecideDeregistration(ProxyBindingUpdate pbu, MobilitySession? session, DateTimeOffset now, BindingSettings settings)
+    {
+        // §5.3.5: a de-registration from a MAG that no longer serves the session (the handover already
+        // happened) or for a session that does not exist changes nothing, and is acknowledged.
+        if (session is null || session.ProxyCoa != pbu.ProxyCoa || session.State == SessionState.AwaitingNewMag)
+            return new BindingDecision.Accept([], Reply(pbu, session?.Prefixes ?? pbu.HomeNetworkPrefixes, TimeSpan.Zero));
+        if (IsStale(pbu, session))
+            return Reject(pbu, BindingAcknowledgementStatus.TimestampLowerThanPreviouslyAccepted);
+        var deregistered = new SessionDeregistered(MobileNodeId, session.Id, now, now + settings.MinDelayBeforeBceDelete, pbu.Timestamp);
+        return new BindingDecision.Accept([deregistered], Reply(pbu, session.Prefixes, TimeSpan.Zero));
+    }
+
+    private BindingDecision Register(ProxyBindingUpdate pbu, int sessionId, RegistrationKind kind, ImmutableArray<Ipv6Prefix> prefixes,
+        MobileNodePolicy policy, DateTimeOffset now, BindingSettings settings)
+    {
+        var lifetime = Min(pbu.Lifetime, Min(policy.MaxLifetime ?? settings.MaxLifetime, settings.MaxLifetime));
+        var registered = new SessionRegistered(MobileNodeId, sessionId, kind, prefixes, pbu.ProxyCoa, pbu.AccessTechnology,
+            pbu.LinkLayerId, pbu.LinkLocalAddress, now, lifetime, pbu.Timestamp, pbu.Sequence);
+        return new BindingDecision.Accept([registered], Reply(pbu, prefixes, lifetime));
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static ProxyBindingAcknowledgement Reply(ProxyBindingUpdate pbu, ImmutableArray<Ipv6Prefix> prefixes, TimeSpan lifetime) =>
+        new(pbu.ProxyCoa, BindingAcknowledgementStatus.Accepted, pbu.Sequence, lifetime, pbu.MobileNodeId, prefixes, pbu.Handoff,
+            pbu.AccessTechnology, pbu.LinkLayerId, pbu.LinkLocalAddress, pbu.Timestamp);
+
+    private static BindingDecision.Reject Reject(ProxyBindingUpdate pbu, BindingAcknowledgementStatus status) =>
+        new(ProxyBindingAcknowledgement.Reject(pbu, status));
+
+    /// <summary>Sessions whose lifetime or de-registration delay has run out by <paramref name="now"/>.</summary>
+    public ImmutableArray<IBindingEvent> Expire(DateTimeOffset now) =>
+        [.. Sessions.Where(s => s.ExpiresAt <= now).Select(s => (IBindingEvent)new SessionRemoved(MobileNodeId, s.Id,
+            s.State == SessionState.AwaitingNewMag ? RemovalReason.DeregistrationDelayElapsed : RemovalReason.LifetimeExpired, now, s.Prefixes))];
+
+    /// <summary>Administrative revocation (RFC 5846): every session, or the one given.</summary>
+    public ImmutableArray<IBindingEvent> Revoke(DateTimeOffset now, int? sessionId = null) =>
+        [.. Sessions.Where(s => sessionId is null || s.Id == sessionId)
+            .Select(s => (IBindingEvent)new SessionRemoved(MobileNodeId, s.Id, RemovalReason.Revoked, now, s.Prefixes))];
+
+    public BindingState Apply(IBindingEvent e) => e switch
+    {
+        SessionRegistered r => this with
+        {
+            Sessions = Sessions.RemoveAll(s => s.Id == r.SessionId).Add(new MobilitySession(r.SessionId, r.Prefixes, r.ProxyCoa,
+                r.AccessTechnology, r.LinkLayerId, r.LinkLocalAddress, r.RegisteredAt, r.Lifetime, r.Timestamp, r.Sequence,
+                SessionState.Active, null)),
+            NextSessionId = Math.Max(NextSessionId, r.SessionId + 1),
+        },
+        SessionDeregistered d => this with
+        {
+            Sessions = Sessions.Select(s => s.Id == d.SessionId
+                ? s with { State = SessionState.AwaitingNewMag, DeleteAt = d.DeleteAt, LastTimestamp = d.Timestamp ?? s.LastTimestamp }
+                : s).ToImmutableList(),
+        },
+        SessionRemoved r => this with { Sessions = Sessions.RemoveAll(s => s.Id == r.SessionId) },
+        _ => this,
+    };
+}

@@ -1,0 +1,31 @@
+// The MN's policy profile (RFC 5213 §2.2, §5.3.1): whether it may use network-based mobility, how
+// many home network prefixes each mobility session gets, which access technologies it may attach
+// over, and the longest lifetime the LMA grants.
+using System.Collections.Immutable;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+public sealed record MobileNodePolicy(
+    string MobileNodeId,
+    bool ProxyRegistrationEnabled = true,
+    int HomeNetworkPrefixCount = 1,
+    ImmutableHashSet<AccessTechnologyType>? AllowedAccessTechnologies = null,
+    TimeSpan? MaxLifetime = null,
+    int MaxSessions = 4)
+{
+    public bool Allows(AccessTechnologyType att) => AllowedAccessTechnologies is null || AllowedAccessTechnologies.Contains(att);
+}
+
+/// <summary>Looks up policy profiles; an MN without one is not served by this LMA (status 153).</summary>
+public interface IPolicyStore
+{
+    MobileNodePolicy? Find(string mobileNodeId);
+}
+
+public sealed class InMemoryPolicyStore(IEnumerable<MobileNodePolicy> policies) : IPolicyStore
+{
+    private readonly Dictionary<string, MobileNodePolicy> _policies = policies.ToDictionary(p => p.MobileNodeId, StringComparer.Ordinal);
+
+    public MobileNodePolicy? Find(string mobileNodeId) => _policies.GetValueOrDefault(mobileNodeId);
+}

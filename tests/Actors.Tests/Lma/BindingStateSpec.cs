@@ -1,0 +1,212 @@
+// RFC 5213 §5.3-5.4 decisions of one MN's binding entity, driven without any actor.
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Tests.Lma;
+
+public class BindingStateSpec
+{
+    private const string Mn = "mn1@pmip6.example";
+    private static readonly Ipv6Address Mag1 = Ipv6Address.Parse("2001:db8:1::2");
+    private static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:2::2");
+    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:a001::/64");
+    private static readonly Ipv6Prefix Zero = new(default, 0);
+    private static readonly MobileNodePolicy Policy = new(Mn, MaxLifetime: TimeSpan.FromHours(1));
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    private static ProxyBindingUpdate Pbu(Ipv6Address mag, HandoffIndicator hi, TimeSpan lifetime, DateTimeOffset at,
+        Ipv6Prefix? prefix = null, ushort sequence = 1, string? linkLayerId = "020000000101") =>
+        new(mag, sequence, lifetime, Mn, [prefix ?? Zero], hi, AccessTechnologyType.Ieee8023, linkLayerId, null,
+            Pmip6Timestamp.FromDateTimeOffset(at));
+
+    private static (BindingState State, BindingDecision.Accept Accept) Run(BindingState state, ProxyBindingUpdate pbu, DateTimeOffset now,
+        ImmutableArray<Ipv6Prefix>? prefixes = null)
+    {
+        var decision = state.Decide(pbu, Policy, now, assignedPrefixes: prefixes);
+        var accept = Assert.IsType<BindingDecision.Accept>(decision);
+        return (accept.Events.Aggregate(state, (s, e) => s.Apply(e)), accept);
+    }
+
+    private static BindingState Registered()
+    {
+        var (state, _) = Run(BindingState.Empty(Mn), Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0), T0, [Hnp]);
+        return state;
+    }
+
+    [Fact]
+    public void First_registration_asks_the_pool_for_the_policy_s_prefix_count_then_creates_the_session()
+    {
+        var empty = BindingState.Empty(Mn);
+        var pbu = Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(2), T0);
+        var need = Assert.IsType<BindingDecision.NeedPrefixes>(empty.Decide(pbu, Policy with { HomeNetworkPrefixCount = 2 }, T0));
+        Assert.Equal(2, need.Count);
+
+        var (state, accept) = Run(empty, pbu, T0, [Hnp]);
+        var registered = Assert.IsType<SessionRegistered>(Assert.Single(accept.Events));
+        Assert.Equal(RegistrationKind.Initial, registered.Kind);
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, accept.Reply.Status);
+        Assert.Equal([Hnp], accept.Reply.HomeNetworkPrefixes.ToArray());
+        Assert.Equal(TimeSpan.FromHours(1), accept.Reply.Lifetime); // capped by the policy
+        Assert.Equal(pbu.Timestamp, accept.Reply.Timestamp);
+        Assert.Equal(pbu.Sequence, accept.Reply.Sequence);
+        var session = Assert.Single(state.Sessions);
+        Assert.Equal(Mag1, session.ProxyCoa);
+        Assert.Equal(T0 + TimeSpan.FromHours(1), session.ExpiresAt);
+    }
+
+    [Fact]
+    public void An_empty_pool_answer_is_insufficient_resources()
+    {
+        var pbu = Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0);
+        var reject = Assert.IsType<BindingDecision.Reject>(BindingState.Empty(Mn).Decide(pbu, Policy, T0, assignedPrefixes: []));
+        Assert.Equal(BindingAcknowledgementStatus.InsufficientResources, reject.Reply.Status);
+    }
+
+    [Fact]
+    public void Refresh_from_the_serving_mag_extends_the_lifetime_and_keeps_the_prefix()
+    {
+        var state = Registered();
+        var later = T0.AddMinutes(30);
+        var (refreshed, accept) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), later, Hnp, 2), later);
+        Assert.Equal(RegistrationKind.Refresh, Assert.IsType<SessionRegistered>(Assert.Single(accept.Events)).Kind);
+        Assert.Equal(later + TimeSpan.FromHours(1), Assert.Single(refreshed.Sessions).ExpiresAt);
+        Assert.Equal([Hnp], accept.Reply.HomeNetworkPrefixes.ToArray());
+    }
+
+    [Fact]
+    public void Handover_with_the_deregistration_first_keeps_the_prefix_and_moves_the_session()
+    {
+        var state = Registered();
+        var t1 = T0.AddSeconds(10);
+        var (awaiting, dereg) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateUnknown, TimeSpan.Zero, t1, Hnp, 2), t1);
+        var deregistered = Assert.IsType<SessionDeregistered>(Assert.Single(dereg.Events));
+        Assert.Equal(t1 + TimeSpan.FromSeconds(10), deregistered.DeleteAt);
+        Assert.Equal(SessionState.AwaitingNewMag, Assert.Single(awaiting.Sessions).State);
+        Assert.Equal(TimeSpan.Zero, dereg.Reply.Lifetime);
+
+        var t2 = t1.AddMilliseconds(50);
+        var (moved, accept) = Run(awaiting, Pbu(Mag2, HandoffIndicator.HandoffBetweenMagsForSameInterface, TimeSpan.FromHours(1), t2, sequence: 1), t2);
+        Assert.Equal(RegistrationKind.Handover, Assert.IsType<SessionRegistered>(Assert.Single(accept.Events)).Kind);
+        var session = Assert.Single(moved.Sessions);
+        Assert.Equal(Mag2, session.ProxyCoa);
+        Assert.Equal(SessionState.Active, session.State);
+        Assert.Equal([Hnp], session.Prefixes.ToArray());
+    }
+
+    [Fact]
+    public void Handover_with_the_deregistration_last_ignores_the_old_mag_s_deregistration()
+    {
+        var state = Registered();
+        var t1 = T0.AddSeconds(10);
+        var (moved, _) = Run(state, Pbu(Mag2, HandoffIndicator.HandoffBetweenMagsForSameInterface, TimeSpan.FromHours(1), t1), t1);
+        Assert.Equal(Mag2, Assert.Single(moved.Sessions).ProxyCoa);
+
+        var t2 = t1.AddMilliseconds(20);
+        var (after, late) = Run(moved, Pbu(Mag1, HandoffIndicator.HandoffStateUnknown, TimeSpan.Zero, t2, Hnp, 2), t2);
+        Assert.Empty(late.Events);
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, late.Reply.Status);
+        var session = Assert.Single(after.Sessions);
+        Assert.Equal(Mag2, session.ProxyCoa);
+        Assert.Equal(SessionState.Active, session.State);
+    }
+
+    [Fact]
+    public void A_stale_timestamp_is_rejected_with_157()
+    {
+        var state = Registered();
+        var replay = Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), T0.AddSeconds(-1), Hnp);
+        var reject = Assert.IsType<BindingDecision.Reject>(state.Decide(replay, Policy, T0.AddSeconds(1)));
+        Assert.Equal(BindingAcknowledgementStatus.TimestampLowerThanPreviouslyAccepted, reject.Reply.Status);
+        Assert.Equal(TimeSpan.Zero, reject.Reply.Lifetime);
+    }
+
+    [Fact]
+    public void A_prefix_that_is_not_the_mn_s_is_rejected_with_155()
+    {
+        var state = Registered();
+        var pbu = Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), T0.AddSeconds(1), Ipv6Prefix.Parse("2001:db8:bad::/64"));
+        var reject = Assert.IsType<BindingDecision.Reject>(state.Decide(pbu, Policy, T0.AddSeconds(1)));
+        Assert.Equal(BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix, reject.Reply.Status);
+    }
+
+    [Fact]
+    public void A_prefix_set_that_differs_from_the_session_s_is_rejected_with_159()
+    {
+        var two = ImmutableArray.Create(Hnp, Ipv6Prefix.Parse("2001:db8:a002::/64"));
+        var (state, _) = Run(BindingState.Empty(Mn), Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0), T0, two);
+        var pbu = Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), T0.AddSeconds(1), Hnp);
+        var reject = Assert.IsType<BindingDecision.Reject>(state.Decide(pbu, Policy, T0.AddSeconds(1)));
+        Assert.Equal(BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch, reject.Reply.Status);
+    }
+
+    [Fact]
+    public void Policy_decides_152_and_administratively_prohibited_access_technologies()
+    {
+        var pbu = Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0);
+        var disabled = Assert.IsType<BindingDecision.Reject>(BindingState.Empty(Mn).Decide(pbu, Policy with { ProxyRegistrationEnabled = false }, T0));
+        Assert.Equal(BindingAcknowledgementStatus.ProxyRegistrationNotEnabled, disabled.Reply.Status);
+        var wifiOnly = Policy with { AllowedAccessTechnologies = [AccessTechnologyType.Ieee80211] };
+        var prohibited = Assert.IsType<BindingDecision.Reject>(BindingState.Empty(Mn).Decide(pbu, wifiOnly, T0));
+        Assert.Equal(BindingAcknowledgementStatus.AdministrativelyProhibited, prohibited.Reply.Status);
+    }
+
+    [Fact]
+    public void A_second_interface_is_a_second_session_under_the_same_mn_id()
+    {
+        var state = Registered();
+        var second = Pbu(Mag2, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0.AddSeconds(1), linkLayerId: "020000000202")
+            with { AccessTechnology = AccessTechnologyType.Ieee80211 };
+        Assert.IsType<BindingDecision.NeedPrefixes>(state.Decide(second, Policy, T0.AddSeconds(1)));
+        var (both, _) = Run(state, second, T0.AddSeconds(1), [Ipv6Prefix.Parse("2001:db8:a002::/64")]);
+        Assert.Equal(2, both.Sessions.Count);
+        Assert.Equal([1, 2], both.Sessions.Select(s => s.Id).Order());
+    }
+
+    [Fact]
+    public void Lifetime_expiry_removes_the_session_and_releases_its_prefixes()
+    {
+        var state = Registered();
+        Assert.Empty(state.Expire(T0.AddMinutes(59)));
+        var removed = Assert.IsType<SessionRemoved>(Assert.Single(state.Expire(T0.AddHours(1))));
+        Assert.Equal(RemovalReason.LifetimeExpired, removed.Reason);
+        Assert.Equal([Hnp], removed.ReleasedPrefixes.ToArray());
+        Assert.True(state.Apply(removed).IsEmpty);
+    }
+
+    [Fact]
+    public void A_deregistered_session_is_deleted_after_min_delay_before_bce_delete()
+    {
+        var t1 = T0.AddSeconds(10);
+        var (awaiting, _) = Run(Registered(), Pbu(Mag1, HandoffIndicator.HandoffStateUnknown, TimeSpan.Zero, t1, Hnp, 2), t1);
+        Assert.Equal(t1.AddSeconds(10), awaiting.NextDeadline);
+        Assert.Empty(awaiting.Expire(t1.AddSeconds(9)));
+        var removed = Assert.IsType<SessionRemoved>(Assert.Single(awaiting.Expire(t1.AddSeconds(10))));
+        Assert.Equal(RemovalReason.DeregistrationDelayElapsed, removed.Reason);
+    }
+
+    [Fact]
+    public void Revocation_removes_every_session()
+    {
+        var removed = Registered().Revoke(T0.AddMinutes(1));
+        Assert.Equal(RemovalReason.Revoked, Assert.IsType<SessionRemoved>(Assert.Single(removed)).Reason);
+    }
+
+    [Fact]
+    public void The_pba_encodes_with_every_option_the_pbu_carried()
+    {
+        var (_, accept) = Run(BindingState.Empty(Mn), Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0), T0, [Hnp]);
+        var buffer = new byte[512];
+        Assert.True(accept.Reply.TryWrite(buffer, out var length));
+        Assert.True(BindingAcknowledgement.TryDecode(buffer.AsSpan(0, length), out var pba, out var error), error.ToString());
+        Assert.True(pba.IsProxy);
+        Assert.Equal(900, pba.LifetimeUnits);
+        Assert.True(pba.Options.TryGetMobileNodeIdentifier(out var id));
+        Assert.Equal(Mn, id.ToString());
+        Assert.Equal(1, pba.Options.HomeNetworkPrefixCount);
+        Assert.Equal(HandoffIndicator.AttachmentOverNewInterface, pba.Options.HandoffIndicator);
+        Assert.Equal(AccessTechnologyType.Ieee8023, pba.Options.AccessTechnologyType);
+        Assert.True(pba.Options.TryGetLinkLayerIdentifier(out _));
+        Assert.NotNull(pba.Options.Timestamp);
+    }
+}
