@@ -28,6 +28,23 @@ public sealed record ProxyBindingUpdate(
     /// <summary>The prefixes the MAG names explicitly (the all-zero prefix asks the LMA to assign).</summary>
     public IEnumerable<Ipv6Prefix> RequestedPrefixes => HomeNetworkPrefixes.Where(p => p.Address != default || p.Length != 0);
 
+    /// <summary>Encodes the PBU's Mobility Header (RFC 5213 §6.9.1.1: A, H and P set; checksum left to the kernel).</summary>
+    public bool TryWrite(Span<byte> buffer, out int length)
+    {
+        var w = MobilityHeaderWriter.BindingUpdate(buffer, Sequence,
+            BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration,
+            LifetimeUnit.FromTimeSpan(Lifetime));
+        WireText.WriteMobileNodeIdentifier(ref w, MobileNodeId);
+        foreach (var prefix in HomeNetworkPrefixes)
+            w.HomeNetworkPrefix(prefix);
+        w.HandoffIndicator(Handoff);
+        w.AccessTechnologyType(AccessTechnology);
+        if (LinkLayerId is not null) WireText.WriteLinkLayerIdentifier(ref w, LinkLayerId);
+        if (LinkLocalAddress is { } lla) w.LinkLocalAddress(lla);
+        if (Timestamp is { } ts) w.Timestamp(ts);
+        return w.TryFinish(out length);
+    }
+
     /// <summary>
     /// Builds the control-plane PBU from a decoded one, or names the status to reject it with when a
     /// mandatory option is missing (RFC 5213 §5.3.1: 160, 158, 161, 162, in that order).
@@ -93,19 +110,38 @@ public sealed record ProxyBindingAcknowledgement(
     {
         var w = MobilityHeaderWriter.BindingAcknowledgement(buffer, Status, BindingAcknowledgementFlags.ProxyRegistration,
             Sequence, LifetimeUnit.FromTimeSpan(Lifetime));
-        if (MobileNodeId is not null)
-        {
-            Span<byte> id = stackalloc byte[System.Text.Encoding.UTF8.GetMaxByteCount(MobileNodeId.Length)];
-            var n = System.Text.Encoding.UTF8.GetBytes(MobileNodeId, id);
-            w.MobileNodeIdentifier(id[..n]);
-        }
+        if (MobileNodeId is not null) WireText.WriteMobileNodeIdentifier(ref w, MobileNodeId);
         foreach (var prefix in HomeNetworkPrefixes)
             w.HomeNetworkPrefix(prefix);
         if (Handoff is { } hi) w.HandoffIndicator(hi);
         if (AccessTechnology is { } att) w.AccessTechnologyType(att);
-        if (LinkLayerId is not null) w.MobileNodeLinkLayerIdentifier(Convert.FromHexString(LinkLayerId));
+        if (LinkLayerId is not null) WireText.WriteLinkLayerIdentifier(ref w, LinkLayerId);
         if (LinkLocalAddress is { } lla) w.LinkLocalAddress(lla);
         if (Timestamp is { } ts) w.Timestamp(ts);
         return w.TryFinish(out length);
+    }
+}
+
+/// <summary>Text-to-wire helpers for the identifiers the control plane keeps as strings.</summary>
+internal static class WireText
+{
+    public const int MaxIdentifierOctets = 254;
+
+    public static void WriteMobileNodeIdentifier(ref MobilityHeaderWriter w, string mobileNodeId)
+    {
+        Span<byte> id = stackalloc byte[MaxIdentifierOctets];
+        if (!System.Text.Encoding.UTF8.TryGetBytes(mobileNodeId, id, out var n) || n == 0)
+        {
+            w.MobileNodeIdentifier(default); // marks the writer as failed: TryFinish returns false
+            return;
+        }
+        w.MobileNodeIdentifier(id[..n]);
+    }
+
+    public static void WriteLinkLayerIdentifier(ref MobilityHeaderWriter w, string hex)
+    {
+        Span<byte> id = stackalloc byte[MaxIdentifierOctets];
+        var status = Convert.FromHexString(hex, id, out _, out var n);
+        w.MobileNodeLinkLayerIdentifier(status == System.Buffers.OperationStatus.Done ? id[..n] : default);
     }
 }

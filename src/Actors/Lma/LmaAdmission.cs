@@ -1,0 +1,41 @@
+// The LMA's protocol-handler checks before a PBU reaches a binding entity (RFC 5213 §5.3.1):
+// authorised MAG (154), mandatory options (160, 158, 161, 162), the MN's policy profile (153), and
+// the timestamp validity window (156, answered with the LMA's current time, §5.5).
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Protocol;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+public sealed record LmaAdmissionSettings(ImmutableHashSet<Ipv6Address> AuthorizedMags, bool AllowAnyMag = false)
+{
+    public TimeSpan TimestampValidityWindow { get; init; } = ProtocolConstants.TimestampValidityWindow;
+}
+
+public static class LmaAdmission
+{
+    public static bool IsAuthorized(LmaAdmissionSettings settings, Ipv6Address mag) =>
+        settings.AllowAnyMag || settings.AuthorizedMags.Contains(mag);
+
+    /// <summary>
+    /// Null when the PBU may go to its binding entity; otherwise the PBA that rejects it. A PBU with no
+    /// usable MN-ID is answered by <see cref="RejectUndecodable"/> instead.
+    /// </summary>
+    public static ProxyBindingAcknowledgement? Check(ProxyBindingUpdate pbu, LmaAdmissionSettings settings, IPolicyStore policies,
+        DateTimeOffset now, out MobileNodePolicy? policy)
+    {
+        policy = null;
+        if (!IsAuthorized(settings, pbu.ProxyCoa))
+            return ProxyBindingAcknowledgement.Reject(pbu, BindingAcknowledgementStatus.MagNotAuthorizedForProxyRegistration);
+        if (pbu.Timestamp is { } ts && (ts.ToDateTimeOffset() - now).Duration() > settings.TimestampValidityWindow)
+            return ProxyBindingAcknowledgement.Reject(pbu, BindingAcknowledgementStatus.TimestampMismatch, Pmip6Timestamp.FromDateTimeOffset(now));
+        policy = policies.Find(pbu.MobileNodeId);
+        if (policy is null)
+            return ProxyBindingAcknowledgement.Reject(pbu, BindingAcknowledgementStatus.NotLmaForThisMobileNode);
+        return null;
+    }
+
+    /// <summary>The PBA for a PBU whose mandatory options were missing: it echoes only the sequence number.</summary>
+    public static ProxyBindingAcknowledgement RejectUndecodable(Ipv6Address mag, ushort sequence, BindingAcknowledgementStatus status) =>
+        new(mag, status, sequence, TimeSpan.Zero, null, [], null, null, null, null, null);
+}

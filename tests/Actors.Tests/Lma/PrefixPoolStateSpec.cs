@@ -1,0 +1,82 @@
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Tests.Lma;
+
+public class PrefixPoolStateSpec
+{
+    private static PrefixPoolState Pool(string prefix = "2001:db8:a000::/48") => new(Ipv6Prefix.Parse(prefix), 64);
+
+    private static PrefixesAllocated Allocate(PrefixPoolState pool, string mn, int session, int count)
+    {
+        var e = pool.Decide(mn, session, count, out _)!;
+        pool.Apply(e);
+        return e;
+    }
+
+    [Fact]
+    public void Prefixes_are_carved_in_order_from_the_pool()
+    {
+        var pool = Pool();
+        Assert.Equal(["2001:db8:a000::/64", "2001:db8:a000:1::/64"], Allocate(pool, "mn1", 1, 2).Prefixes.Select(p => p.ToString()));
+        Assert.Equal("2001:db8:a000:2::/64", Assert.Single(Allocate(pool, "mn2", 1, 1).Prefixes).ToString());
+        Assert.Equal(3, pool.Allocated);
+    }
+
+    [Fact]
+    public void Two_mobile_nodes_never_share_a_prefix()
+    {
+        var pool = Pool();
+        var seen = new HashSet<Ipv6Prefix>();
+        for (var i = 0; i < 1000; i++)
+        {
+            var e = Allocate(pool, $"mn{i}", 1, 1 + i % 3);
+            foreach (var prefix in e.Prefixes)
+                Assert.True(seen.Add(prefix), $"{prefix} handed out twice");
+            if (i % 7 == 0)
+            {
+                var release = new PrefixesReleased($"mn{i}", 1, e.Prefixes);
+                pool.Apply(release);
+                foreach (var prefix in e.Prefixes)
+                    seen.Remove(prefix);
+            }
+        }
+    }
+
+    [Fact]
+    public void Asking_again_for_the_same_session_returns_the_same_prefixes_without_an_event()
+    {
+        var pool = Pool();
+        var first = Allocate(pool, "mn1", 1, 1);
+        Assert.Null(pool.Decide("mn1", 1, 1, out var existing));
+        Assert.Equal(first.Prefixes.ToArray(), existing.ToArray());
+    }
+
+    [Fact]
+    public void A_released_prefix_is_reused_and_replaying_the_events_rebuilds_the_same_pool()
+    {
+        var pool = Pool();
+        var events = new List<IPrefixPoolEvent>();
+        void Do(IPrefixPoolEvent e) { pool.Apply(e); events.Add(e); }
+        var a = pool.Decide("mn1", 1, 1, out _)!; Do(a);
+        var b = pool.Decide("mn2", 1, 1, out _)!; Do(b);
+        Do(new PrefixesReleased("mn1", 1, a.Prefixes));
+        var c = pool.Decide("mn3", 1, 1, out _)!; Do(c);
+        Assert.Equal(a.Prefixes.ToArray(), c.Prefixes.ToArray());
+
+        var replayed = Pool();
+        foreach (var e in events)
+            replayed.Apply(e);
+        Assert.Equal(pool.Decide("mn4", 1, 2, out _)!.Prefixes.ToArray(), replayed.Decide("mn4", 1, 2, out _)!.Prefixes.ToArray());
+        Assert.Equal(("mn3", 1), replayed.OwnerOf(c.Prefixes[0]));
+    }
+
+    [Fact]
+    public void An_exhausted_pool_says_so()
+    {
+        var pool = new PrefixPoolState(Ipv6Prefix.Parse("2001:db8:a000::/63"), 64);
+        Allocate(pool, "mn1", 1, 2);
+        Assert.Null(pool.Decide("mn2", 1, 1, out var existing));
+        Assert.True(existing.IsDefault);
+    }
+}
