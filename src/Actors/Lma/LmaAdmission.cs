@@ -35,7 +35,13 @@ public static class LmaAdmission
         return null;
     }
 
-    /// <summary>The PBA for a PBU whose mandatory options were missing: it echoes only the sequence number.</summary>
-    public static ProxyBindingAcknowledgement RejectUndecodable(Ipv6Address mag, ushort sequence, BindingAcknowledgementStatus status) =>
-        new(mag, status, sequence, TimeSpan.Zero, null, [], null, null, null, null, null);
+    /// <summary>
+    /// The PBA for a PBU that cannot be admitted as a whole (unauthorised MAG, missing mandatory
+    /// option): it echoes the sequence number and, when the PBU carried one, the MN-ID, so the MAG
+    /// can tell which session failed.
+    /// </summary>
+    public static ProxyBindingAcknowledgement RejectUndecodable(Ipv6Address mag, in BindingUpdate bu, BindingAcknowledgementStatus status) =>
+        new(mag, status, bu.Sequence, TimeSpan.Zero,
+            bu.Options.TryGetMobileNodeIdentifier(out var id) && id.Subtype == MobileNodeIdentifierSubtype.Nai ? id.ToString() : null,
+            [], null, null, null, null, bu.Options.Timestamp);
 }

@@ -1,0 +1,37 @@
+// Messages of the LMA node: to and from binding entities (routed by MN-ID), the prefix pool, and
+// the status queries the HTTP endpoint and the CLI use.
+using System.Collections.Immutable;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+/// <summary>A PBU that passed admission, for the MN's binding entity.</summary>
+public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNodePolicy Policy) : IWithMobileNodeId
+{
+    public string MobileNodeId => Pbu.MobileNodeId;
+}
+
+/// <summary>Administrative revocation of every session of an MN (RFC 5846).</summary>
+public sealed record RevokeBinding(string MobileNodeId, RevocationTrigger Trigger = RevocationTrigger.AdministrativeReason) : IWithMobileNodeId;
+
+public sealed record RevocationStarted(string MobileNodeId, int Sessions);
+
+/// <summary>A BRA from a MAG, for the binding entity that sent the BRI.</summary>
+public sealed record RevocationAcknowledged(string MobileNodeId, ushort Sequence, BindingRevocationStatus Status, Ipv6Address Mag) : IWithMobileNodeId;
+
+public sealed record GetBinding(string MobileNodeId) : IWithMobileNodeId;
+
+public sealed record BindingSnapshot(string MobileNodeId, ImmutableArray<SessionView> Sessions);
+
+public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefixes, Ipv6Address ProxyCoa, SessionState State,
+    AccessTechnologyType AccessTechnology, string? LinkLayerId, DateTimeOffset ExpiresAt);
+
+/// <summary>Binding entities report every change to their node's index (for /status and counters).</summary>
+public sealed record BindingChanged(string MobileNodeId, ImmutableArray<SessionView> Sessions);
+
+public sealed record AllocatePrefixes(string MobileNodeId, int SessionId, int Count);
+
+/// <summary>The pool's answer: the prefixes (empty when the pool is exhausted).</summary>
+public sealed record PrefixesAssigned(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);
+
+public sealed record ReleasePrefixes(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);

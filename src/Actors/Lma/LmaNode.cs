@@ -1,0 +1,142 @@
+// The LMA's protocol handler (RFC 5213 §5.3): decodes every Mobility Header message its dataplane
+// hands over, admits or rejects PBUs (154, 160/158/161/162, 156, 153) before any entity sees them,
+// forwards admitted PBUs to the binding entity of the MN, answers heartbeats (RFC 5847) with its
+// restart counter, and routes BRAs to the entity that revoked. Malformed input is dropped, counted
+// by reason and logged at debug; nothing a peer sends can stop it.
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Actors.Protocol;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+public sealed record LmaNodeSettings(Ipv6Address Address, LmaAdmissionSettings Admission, uint RestartCounter)
+{
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
+    public int MissingHeartbeatsAllowed { get; init; } = 3;
+}
+
+public sealed class LmaNode : ReceiveActor, IWithTimers
+{
+    public sealed record GetStatus;
+
+    private readonly LmaNodeSettings _settings;
+    private readonly IPolicyStore _policies;
+    private readonly IActorRef _dataplane;
+    private readonly IActorRef _bindings;
+    private readonly Counters _counters;
+    private readonly HeartbeatMonitor _heartbeats;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public LmaNode(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters)
+    {
+        _settings = settings;
+        _policies = policies;
+        _dataplane = dataplane;
+        _bindings = bindings;
+        _counters = counters;
+        _heartbeats = new HeartbeatMonitor(settings.RestartCounter, settings.MissingHeartbeatsAllowed, counters, _log, "MAG");
+        foreach (var mag in settings.Admission.AuthorizedMags)
+            _heartbeats.AddPeer(mag);
+
+        Receive<EndpointRegistered>(r => _log.Info("LMA listening on {0} (restart counter {1})", r.Address, settings.RestartCounter));
+        Receive<MobilityMessageReceived>(OnMessage);
+        Receive<HeartbeatMonitor.HeartbeatDue>(_ => _heartbeats.Tick(Send));
+        Receive<RevokeBinding>(r => _bindings.Forward(r));
+        Receive<GetBinding>(g => _bindings.Forward(g));
+        Receive<GetStatus>(_ => Sender.Tell(_counters.Snapshot()));
+    }
+
+    public static Props Props(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters) =>
+        Akka.Actor.Props.Create(() => new LmaNode(settings, policies, dataplane, bindings, counters));
+
+    protected override void PreStart()
+    {
+        _dataplane.Tell(new RegisterEndpoint(_settings.Address));
+        Timers.StartPeriodicTimer("heartbeat", new HeartbeatMonitor.HeartbeatDue(), _settings.HeartbeatInterval);
+    }
+
+    private void OnMessage(MobilityMessageReceived received)
+    {
+        if (!MobilityHeader.TryDecode(received.Message, out var mh, out var error))
+        {
+            Malformed(received, error);
+            return;
+        }
+        switch (mh.Type)
+        {
+            case MobilityHeaderType.BindingUpdate:
+                if (!BindingUpdate.TryDecode(mh, out var bu, out error)) { Malformed(received, error); return; }
+                OnBindingUpdate(bu, received.Source);
+                break;
+            case MobilityHeaderType.Heartbeat:
+                if (!Heartbeat.TryDecode(mh, out var hb, out error)) { Malformed(received, error); return; }
+                _heartbeats.OnHeartbeat(hb, received.Source, Send);
+                break;
+            case MobilityHeaderType.BindingRevocation:
+                if (!BindingRevocation.TryDecode(mh, out var br, out error)) { Malformed(received, error); return; }
+                if (br.IsIndication || !br.Options.TryGetMobileNodeIdentifier(out var id))
+                {
+                    _counters.Increment("mh_ignored_total", "type", "bri-at-lma");
+                    return;
+                }
+                _bindings.Tell(new RevocationAcknowledged(id.ToString(), br.Sequence, br.Status, received.Source));
+                break;
+            default:
+                _counters.Increment("mh_ignored_total", "type", mh.Type.ToString());
+                _log.Debug("ignored {0} from {1}", mh.Type, received.Source);
+                break;
+        }
+    }
+
+    private void OnBindingUpdate(BindingUpdate bu, Ipv6Address source)
+    {
+        _counters.Increment("pbu_received_total");
+        if (!bu.IsProxy)
+        {
+            // RFC 5213 §5.3.1: a BU without the P flag is not ours to process as a proxy registration.
+            Reply(LmaAdmission.RejectUndecodable(source, bu, BindingAcknowledgementStatus.ProxyRegistrationNotEnabled));
+            return;
+        }
+        if (!LmaAdmission.IsAuthorized(_settings.Admission, source))
+        {
+            Reply(LmaAdmission.RejectUndecodable(source, bu, BindingAcknowledgementStatus.MagNotAuthorizedForProxyRegistration));
+            return;
+        }
+        if (!ProxyBindingUpdate.TryFrom(bu, source, out var pbu, out var missing))
+        {
+            Reply(LmaAdmission.RejectUndecodable(source, bu, missing));
+            return;
+        }
+        var rejection = LmaAdmission.Check(pbu!, _settings.Admission, _policies, DateTimeOffset.UtcNow, out var policy);
+        if (rejection is not null)
+        {
+            Reply(rejection);
+            return;
+        }
+        _bindings.Tell(new HandleProxyBindingUpdate(pbu!, policy!));
+    }
+
+    private void Reply(ProxyBindingAcknowledgement pba)
+    {
+        _counters.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
+        _log.Info("PBU from {0} for {1} rejected: {2}", pba.ProxyCoa, pba.MobileNodeId ?? "(no MN-ID)", Protocol.StatusText.Describe(pba.Status));
+        if (pba.TryWrite(_buffer, out var length))
+            Send(_buffer.AsSpan(0, length), pba.ProxyCoa);
+    }
+
+    private void Send(ReadOnlySpan<byte> message, Ipv6Address destination) =>
+        _dataplane.Tell(new SendMobilityMessage(message.ToArray(), _settings.Address, destination));
+
+    private void Malformed(MobilityMessageReceived received, DecodeError error)
+    {
+        _counters.Increment("mh_decode_errors_total", "reason", error.ReasonName);
+        _log.Debug("dropped a malformed MH message from {0}: {1}", received.Source, error);
+    }
+}

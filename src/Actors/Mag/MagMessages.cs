@@ -1,0 +1,25 @@
+// Messages of the MAG node: attach and detach events (from the access-link dataplane or a test),
+// session reports, and status queries.
+using System.Collections.Immutable;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Mag;
+
+/// <summary>An MN appeared on the access link (RFC 5213 §6.9.1.1: e.g. a Router Solicitation from a new MAC).</summary>
+public sealed record MobileNodeAttached(Attachment Attachment);
+
+/// <summary>The MN left the access link (link down, NUD failure).</summary>
+public sealed record MobileNodeDetached(string MobileNodeId);
+
+/// <summary>Reported to the MAG node (and its subscribers) when a session changes.</summary>
+public sealed record SessionReport(string MobileNodeId, MagSessionPhase Phase, ImmutableArray<Ipv6Prefix> Prefixes, TimeSpan Lifetime, string? Detail);
+
+/// <summary>Subscribe to every SessionReport of this MAG (tests, the access-link dataplane for RAs).</summary>
+public sealed record SubscribeSessionReports;
+
+public sealed record GetBindingUpdateList;
+
+public sealed record BindingUpdateListView(ImmutableArray<SessionReport> Entries);
+
+/// <summary>Send a Binding Revocation for every session to the LMA (at shutdown), RFC 5846 §8.1.</summary>
+public sealed record RevokeAllSessions;

@@ -1,0 +1,98 @@
+// A whole PMIPv6 domain in one actor system for scenario specs: an LMA (protocol handler, binding
+// entities, prefix pool) and MAGs, joined by the in-memory network instead of raw sockets.
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.TestKit;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Mag;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Tests.Scenarios;
+
+public sealed class Domain
+{
+    public static readonly Ipv6Address LmaAddress = Ipv6Address.Parse("2001:db8:100::1");
+    public static readonly Ipv6Address Mag1Address = Ipv6Address.Parse("2001:db8:1::2");
+    public static readonly Ipv6Address Mag2Address = Ipv6Address.Parse("2001:db8:2::2");
+    public static readonly Ipv6Address RogueMagAddress = Ipv6Address.Parse("2001:db8:66::6");
+    public static readonly Ipv6Prefix Pool = Ipv6Prefix.Parse("2001:db8:a000::/48");
+
+    public const string HoconForSpecs = """
+        akka.loglevel = INFO
+        akka.actor.serialize-messages = off
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """;
+
+    private readonly ActorSystem _system;
+    private readonly TestKitBase _kit;
+    private uint _lmaRestartCounter = 1;
+    private readonly Func<string, Props> _entityProps;
+
+    public IActorRef Network { get; }
+    public IActorRef PrefixPool { get; }
+    public IActorRef Bindings { get; }
+    public IActorRef Lma { get; private set; }
+    public Counters LmaCounters { get; } = new();
+    public InMemoryPolicyStore Policies { get; }
+    public BindingSettings BindingSettings { get; }
+    public TimeSpan HeartbeatInterval { get; }
+    private int _endpoints;
+
+    public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d")
+    {
+        _kit = kit;
+        _system = kit.Sys;
+        BindingSettings = binding ?? BindingSettings.Default;
+        HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(60);
+        Policies = new InMemoryPolicyStore(mobileNodes.Select(mn => new MobileNodePolicy(mn)));
+        Network = _system.ActorOf(InMemoryNetwork.Props(), name + "-network");
+        PrefixPool = _system.ActorOf(Pmip6Akka.Actors.Lma.PrefixPool.Props(name, Pool, 64), name + "-pool");
+        var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings) { InitialBriTimeout = TimeSpan.FromMilliseconds(300) };
+        var network = Network;
+        var pool = PrefixPool;
+        _entityProps = mn => BindingEntity.Props(mn, entitySettings, network, pool, null);
+        Bindings = _system.ActorOf(LocalBindingRegion.Props(_entityProps), name + "-bindings");
+        Lma = StartLma();
+    }
+
+    public IActorRef StartLma()
+    {
+        var settings = new LmaNodeSettings(LmaAddress, new LmaAdmissionSettings([Mag1Address, Mag2Address]), _lmaRestartCounter++)
+        {
+            HeartbeatInterval = HeartbeatInterval,
+        };
+        Lma = _system.ActorOf(LmaNode.Props(settings, Policies, Network, Bindings, LmaCounters));
+        if (_lmaRestartCounter == 2) // a restarted LMA takes over the same address: no new endpoint
+            WaitForEndpoints(++_endpoints);
+        return Lma;
+    }
+
+    public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null)
+    {
+        var counters = new Counters();
+        var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval };
+        var mag = _system.ActorOf(MagNode.Props(settings, Network, counters));
+        var reports = _kit.CreateTestProbe();
+        mag.Tell(new SubscribeSessionReports(), reports.Ref);
+        WaitForEndpoints(++_endpoints);
+        return (mag, counters, reports);
+    }
+
+    private void WaitForEndpoints(int count) => _kit.AwaitAssert(() =>
+        Assert.True(Network.Ask<InMemoryNetwork.Counters>(new InMemoryNetwork.GetCounters()).Result.Endpoints >= count),
+        TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
+
+    public static Attachment Attach(string mn, HandoffIndicator hi = HandoffIndicator.AttachmentOverNewInterface, string linkLayerId = "020000000101") =>
+        new(mn, linkLayerId, AccessTechnologyType.Ieee8023, hi);
+
+    public BindingSnapshot Binding(string mn) => Lma.Ask<BindingSnapshot>(new GetBinding(mn), TimeSpan.FromSeconds(5)).Result;
+
+    /// <summary>Waits for the report of <paramref name="mn"/> in <paramref name="phase"/>, skipping others.</summary>
+    public static SessionReport Expect(TestProbe reports, string mn, MagSessionPhase phase, TimeSpan? within = null) =>
+        reports.FishForMessage<SessionReport>(r => r.MobileNodeId == mn && r.Phase == phase, within ?? TimeSpan.FromSeconds(10));
+
+    public static ImmutableArray<Ipv6Prefix> Prefixes(BindingSnapshot snapshot) => [.. snapshot.Sessions.SelectMany(s => s.Prefixes)];
+}
