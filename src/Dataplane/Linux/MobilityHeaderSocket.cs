@@ -222,8 +222,9 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
     /// Blocks for one datagram (at most <see cref="MobilityHeaderSocketOptions.ReceiveTimeout"/>) and
     /// copies its Mobility Header into <paramref name="buffer"/>. Returns its length, or -1 with
     /// <paramref name="errno"/>: EAGAIN on timeout; EINTR when interrupted; EMSGSIZE when the datagram
-    /// did not fit (it is discarded); EHOSTUNREACH when the kernel discarded a datagram whose checksum
-    /// failed (Linux reports that on a blocking raw socket instead of waiting on); EBADF once disposed.
+    /// did not fit (it is discarded); EHOSTUNREACH when the checksum of a queued datagram fails as it is
+    /// copied out (rawv6_recvmsg's csum_copy_err; Linux 6.18 verifies before queueing, so a bad
+    /// checksum normally shows only as a timeout and in <see cref="TryGetKernelDrops"/>); EBADF once disposed.
     /// All of them leave the socket usable: a receive loop checks for shutdown and calls again.
     /// </summary>
     public int Receive(Span<byte> buffer, out Ipv6Address source, out Ipv6Address destination, out int ifindex, out int errno)
@@ -289,6 +290,35 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
         if (length < 0)
             Marshal.SetLastPInvokeError(error);
         return length;
+    }
+
+    /// <summary>
+    /// The kernel's count of datagrams discarded for this socket since it opened (sk_drops, read with
+    /// SO_MEMINFO): checksum failures, a full receive buffer. Never throws; false with errno on failure.
+    /// </summary>
+    public bool TryGetKernelDrops(out uint drops, out int errno)
+    {
+        drops = 0;
+        var fd = Volatile.Read(ref _fd);
+        if (fd < 0)
+        {
+            errno = EBADF;
+            return false;
+        }
+        var counters = stackalloc uint[RawSocketNumbers.MemInfoCounters];
+        socklen_t length = RawSocketNumbers.MemInfoCounters * sizeof(uint);
+        var result = getsockopt(fd, SOL_SOCKET, SO_MEMINFO, counters, &length);
+        errno = result < 0 ? LibC.errno : 0;
+        GC.KeepAlive(this);
+        if (result < 0)
+            return false;
+        if ((uint)length <= RawSocketNumbers.MemInfoDrops * sizeof(uint))
+        {
+            errno = ENOPROTOOPT;
+            return false;
+        }
+        drops = counters[RawSocketNumbers.MemInfoDrops];
+        return true;
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public class InteropSpec
         Assert.Equal(20, SO_RCVTIMEO);        // <asm-generic/socket.h> SO_RCVTIMEO_OLD (64-bit time_t)
         Assert.Equal(0x40000000, CLONE_NEWNET); // <linux/sched.h>
         Assert.Equal(0x20, MSG_TRUNC);        // <bits/socket.h>
+        Assert.Equal(55, SO_MEMINFO);         // <asm-generic/socket.h>
     }
 
     [Fact]

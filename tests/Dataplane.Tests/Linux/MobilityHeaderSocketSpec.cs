@@ -204,7 +204,12 @@ public class MobilityHeaderSocketSpec(ITestOutputHelper output)
         Assert.True(MobilityHeader.TryDecode(seen.Bytes, out var mh, out _));
         Assert.False(mh.VerifyChecksum(seen.Source, seen.Destination));
 
-        // The verifying socket never delivers it.
+        // The verifying socket never delivers it: its kernel counts it as dropped.
+        Assert.True(receiver.TryGetKernelDrops(out var drops, out errno), Errno.Describe(errno));
+        Assert.True(witness.TryGetKernelDrops(out var witnessDrops, out errno), Errno.Describe(errno));
+        output.WriteLine($"kernel drops: verifying socket {drops}, witness {witnessDrops}");
+        Assert.Equal(1u, drops);
+        Assert.Equal(0u, witnessDrops);
         var errnos = new List<int>();
         var clock = Stopwatch.StartNew();
         var dropped = ReceiveWhere(receiver, BindingUpdateNumbered(sequence), timeout * 3, errnos);

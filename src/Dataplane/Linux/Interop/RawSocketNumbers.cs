@@ -29,4 +29,10 @@ internal static class RawSocketNumbers
     /// for one unexpected extra message, whose truncation is reported as MSG_CTRUNC.
     /// </summary>
     public const int PktinfoControlWords = 8;
+
+    /// <summary>SO_MEMINFO fills this many u32 counters (SK_MEMINFO_VARS in <linux/sock_diag.h>).</summary>
+    public const int MemInfoCounters = 9;
+
+    /// <summary>SK_MEMINFO_DROPS in <linux/sock_diag.h>: datagrams the kernel discarded for the socket (sk_drops).</summary>
+    public const int MemInfoDrops = 8;
 }
