@@ -302,6 +302,26 @@ public class MobilityHeaderSocketSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_datagram_larger_than_the_buffer_is_reported_as_EMSGSIZE_and_the_next_one_still_arrives()
+    {
+        using var namespaces = new NetworkNamespaces();
+        var ns = namespaces.Create('t');
+        var loopback = Ipv6Address.Parse("::1");
+        using var receiver = namespaces.Run(ns, () => MobilityHeaderSocket.Open(new() { ReceiveTimeout = TimeSpan.FromSeconds(2) }));
+        using var sender = namespaces.Run(ns, () => MobilityHeaderSocket.Open(new()));
+        var pbu = ProxyBindingUpdate(3);
+
+        Assert.True(sender.TrySend(pbu, loopback, null, out var errno), Errno.Describe(errno));
+        Assert.Equal(-1, receiver.Receive(new byte[pbu.Length - 8], out _, out _, out _, out errno));
+        Assert.Equal(EMSGSIZE, errno);
+        Assert.True(MobilityHeaderSocket.IsTransientReceiveError(errno));
+
+        Assert.True(sender.TrySend(pbu, loopback, null, out errno), Errno.Describe(errno));
+        Assert.Equal(pbu.Length, receiver.Receive(new byte[pbu.Length], out var source, out _, out _, out errno));
+        Assert.Equal(loopback, source);
+    }
+
+    [Fact]
     public void Opening_without_CAP_NET_RAW_fails_with_EPERM_and_says_what_it_means()
     {
         var (opened, error) = RunOnThreadWithout(ThreadCapabilities.NetRaw, () =>
