@@ -33,6 +33,7 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _dataplane;
     private readonly IActorRef _pool;
     private readonly IActorRef? _index;
+    private readonly Observability.Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private BindingState _state;
     private ushort _briSequence;
@@ -42,8 +43,10 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId { get; }
 
-    public BindingEntity(string mobileNodeId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index)
+    public BindingEntity(string mobileNodeId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index,
+        Observability.Counters? counters = null)
     {
+        _counters = counters;
         _mobileNodeId = mobileNodeId;
         _settings = settings;
         _dataplane = dataplane;
@@ -62,8 +65,9 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
         Ready();
     }
 
-    public static Props Props(string mobileNodeId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index) =>
-        Akka.Actor.Props.Create(() => new BindingEntity(mobileNodeId, settings, dataplane, pool, index));
+    public static Props Props(string mobileNodeId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index,
+        Observability.Counters? counters = null) =>
+        Akka.Actor.Props.Create(() => new BindingEntity(mobileNodeId, settings, dataplane, pool, index, counters));
 
     private void AfterRecovery()
     {
@@ -115,7 +119,7 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
         switch (decision)
         {
             case BindingDecision.Reject reject:
-                SendPba(reject.Reply);
+                SendPba(reject.Reply, request.ReceivedAtTimestamp);
                 break;
             case BindingDecision.NeedPrefixes need:
                 var sessionId = _state.NextSessionId;
@@ -125,9 +129,9 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
                 break;
             case BindingDecision.Accept accept:
                 if (accept.Events.IsEmpty)
-                    SendPba(accept.Reply);
+                    SendPba(accept.Reply, request.ReceivedAtTimestamp);
                 else
-                    PersistThen(accept.Events, () => SendPba(accept.Reply));
+                    PersistThen(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
                 break;
         }
     }
@@ -145,7 +149,7 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
             UnbecomeStacked();
             Stash.UnstashAll();
             _log.Error("prefix pool did not answer for {0}: {1}", _mobileNodeId, failed.Cause.Message);
-            SendPba(ProxyBindingAcknowledgement.Reject(failed.Request.Pbu, BindingAcknowledgementStatus.InsufficientResources));
+            SendPba(ProxyBindingAcknowledgement.Reject(failed.Request.Pbu, BindingAcknowledgementStatus.InsufficientResources), failed.Request.ReceivedAtTimestamp);
         });
         CommandAny(_ => Stash.Stash());
     }
@@ -188,8 +192,11 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void SendPba(ProxyBindingAcknowledgement pba)
+    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt)
     {
+        _counters?.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
+        if (receivedAt != 0)
+            _counters?.Observe("pbu_processing_seconds", System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds);
         if (!pba.TryWrite(_buffer, out var length))
         {
             _log.Error("PBA for {0} does not fit a Mobility Header; not sent", _mobileNodeId);

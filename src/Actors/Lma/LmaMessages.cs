@@ -6,7 +6,7 @@ using Pmip6Akka.Dataplane.Wire;
 namespace Pmip6Akka.Actors.Lma;
 
 /// <summary>A PBU that passed admission, for the MN's binding entity.</summary>
-public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNodePolicy Policy) : IWithMobileNodeId
+public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNodePolicy Policy, long ReceivedAtTimestamp = 0) : IWithMobileNodeId
 {
     public string MobileNodeId => Pbu.MobileNodeId;
 }
@@ -35,3 +35,8 @@ public sealed record AllocatePrefixes(string MobileNodeId, int SessionId, int Co
 public sealed record PrefixesAssigned(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);
 
 public sealed record ReleasePrefixes(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);
+
+/// <summary>Query of the node's binding index: the first <see cref="Limit"/> MNs and the totals.</summary>
+public sealed record GetBindingIndex(int Limit = 1000, Ipv6Address? AtMag = null);
+
+public sealed record BindingIndexView(int MobileNodes, int Sessions, ImmutableArray<BindingSnapshot> Bindings);

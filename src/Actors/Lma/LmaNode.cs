@@ -120,7 +120,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
             Reply(rejection);
             return;
         }
-        _bindings.Tell(new HandleProxyBindingUpdate(pbu!, policy!));
+        _bindings.Tell(new HandleProxyBindingUpdate(pbu!, policy!, System.Diagnostics.Stopwatch.GetTimestamp()));
     }
 
     private void Reply(ProxyBindingAcknowledgement pba)

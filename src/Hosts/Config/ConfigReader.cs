@@ -1,0 +1,154 @@
+// Reads our HOCON blocks into immutable settings, failing with one line that names the key's full
+// path and what was expected. Used by `pmip6 lma`, `pmip6 mag` and `pmip6 config check`.
+using Akka.Configuration;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Hosts.Config;
+
+/// <summary>A configuration problem, named by its key: the daemon prints it and exits non-zero.</summary>
+public sealed class ConfigurationError(string key, string problem) : Exception($"configuration key {key}: {problem}")
+{
+    public string Key { get; } = key;
+}
+
+public sealed class ConfigReader(Akka.Configuration.Config config, string path, string file)
+{
+    public string File { get; } = file;
+
+    public static ConfigReader Load(string file, string path)
+    {
+        if (!System.IO.File.Exists(file))
+            throw new ConfigurationError(path, $"configuration file {file} does not exist");
+        Akka.Configuration.Config config;
+        try
+        {
+            config = ConfigurationFactory.ParseString(System.IO.File.ReadAllText(file));
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationError(path, $"{file} is not valid HOCON: {e.Message}");
+        }
+        if (!config.HasPath(path))
+            throw new ConfigurationError(path, $"missing block in {file}");
+        return new ConfigReader(config.GetConfig(path), path, file);
+    }
+
+    private string Key(string key) => $"{path}.{key}";
+
+    public bool Has(string key) => config.HasPath(key);
+
+    public string String(string key, string? fallback = null)
+    {
+        if (!config.HasPath(key))
+            return fallback ?? throw new ConfigurationError(Key(key), "missing (expected a string)");
+        return config.GetString(key) ?? fallback ?? throw new ConfigurationError(Key(key), "expected a string");
+    }
+
+    public Ipv6Address Address(string key)
+    {
+        var text = String(key);
+        return Ipv6Address.TryParse(text, out var address)
+            ? address
+            : throw new ConfigurationError(Key(key), $"expected an IPv6 address, got '{text}'");
+    }
+
+    public Ipv6Prefix Prefix(string key)
+    {
+        var text = String(key);
+        try
+        {
+            return Ipv6Prefix.Parse(text);
+        }
+        catch (FormatException)
+        {
+            throw new ConfigurationError(Key(key), $"expected an IPv6 prefix like 2001:db8:a000::/48, got '{text}'");
+        }
+    }
+
+    public IReadOnlyList<Ipv6Address> Addresses(string key)
+    {
+        if (!config.HasPath(key))
+            throw new ConfigurationError(Key(key), "missing (expected a list of IPv6 addresses)");
+        IList<string> items;
+        try
+        {
+            items = config.GetStringList(key);
+        }
+        catch (Exception)
+        {
+            throw new ConfigurationError(Key(key), "expected a list of IPv6 addresses");
+        }
+        return items.Select((text, i) => Ipv6Address.TryParse(text, out var a)
+            ? a
+            : throw new ConfigurationError($"{Key(key)}[{i}]", $"expected an IPv6 address, got '{text}'")).ToList();
+    }
+
+    public int Int(string key, int min, int max, int? fallback = null)
+    {
+        if (!config.HasPath(key))
+            return fallback ?? throw new ConfigurationError(Key(key), $"missing (expected an integer from {min} to {max})");
+        var text = config.GetString(key);
+        return int.TryParse(text, out var value) && value >= min && value <= max
+            ? value
+            : throw new ConfigurationError(Key(key), $"expected an integer from {min} to {max}, got '{text}'");
+    }
+
+    public bool Bool(string key, bool fallback)
+    {
+        if (!config.HasPath(key))
+            return fallback;
+        return config.GetString(key)?.ToLowerInvariant() switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            var other => throw new ConfigurationError(Key(key), $"expected on or off, got '{other}'"),
+        };
+    }
+
+    public TimeSpan Duration(string key, TimeSpan min, TimeSpan max, TimeSpan? fallback = null)
+    {
+        if (!config.HasPath(key))
+            return fallback ?? throw new ConfigurationError(Key(key), "missing (expected a duration like 1500ms, 10s, 1h)");
+        TimeSpan value;
+        try
+        {
+            value = config.GetTimeSpan(key, allowInfinite: false);
+        }
+        catch (Exception)
+        {
+            throw new ConfigurationError(Key(key), $"expected a duration like 1500ms, 10s, 1h, got '{config.GetString(key)}'");
+        }
+        return value >= min && value <= max
+            ? value
+            : throw new ConfigurationError(Key(key), $"expected a duration from {min} to {max}, got {value}");
+    }
+
+    /// <summary>A path given relative to the configuration file's folder.</summary>
+    public string FilePath(string key, string? fallback = null)
+    {
+        var text = String(key, fallback);
+        return Path.IsPathRooted(text) ? text : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(File))!, text));
+    }
+
+    /// <summary>host:port for a local HTTP endpoint (empty or "off": none).</summary>
+    public Uri? HttpEndpoint(string key)
+    {
+        var text = String(key, "off");
+        if (text is "" or "off")
+            return null;
+        return Uri.TryCreate($"http://{text}/", UriKind.Absolute, out var uri) && uri.Port > 0
+            ? uri
+            : throw new ConfigurationError(Key(key), $"expected host:port such as 127.0.0.1:9180 or [::1]:9180, got '{text}'");
+    }
+
+    public IEnumerable<ConfigReader> Objects(string key)
+    {
+        if (!config.HasPath(key))
+            yield break;
+        var list = config.GetValue(key).GetArray();
+        for (var i = 0; i < list.Count; i++)
+            yield return new ConfigReader(new Akka.Configuration.Config(new Akka.Configuration.Hocon.HoconRoot(list[i])), $"{Key(key)}[{i}]", File);
+    }
+
+    public IReadOnlyList<string> Strings(string key) => config.HasPath(key) ? config.GetStringList(key).ToList() : [];
+}

@@ -1,0 +1,143 @@
+// Settings of `pmip6 lma` and `pmip6 mag`, read once at start from hocon/lma.conf, hocon/mag.conf
+// and the policy file both share. Every key is documented in those files.
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Protocol;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Hosts.Config;
+
+public sealed record LmaDaemonSettings(
+    Ipv6Address Address,
+    string? Device,
+    ImmutableHashSet<Ipv6Address> AuthorizedMags,
+    Ipv6Prefix PrefixPool,
+    byte PrefixLength,
+    PolicyStore Policies,
+    TimeSpan MaxLifetime,
+    TimeSpan TimestampValidityWindow,
+    TimeSpan MinDelayBeforeBceDelete,
+    TimeSpan HeartbeatInterval,
+    int MissingHeartbeatsAllowed,
+    string Store,
+    Uri? Http,
+    int ClusterPort)
+{
+    public const string Path = "pmip6.lma";
+
+    public static LmaDaemonSettings Load(string file)
+    {
+        var c = ConfigReader.Load(file, Path);
+        var pool = c.Prefix("prefix-pool");
+        var length = c.Int("prefix-length", pool.Length, 128, 64);
+        return new LmaDaemonSettings(
+            c.Address("address"),
+            NullIfEmpty(c.String("device", "")),
+            [.. c.Addresses("authorized-mags")],
+            pool,
+            (byte)length,
+            PolicyStore.Load(c.FilePath("policy-file")),
+            c.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140), TimeSpan.FromHours(1)),
+            c.Duration("timestamp-validity-window", TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10), ProtocolConstants.TimestampValidityWindow),
+            c.Duration("min-delay-before-bce-delete", TimeSpan.Zero, TimeSpan.FromMinutes(10), ProtocolConstants.MinDelayBeforeBceDelete),
+            c.Duration("heartbeat-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), TimeSpan.FromSeconds(60)),
+            c.Int("missing-heartbeats-allowed", 1, 100, 3),
+            c.FilePath("store"),
+            c.HttpEndpoint("http"),
+            c.Int("cluster-port", 0, 65535, 0));
+    }
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
+}
+
+public sealed record MagDaemonSettings(
+    Ipv6Address Address,
+    string? Device,
+    Ipv6Address Lma,
+    AccessTechnologyType AccessTechnology,
+    TimeSpan Lifetime,
+    TimeSpan HeartbeatInterval,
+    int MissingHeartbeatsAllowed,
+    TimeSpan InitialBindackTimeoutFirstReg,
+    TimeSpan MaxBindackTimeout,
+    string StateDirectory,
+    Uri? Http)
+{
+    public const string Path = "pmip6.mag";
+
+    public static MagDaemonSettings Load(string file)
+    {
+        var c = ConfigReader.Load(file, Path);
+        var att = c.String("access-technology", "802.3");
+        return new MagDaemonSettings(
+            c.Address("address"),
+            c.String("device", "") is { Length: > 0 } device ? device : null,
+            c.Address("lma"),
+            ParseAccessTechnology(att) ?? throw new ConfigurationError($"{Path}.access-technology",
+                $"expected one of {string.Join(", ", AccessTechnologies.Keys)}, got '{att}'"),
+            c.Duration("lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140), TimeSpan.FromHours(1)),
+            c.Duration("heartbeat-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), TimeSpan.FromSeconds(60)),
+            c.Int("missing-heartbeats-allowed", 1, 100, 3),
+            c.Duration("initial-bindack-timeout-first-reg", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(32), ProtocolConstants.InitialBindackTimeoutFirstReg),
+            c.Duration("max-bindack-timeout", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), ProtocolConstants.MaxBindackTimeout),
+            c.FilePath("state-directory"),
+            c.HttpEndpoint("http"));
+    }
+
+    public static readonly ImmutableDictionary<string, AccessTechnologyType> AccessTechnologies = new Dictionary<string, AccessTechnologyType>
+    {
+        ["virtual"] = AccessTechnologyType.Virtual, ["ppp"] = AccessTechnologyType.Ppp, ["802.3"] = AccessTechnologyType.Ieee8023,
+        ["802.11"] = AccessTechnologyType.Ieee80211, ["802.16e"] = AccessTechnologyType.Ieee80216e, ["geran"] = AccessTechnologyType.Geran,
+        ["utran"] = AccessTechnologyType.Utran, ["e-utran"] = AccessTechnologyType.EUtran,
+    }.ToImmutableDictionary();
+
+    public static AccessTechnologyType? ParseAccessTechnology(string text) =>
+        AccessTechnologies.TryGetValue(text.ToLowerInvariant(), out var att) ? att : null;
+}
+
+/// <summary>
+/// MN policy profiles from the policy file: exact MN-IDs, and suffix profiles (`mn-id-suffix`) for
+/// whole populations such as a load test's generated identifiers. Exact matches win.
+/// </summary>
+public sealed class PolicyStore : IPolicyStore
+{
+    private readonly Dictionary<string, MobileNodePolicy> _exact = new(StringComparer.Ordinal);
+    private readonly List<(string Suffix, MobileNodePolicy Policy)> _suffixes = [];
+
+    public int Count => _exact.Count + _suffixes.Count;
+
+    public MobileNodePolicy? Find(string mobileNodeId)
+    {
+        if (_exact.TryGetValue(mobileNodeId, out var policy))
+            return policy;
+        foreach (var (suffix, profile) in _suffixes)
+            if (mobileNodeId.EndsWith(suffix, StringComparison.Ordinal))
+                return profile with { MobileNodeId = mobileNodeId };
+        return null;
+    }
+
+    public static PolicyStore Load(string file)
+    {
+        var c = ConfigReader.Load(file, "pmip6.policies");
+        var store = new PolicyStore();
+        foreach (var p in c.Objects("profiles"))
+        {
+            var atts = p.Strings("access-technologies").Select(a => MagDaemonSettings.ParseAccessTechnology(a)
+                ?? throw new ConfigurationError("pmip6.policies.profiles[].access-technologies", $"unknown access technology '{a}'")).ToImmutableHashSet();
+            var policy = new MobileNodePolicy(
+                p.Has("mn-id") ? p.String("mn-id") : "*",
+                p.Bool("proxy-enabled", true),
+                p.Int("hnp-count", 1, 16, 1),
+                atts.IsEmpty ? null : atts,
+                p.Has("max-lifetime") ? p.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140)) : null,
+                p.Int("max-sessions", 1, 64, 4));
+            if (p.Has("mn-id"))
+                store._exact[policy.MobileNodeId] = policy;
+            else if (p.Has("mn-id-suffix"))
+                store._suffixes.Add((p.String("mn-id-suffix"), policy));
+            else
+                throw new ConfigurationError("pmip6.policies.profiles[]", "each profile needs mn-id or mn-id-suffix");
+        }
+        return store;
+    }
+}

@@ -1,0 +1,50 @@
+// Renders a node's counters and histograms in the Prometheus text exposition format (0.0.4).
+using System.Globalization;
+using System.Text;
+using Pmip6Akka.Actors.Observability;
+
+namespace Pmip6Akka.Hosts.Http;
+
+public static class Prometheus
+{
+    public static string Render(CounterSnapshot snapshot, string prefix, IEnumerable<(string Name, string Help, double Value)> gauges)
+    {
+        var sb = new StringBuilder();
+        foreach (var group in snapshot.Counters.GroupBy(c => c.Name))
+        {
+            var name = prefix + group.Key;
+            sb.Append("# TYPE ").Append(name).Append(" counter\n");
+            foreach (var c in group)
+            {
+                sb.Append(name);
+                if (c.Label.Length > 0)
+                    sb.Append('{').Append(c.Label).Append("=\"").Append(Escape(c.LabelValue)).Append("\"}");
+                sb.Append(' ').Append(c.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+        }
+        foreach (var (key, h) in snapshot.Histograms.OrderBy(kv => kv.Key))
+        {
+            var name = prefix + key;
+            sb.Append("# TYPE ").Append(name).Append(" histogram\n");
+            long cumulative = 0;
+            for (var i = 0; i < Counters.Histogram.Bounds.Length; i++)
+            {
+                cumulative += h.Buckets[i];
+                sb.Append(name).Append("_bucket{le=\"").Append(Counters.Histogram.Bounds[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
+                    .Append(cumulative).Append('\n');
+            }
+            sb.Append(name).Append("_bucket{le=\"+Inf\"} ").Append(h.Count).Append('\n');
+            sb.Append(name).Append("_sum ").Append(h.SumSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            sb.Append(name).Append("_count ").Append(h.Count).Append('\n');
+        }
+        foreach (var (gauge, help, value) in gauges)
+        {
+            sb.Append("# HELP ").Append(prefix).Append(gauge).Append(' ').Append(help).Append('\n');
+            sb.Append("# TYPE ").Append(prefix).Append(gauge).Append(" gauge\n");
+            sb.Append(prefix).Append(gauge).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+}
