@@ -9,8 +9,23 @@ public sealed class PersistentShardingSpec(ITestOutputHelper output) : Akka.Test
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly TempDb _db = new();
 
-    private Task<ActorSystem> StartNode(string mode) =>
-        ActorSystemFactory.StartAsync("lma", _db.Node(), SpecConfig.Strict(mode));
+    private readonly List<Akka.TestKit.TestProbe> _errorProbes = [];
+
+    private async Task<ActorSystem> StartNode(string mode)
+    {
+        var node = await ActorSystemFactory.StartAsync("lma", _db.Node(), SpecConfig.Strict(mode));
+        var errors = CreateTestProbe(node);
+        node.EventStream.Subscribe(errors.Ref, typeof(Akka.Event.Error));
+        _errorProbes.Add(errors);
+        return node;
+    }
+
+    /// <summary>No error was logged (e.g. a serialize-messages verification failure).</summary>
+    private void AssertNoErrorsLogged()
+    {
+        foreach (var p in _errorProbes)
+            if (p.HasMessages) Assert.Fail("error logged: " + p.ReceiveOne(TimeSpan.Zero));
+    }
 
     private static Task<TestCount> Send(IActorRef region, string id, IPmip6Serializable msg) =>
         region.Ask<TestCount>(new ShardEnvelope(id, msg), Timeout);
@@ -37,6 +52,7 @@ public sealed class PersistentShardingSpec(ITestOutputHelper output) : Akka.Test
             Assert.Equal(new TestCount("b", 11), await Send(region2, "b", new TestIncrement(1)));
         }
         finally { await node2.Terminate(); }
+        AssertNoErrorsLogged();
     }
 
     [Theory]
@@ -59,6 +75,7 @@ public sealed class PersistentShardingSpec(ITestOutputHelper output) : Akka.Test
             Assert.Equal(new TestEntityStarted("remembered", 4), started);
         }
         finally { await node2.Terminate(); }
+        AssertNoErrorsLogged();
     }
 
     [Fact]
@@ -72,6 +89,7 @@ public sealed class PersistentShardingSpec(ITestOutputHelper output) : Akka.Test
             await Send(region, "ser", new TestIncrement(1));
         }
         finally { await node.Terminate(); }
+        AssertNoErrorsLogged();
 
         var rows = _db.JournalRows().Where(r => r.PersistenceId == "test-ser").ToList();
         Assert.Equal(2, rows.Count);

@@ -84,9 +84,13 @@ public sealed class TempDb : IDisposable
 public static class SpecConfig
 {
     /// <summary>Spec overrides: every message crosses the serializer; quiet logs.</summary>
-    public static Config Strict(string stateStoreMode = "ddata") => ConfigurationFactory.ParseString($"""
+    public static Config Strict(string stateStoreMode = "ddata") => ConfigurationFactory.ParseString($$"""
         akka.loglevel = WARNING
         akka.actor.serialize-messages = on
-        akka.cluster.sharding.state-store-mode = {stateStoreMode}
+        akka.cluster.sharding.state-store-mode = {{stateStoreMode}}
+        akka.actor.serializers.spec-local-ref = "Pmip6Akka.Actors.Tests.LocalReferenceSerializer, Pmip6Akka.Actors.Tests"
+        akka.actor.serialization-bindings {
+          "Akka.Persistence.Sql.Journal.Types.WriteFinished, Akka.Persistence.Sql" = spec-local-ref
+        }
         """);
 }
