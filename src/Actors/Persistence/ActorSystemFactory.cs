@@ -9,7 +9,8 @@ namespace Pmip6Akka.Actors.Persistence;
 /// <param name="SqlitePath">SQLite database file for journal + snapshots (created if absent).</param>
 /// <param name="Port">Remoting port on 127.0.0.1; 0 picks a free one.</param>
 /// <param name="HoconPath">HOCON file; null uses the persistence.conf embedded in this assembly.</param>
-public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null);
+/// <param name="Wal">Switch the SQLite file to WAL journal mode before starting (recommended).</param>
+public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true);
 
 /// <summary>Builds the Config of an LMA node and starts it as a one-node cluster.</summary>
 public static class ActorSystemFactory
@@ -60,7 +61,7 @@ public static class ActorSystemFactory
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(options.SqlitePath));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        EnableWal(options.SqlitePath);
+        if (options.Wal) EnableWal(options.SqlitePath);
 
         var system = ActorSystem.Create(systemName, BuildConfig(options, extra));
         try
