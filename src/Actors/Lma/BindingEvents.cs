@@ -5,7 +5,7 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
 
-public interface IBindingEvent : IWithMobileNodeId
+public interface IBindingEvent : IWithMobileNodeId, Persistence.IPmip6Serializable
 {
     int SessionId { get; }
 }

@@ -56,7 +56,7 @@ public sealed record BindingSettings
     public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(1);
 }
 
-public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySession> Sessions, int NextSessionId)
+public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySession> Sessions, int NextSessionId) : Persistence.IPmip6Serializable
 {
     public static BindingState Empty(string mobileNodeId) => new(mobileNodeId, [], 1);
 

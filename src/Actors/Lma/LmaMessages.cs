@@ -6,22 +6,22 @@ using Pmip6Akka.Dataplane.Wire;
 namespace Pmip6Akka.Actors.Lma;
 
 /// <summary>A PBU that passed admission, for the MN's binding entity.</summary>
-public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNodePolicy Policy, long ReceivedAtTimestamp = 0) : IWithMobileNodeId
+public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNodePolicy Policy, long ReceivedAtTimestamp = 0) : IWithMobileNodeId, Persistence.IPmip6Serializable
 {
     public string MobileNodeId => Pbu.MobileNodeId;
 }
 
 /// <summary>Administrative revocation of every session of an MN (RFC 5846).</summary>
-public sealed record RevokeBinding(string MobileNodeId, RevocationTrigger Trigger = RevocationTrigger.AdministrativeReason) : IWithMobileNodeId;
+public sealed record RevokeBinding(string MobileNodeId, RevocationTrigger Trigger = RevocationTrigger.AdministrativeReason) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
-public sealed record RevocationStarted(string MobileNodeId, int Sessions);
+public sealed record RevocationStarted(string MobileNodeId, int Sessions) : Persistence.IPmip6Serializable;
 
 /// <summary>A BRA from a MAG, for the binding entity that sent the BRI.</summary>
-public sealed record RevocationAcknowledged(string MobileNodeId, ushort Sequence, BindingRevocationStatus Status, Ipv6Address Mag) : IWithMobileNodeId;
+public sealed record RevocationAcknowledged(string MobileNodeId, ushort Sequence, BindingRevocationStatus Status, Ipv6Address Mag) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
-public sealed record GetBinding(string MobileNodeId) : IWithMobileNodeId;
+public sealed record GetBinding(string MobileNodeId) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
-public sealed record BindingSnapshot(string MobileNodeId, ImmutableArray<SessionView> Sessions);
+public sealed record BindingSnapshot(string MobileNodeId, ImmutableArray<SessionView> Sessions) : Persistence.IPmip6Serializable;
 
 public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefixes, Ipv6Address ProxyCoa, SessionState State,
     AccessTechnologyType AccessTechnology, string? LinkLayerId, DateTimeOffset ExpiresAt);

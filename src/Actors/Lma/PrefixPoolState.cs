@@ -7,7 +7,7 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
 
-public interface IPrefixPoolEvent;
+public interface IPrefixPoolEvent : Persistence.IPmip6Serializable;
 
 public sealed record PrefixesAllocated(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes) : IPrefixPoolEvent;
 

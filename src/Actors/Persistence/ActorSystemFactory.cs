@@ -1,0 +1,95 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+
+namespace Pmip6Akka.Actors.Persistence;
+
+/// <summary>Where a node keeps its state and how it is reached.</summary>
+/// <param name="SqlitePath">SQLite database file for journal + snapshots (created if absent).</param>
+/// <param name="Port">Remoting port on 127.0.0.1; 0 picks a free one.</param>
+/// <param name="HoconPath">HOCON file; null uses the persistence.conf embedded in this assembly.</param>
+/// <param name="Wal">Switch the SQLite file to WAL journal mode before starting (recommended).</param>
+public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true);
+
+/// <summary>Builds the Config of an LMA node and starts it as a one-node cluster.</summary>
+public static class ActorSystemFactory
+{
+    private const string EmbeddedConf = "Pmip6Akka.Actors.hocon.persistence.conf";
+
+    /// <summary>The embedded hocon/persistence.conf (same text as the file shipped beside the binaries).</summary>
+    public static string DefaultHocon()
+    {
+        using var s = typeof(ActorSystemFactory).Assembly.GetManifestResourceStream(EmbeddedConf)
+            ?? throw new InvalidOperationException($"missing embedded resource {EmbeddedConf}");
+        using var r = new StreamReader(s);
+        return r.ReadToEnd();
+    }
+
+    /// <summary>SQLite connection string for a file path (quoted: paths may contain ';').</summary>
+    public static string SqliteConnectionString(string sqlitePath) =>
+        new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = Path.GetFullPath(sqlitePath),
+            Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadWriteCreate,
+            // Let SQLite wait on a busy writer lock instead of failing (seconds).
+            DefaultTimeout = 30,
+        }.ToString();
+
+    /// <summary>
+    /// node overrides ← <paramref name="extra"/> ← HOCON file ← Akka.Persistence.Sql defaults.
+    /// </summary>
+    public static Config BuildConfig(NodeOptions options, Config? extra = null)
+    {
+        var hocon = options.HoconPath is null ? DefaultHocon() : File.ReadAllText(options.HoconPath);
+        var cs = SqliteConnectionString(options.SqlitePath).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var node = ConfigurationFactory.ParseString($$"""
+            akka.remote.dot-netty.tcp.port = {{options.Port}}
+            akka.persistence.journal.sql.connection-string = "{{cs}}"
+            akka.persistence.snapshot-store.sql.connection-string = "{{cs}}"
+            """);
+        var config = node;
+        if (extra is not null) config = config.WithFallback(extra);
+        return config
+            .WithFallback(ConfigurationFactory.ParseString(hocon))
+            .WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>Starts the ActorSystem, joins it to itself and waits until the member is Up.</summary>
+    public static async Task<ActorSystem> StartAsync(
+        string systemName, NodeOptions options, Config? extra = null, TimeSpan? upTimeout = null)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(options.SqlitePath));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (options.Wal) EnableWal(options.SqlitePath);
+
+        var system = ActorSystem.Create(systemName, BuildConfig(options, extra));
+        try
+        {
+            var cluster = Cluster.Get(system);
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            cluster.Join(cluster.SelfAddress);
+            await up.Task.WaitAsync(upTimeout ?? TimeSpan.FromSeconds(20));
+            return system;
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// WAL journal mode is a property of the database file; set it once before the plugin
+    /// opens it (readers no longer block the writer, and commits fsync far less).
+    /// </summary>
+    public static void EnableWal(string sqlitePath)
+    {
+        using var conn = new Microsoft.Data.Sqlite.SqliteConnection(SqliteConnectionString(sqlitePath));
+        conn.Open();
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL;";
+        cmd.ExecuteScalar();
+    }
+}

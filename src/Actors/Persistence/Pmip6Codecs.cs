@@ -1,0 +1,114 @@
+// The binary layouts of every Pmip6Akka event, snapshot and cross-node message (see Pmip6Serializer
+// for the rules). A shipped manifest's layout never changes: a new layout is a new ".vN" manifest.
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Dataplane.Wire;
+using static Pmip6Akka.Actors.Persistence.Pmip6Serializer;
+
+namespace Pmip6Akka.Actors.Persistence;
+
+internal static class Pmip6Codecs
+{
+    public static readonly Codec[] All =
+    [
+        Make<SessionRegistered>("bce-registered.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Byte((byte)e.Kind); w.Prefixes(e.Prefixes); w.Address(e.ProxyCoa);
+                w.Byte((byte)e.AccessTechnology); w.NullableString(e.LinkLayerId); w.NullableAddress(e.LinkLocalAddress);
+                w.Long(e.RegisteredAt.UtcTicks); w.Long(e.Lifetime.Ticks); w.NullableTimestamp(e.Timestamp); w.Int(e.Sequence);
+            },
+            r => new SessionRegistered(r.String(), r.Int(), (RegistrationKind)r.Byte(), r.Prefixes(), r.Address(),
+                (AccessTechnologyType)r.Byte(), r.NullableString(), r.NullableAddress(), new DateTimeOffset(r.Long(), TimeSpan.Zero),
+                TimeSpan.FromTicks(r.Long()), r.NullableTimestamp(), (ushort)r.Int())),
+        Make<SessionDeregistered>("bce-deregistered.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Long(e.At.UtcTicks); w.Long(e.DeleteAt.UtcTicks); w.NullableTimestamp(e.Timestamp);
+            },
+            r => new SessionDeregistered(r.String(), r.Int(), new DateTimeOffset(r.Long(), TimeSpan.Zero), new DateTimeOffset(r.Long(), TimeSpan.Zero),
+                r.NullableTimestamp())),
+        Make<SessionRemoved>("bce-removed.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Byte((byte)e.Reason); w.Long(e.At.UtcTicks); w.Prefixes(e.ReleasedPrefixes);
+            },
+            r => new SessionRemoved(r.String(), r.Int(), (RemovalReason)r.Byte(), new DateTimeOffset(r.Long(), TimeSpan.Zero), r.Prefixes())),
+        Make<BindingState>("bce-state.v1", (w, s) =>
+            {
+                w.String(s.MobileNodeId); w.Int(s.NextSessionId); w.Int(s.Sessions.Count);
+                foreach (var x in s.Sessions)
+                {
+                    w.Int(x.Id); w.Prefixes(x.Prefixes); w.Address(x.ProxyCoa); w.Byte((byte)x.AccessTechnology); w.NullableString(x.LinkLayerId);
+                    w.NullableAddress(x.LinkLocalAddress); w.Long(x.RegisteredAt.UtcTicks); w.Long(x.Lifetime.Ticks); w.NullableTimestamp(x.LastTimestamp);
+                    w.Int(x.LastSequence); w.Byte((byte)x.State); w.Long(x.DeleteAt?.UtcTicks ?? -1);
+                }
+            },
+            r =>
+            {
+                var mn = r.String();
+                var next = r.Int();
+                var count = r.Int();
+                var sessions = ImmutableList.CreateBuilder<MobilitySession>();
+                for (var i = 0; i < count; i++)
+                {
+                    var id = r.Int(); var prefixes = r.Prefixes(); var coa = r.Address(); var att = (AccessTechnologyType)r.Byte();
+                    var ll = r.NullableString(); var lla = r.NullableAddress(); var at = new DateTimeOffset(r.Long(), TimeSpan.Zero);
+                    var lifetime = TimeSpan.FromTicks(r.Long()); var ts = r.NullableTimestamp(); var seq = (ushort)r.Int();
+                    var state = (SessionState)r.Byte(); var delete = r.Long();
+                    sessions.Add(new MobilitySession(id, prefixes, coa, att, ll, lla, at, lifetime, ts, seq, state,
+                        delete < 0 ? null : new DateTimeOffset(delete, TimeSpan.Zero)));
+                }
+                return new BindingState(mn, sessions.ToImmutable(), next);
+            }),
+        Make<PrefixesAllocated>("hnp-allocated.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },
+            r => new PrefixesAllocated(r.String(), r.Int(), r.Prefixes())),
+        Make<PrefixesReleased>("hnp-released.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },
+            r => new PrefixesReleased(r.String(), r.Int(), r.Prefixes())),
+        Make<HandleProxyBindingUpdate>("pbu.v1", (w, m) =>
+            {
+                var p = m.Pbu;
+                w.Address(p.ProxyCoa); w.Int(p.Sequence); w.Long(p.Lifetime.Ticks); w.String(p.MobileNodeId); w.Prefixes(p.HomeNetworkPrefixes);
+                w.Byte((byte)p.Handoff); w.Byte((byte)p.AccessTechnology); w.NullableString(p.LinkLayerId); w.NullableAddress(p.LinkLocalAddress);
+                w.NullableTimestamp(p.Timestamp);
+                var q = m.Policy;
+                w.String(q.MobileNodeId); w.Bool(q.ProxyRegistrationEnabled); w.Int(q.HomeNetworkPrefixCount);
+                w.Strings(q.AllowedAccessTechnologies?.Select(a => ((byte)a).ToString()).ToArray() ?? ["*"]);
+                w.Long(q.MaxLifetime?.Ticks ?? -1); w.Int(q.MaxSessions);
+                w.Long(m.ReceivedAtTimestamp);
+            },
+            r =>
+            {
+                var pbu = new ProxyBindingUpdate(r.Address(), (ushort)r.Int(), TimeSpan.FromTicks(r.Long()), r.String(), r.Prefixes(),
+                    (HandoffIndicator)r.Byte(), (AccessTechnologyType)r.Byte(), r.NullableString(), r.NullableAddress(), r.NullableTimestamp());
+                var mn = r.String(); var enabled = r.Bool(); var count = r.Int(); var atts = r.Strings(); var max = r.Long(); var sessions = r.Int();
+                var policy = new MobileNodePolicy(mn, enabled, count,
+                    atts is ["*"] ? null : atts.Select(a => (AccessTechnologyType)byte.Parse(a)).ToImmutableHashSet(),
+                    max < 0 ? null : TimeSpan.FromTicks(max), sessions);
+                return new HandleProxyBindingUpdate(pbu, policy, r.Long());
+            }),
+        Make<RevokeBinding>("revoke.v1", (w, m) => { w.String(m.MobileNodeId); w.Byte((byte)m.Trigger); },
+            r => new RevokeBinding(r.String(), (RevocationTrigger)r.Byte())),
+        Make<RevocationStarted>("revocation-started.v1", (w, m) => { w.String(m.MobileNodeId); w.Int(m.Sessions); },
+            r => new RevocationStarted(r.String(), r.Int())),
+        Make<RevocationAcknowledged>("bra.v1", (w, m) => { w.String(m.MobileNodeId); w.Int(m.Sequence); w.Byte((byte)m.Status); w.Address(m.Mag); },
+            r => new RevocationAcknowledged(r.String(), (ushort)r.Int(), (BindingRevocationStatus)r.Byte(), r.Address())),
+        Make<GetBinding>("get-binding.v1", (w, m) => w.String(m.MobileNodeId), r => new GetBinding(r.String())),
+        Make<BindingSnapshot>("binding.v1", (w, m) =>
+            {
+                w.String(m.MobileNodeId); w.Int(m.Sessions.Length);
+                foreach (var s in m.Sessions)
+                {
+                    w.Int(s.SessionId); w.Prefixes(s.Prefixes); w.Address(s.ProxyCoa); w.Byte((byte)s.State); w.Byte((byte)s.AccessTechnology);
+                    w.NullableString(s.LinkLayerId); w.Long(s.ExpiresAt.UtcTicks);
+                }
+            },
+            r =>
+            {
+                var mn = r.String();
+                var n = r.Int();
+                var sessions = ImmutableArray.CreateBuilder<SessionView>();
+                for (var i = 0; i < n; i++)
+                    sessions.Add(new SessionView(r.Int(), r.Prefixes(), r.Address(), (SessionState)r.Byte(), (AccessTechnologyType)r.Byte(),
+                        r.NullableString(), new DateTimeOffset(r.Long(), TimeSpan.Zero)));
+                return new BindingSnapshot(mn, sessions.ToImmutable());
+            }),
+    ];
+}

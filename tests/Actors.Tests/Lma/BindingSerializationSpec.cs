@@ -1,0 +1,87 @@
+// Every event, snapshot and cross-node message of the LMA round-trips through Pmip6Serializer
+// with its versioned manifest.
+using System.Collections.Immutable;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Persistence;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Tests.Lma;
+
+public class BindingSerializationSpec
+{
+    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:a001::/64");
+    private static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");
+    private static readonly DateTimeOffset T = new(2026, 11, 25, 12, 0, 0, 500, TimeSpan.Zero);
+    private static readonly Pmip6Timestamp Stamp = Pmip6Timestamp.FromDateTimeOffset(T);
+
+    private static T RoundTrip<T>(T value, string manifest) where T : class
+    {
+        var codecManifest = Manifest(value);
+        Assert.Equal(manifest, codecManifest);
+        return (T)Pmip6Serializer.Decode(Pmip6Serializer.Encode(value), manifest);
+    }
+
+    private static string Manifest(object value) => new Pmip6Serializer(null!).Manifest(value);
+
+    [Fact]
+    public void Binding_events_round_trip()
+    {
+        var registered = new SessionRegistered("mn1@pmip6.example", 3, RegistrationKind.Handover, [Hnp], Mag, AccessTechnologyType.Ieee80211,
+            "020000000101", Ipv6Address.Parse("fe80::1"), T, TimeSpan.FromHours(1), Stamp, 65535);
+        var back = RoundTrip(registered, "bce-registered.v1");
+        Assert.Equal(registered with { Prefixes = [] }, back with { Prefixes = [] });
+        Assert.Equal(registered.Prefixes.ToArray(), back.Prefixes.ToArray());
+
+        var noOptions = registered with { LinkLayerId = null, LinkLocalAddress = null, Timestamp = null };
+        Assert.Null(RoundTrip(noOptions, "bce-registered.v1").LinkLocalAddress);
+
+        var deregistered = new SessionDeregistered("mn1@pmip6.example", 3, T, T.AddSeconds(10), Stamp);
+        Assert.Equal(deregistered, RoundTrip(deregistered, "bce-deregistered.v1"));
+
+        var removed = new SessionRemoved("mn1@pmip6.example", 3, RemovalReason.Revoked, T, [Hnp]);
+        Assert.Equal(removed.ReleasedPrefixes.ToArray(), RoundTrip(removed, "bce-removed.v1").ReleasedPrefixes.ToArray());
+    }
+
+    [Fact]
+    public void Binding_state_snapshot_round_trips()
+    {
+        var state = BindingState.Empty("mn1@pmip6.example")
+            .Apply(new SessionRegistered("mn1@pmip6.example", 1, RegistrationKind.Initial, [Hnp], Mag, AccessTechnologyType.Ieee8023,
+                null, null, T, TimeSpan.FromHours(1), Stamp, 7))
+            .Apply(new SessionDeregistered("mn1@pmip6.example", 1, T, T.AddSeconds(10), Stamp));
+        var back = RoundTrip(state, "bce-state.v1");
+        Assert.Equal(state.NextSessionId, back.NextSessionId);
+        var session = Assert.Single(back.Sessions);
+        Assert.Equal(SessionState.AwaitingNewMag, session.State);
+        Assert.Equal(T.AddSeconds(10), session.DeleteAt);
+        Assert.Equal([Hnp], session.Prefixes.ToArray());
+    }
+
+    [Fact]
+    public void Pool_events_and_messages_round_trip()
+    {
+        Assert.Equal([Hnp], RoundTrip(new PrefixesAllocated("mn1", 1, [Hnp]), "hnp-allocated.v1").Prefixes.ToArray());
+        Assert.Equal([Hnp], RoundTrip(new PrefixesReleased("mn1", 1, [Hnp]), "hnp-released.v1").Prefixes.ToArray());
+        var pbu = new ProxyBindingUpdate(Mag, 9, TimeSpan.FromHours(1), "mn1@pmip6.example", [new Ipv6Prefix(default, 0)],
+            HandoffIndicator.HandoffBetweenMagsForSameInterface, AccessTechnologyType.Ieee8023, "02", null, Stamp);
+        var policy = new MobileNodePolicy("mn1@pmip6.example", true, 2, [AccessTechnologyType.Ieee8023], TimeSpan.FromMinutes(30), 3);
+        var back = RoundTrip(new HandleProxyBindingUpdate(pbu, policy, 12345), "pbu.v1");
+        Assert.Equal(pbu with { HomeNetworkPrefixes = [] }, back.Pbu with { HomeNetworkPrefixes = [] });
+        Assert.Equal(policy.HomeNetworkPrefixCount, back.Policy.HomeNetworkPrefixCount);
+        Assert.True(back.Policy.Allows(AccessTechnologyType.Ieee8023));
+        Assert.False(back.Policy.Allows(AccessTechnologyType.Ieee80211));
+        Assert.Equal(12345, back.ReceivedAtTimestamp);
+        Assert.Equal(new RevokeBinding("mn1"), RoundTrip(new RevokeBinding("mn1"), "revoke.v1"));
+        Assert.Equal(new GetBinding("mn1"), RoundTrip(new GetBinding("mn1"), "get-binding.v1"));
+        var ack = new RevocationAcknowledged("mn1", 4, BindingRevocationStatus.Success, Mag);
+        Assert.Equal(ack, RoundTrip(ack, "bra.v1"));
+    }
+
+    [Fact]
+    public void A_truncated_payload_is_a_serialization_error_not_a_crash()
+    {
+        var bytes = Pmip6Serializer.Encode(new PrefixesAllocated("mn1", 1, [Hnp]));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => Pmip6Serializer.Decode(bytes[..^3], "hnp-allocated.v1"));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => Pmip6Serializer.Decode(bytes, "hnp-allocated.v9"));
+    }
+}
