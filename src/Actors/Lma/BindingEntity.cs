@@ -99,6 +99,12 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
                     SendBri(unchecked(++_briSequence), session.ProxyCoa, session.Prefixes, revoke.Trigger, 0);
             });
         });
+        Command<RevokeSessionsAt>(revoke =>
+        {
+            var events = _state.Revoke(DateTimeOffset.UtcNow, revoke.Mag);
+            if (!events.IsEmpty)
+                PersistThen(events, () => { });
+        });
         Command<BriDue>(due => SendBri(due.Sequence, due.Mag, due.Prefixes, RevocationTrigger.AdministrativeReason, due.Attempt));
         Command<RevocationAcknowledged>(ack =>
         {

@@ -190,9 +190,9 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
         [.. Sessions.Where(s => s.ExpiresAt <= now).Select(s => (IBindingEvent)new SessionRemoved(MobileNodeId, s.Id,
             s.State == SessionState.AwaitingNewMag ? RemovalReason.DeregistrationDelayElapsed : RemovalReason.LifetimeExpired, now, s.Prefixes))];
 
-    /// <summary>Administrative revocation (RFC 5846): every session, or the one given.</summary>
-    public ImmutableArray<IBindingEvent> Revoke(DateTimeOffset now, int? sessionId = null) =>
-        [.. Sessions.Where(s => sessionId is null || s.Id == sessionId)
+    /// <summary>Administrative revocation (RFC 5846): every session, or those at one MAG.</summary>
+    public ImmutableArray<IBindingEvent> Revoke(DateTimeOffset now, Ipv6Address? atMag = null) =>
+        [.. Sessions.Where(s => atMag is null || s.ProxyCoa == atMag)
             .Select(s => (IBindingEvent)new SessionRemoved(MobileNodeId, s.Id, RemovalReason.Revoked, now, s.Prefixes))];
 
     public BindingState Apply(IBindingEvent e) => e switch

@@ -14,6 +14,9 @@ public sealed record HandleProxyBindingUpdate(ProxyBindingUpdate Pbu, MobileNode
 /// <summary>Administrative revocation of every session of an MN (RFC 5846).</summary>
 public sealed record RevokeBinding(string MobileNodeId, RevocationTrigger Trigger = RevocationTrigger.AdministrativeReason) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
+/// <summary>A MAG revoked all its bindings (RFC 5846 §8.1, G flag): drop this MN's sessions at that MAG, without a BRI back.</summary>
+public sealed record RevokeSessionsAt(string MobileNodeId, Ipv6Address Mag) : IWithMobileNodeId, Persistence.IPmip6Serializable;
+
 public sealed record RevocationStarted(string MobileNodeId, int Sessions) : Persistence.IPmip6Serializable;
 
 /// <summary>A BRA from a MAG, for the binding entity that sent the BRI.</summary>

@@ -27,6 +27,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
     private readonly IPolicyStore _policies;
     private readonly IActorRef _dataplane;
     private readonly IActorRef _bindings;
+    private readonly IActorRef? _index;
     private readonly Counters _counters;
     private readonly HeartbeatMonitor _heartbeats;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -34,8 +35,9 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public LmaNode(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters)
+    public LmaNode(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters, IActorRef? index = null)
     {
+        _index = index;
         _settings = settings;
         _policies = policies;
         _dataplane = dataplane;
@@ -53,8 +55,9 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
         Receive<GetStatus>(_ => Sender.Tell(_counters.Snapshot()));
     }
 
-    public static Props Props(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters) =>
-        Akka.Actor.Props.Create(() => new LmaNode(settings, policies, dataplane, bindings, counters));
+    public static Props Props(LmaNodeSettings settings, IPolicyStore policies, IActorRef dataplane, IActorRef bindings, Counters counters,
+        IActorRef? index = null) =>
+        Akka.Actor.Props.Create(() => new LmaNode(settings, policies, dataplane, bindings, counters, index));
 
     protected override void PreStart()
     {
@@ -81,9 +84,14 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
                 break;
             case MobilityHeaderType.BindingRevocation:
                 if (!BindingRevocation.TryDecode(mh, out var br, out error)) { Malformed(received, error); return; }
-                if (br.IsIndication || !br.Options.TryGetMobileNodeIdentifier(out var id))
+                if (br.IsIndication)
                 {
-                    _counters.Increment("mh_ignored_total", "type", "bri-at-lma");
+                    OnMagRevocation(br, received.Source);
+                    return;
+                }
+                if (!br.Options.TryGetMobileNodeIdentifier(out var id))
+                {
+                    _counters.Increment("mh_ignored_total", "type", "bra-without-mn-id");
                     return;
                 }
                 _bindings.Tell(new RevocationAcknowledged(id.ToString(), br.Sequence, br.Status, received.Source));
@@ -121,6 +129,37 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
             return;
         }
         _bindings.Tell(new HandleProxyBindingUpdate(pbu!, policy!, System.Diagnostics.Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>
+    /// RFC 5846 §8.1: a MAG revokes bindings itself — all of them with the G flag (at its shutdown),
+    /// or one MN's. The LMA drops them and acknowledges.
+    /// </summary>
+    private void OnMagRevocation(BindingRevocation bri, Ipv6Address mag)
+    {
+        var status = BindingRevocationStatus.Success;
+        if (!LmaAdmission.IsAuthorized(_settings.Admission, mag))
+            status = BindingRevocationStatus.GlobalRevocationNotAuthorized;
+        else if (bri.IsGlobal && _index is not null)
+        {
+            var bindings = _bindings;
+            _index.Ask<BindingIndexView>(new GetBindingIndex(int.MaxValue, mag), TimeSpan.FromSeconds(30)).ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                    foreach (var b in t.Result.Bindings)
+                        bindings.Tell(new RevokeSessionsAt(b.MobileNodeId, mag));
+            });
+            _log.Info("MAG {0} revoked all its bindings ({1})", mag, bri.Trigger);
+        }
+        else if (bri.Options.TryGetMobileNodeIdentifier(out var id))
+            _bindings.Tell(new RevokeSessionsAt(id.ToString(), mag));
+        else
+            status = BindingRevocationStatus.CannotIdentifyBinding;
+        _counters.Increment("bri_received_total", "status", status.ToString());
+        var w = MobilityHeaderWriter.BindingRevocationAcknowledgement(_buffer, status, bri.Sequence,
+            (ushort)(BindingRevocation.ProxyFlag | (bri.IsGlobal ? BindingRevocation.GlobalFlag : 0)));
+        if (w.TryFinish(out var length))
+            Send(_buffer.AsSpan(0, length), mag);
     }
 
     private void Reply(ProxyBindingAcknowledgement pba)

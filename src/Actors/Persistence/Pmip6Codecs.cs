@@ -86,6 +86,8 @@ internal static class Pmip6Codecs
             }),
         Make<RevokeBinding>("revoke.v1", (w, m) => { w.String(m.MobileNodeId); w.Byte((byte)m.Trigger); },
             r => new RevokeBinding(r.String(), (RevocationTrigger)r.Byte())),
+        Make<RevokeSessionsAt>("revoke-at-mag.v1", (w, m) => { w.String(m.MobileNodeId); w.Address(m.Mag); },
+            r => new RevokeSessionsAt(r.String(), r.Address())),
         Make<RevocationStarted>("revocation-started.v1", (w, m) => { w.String(m.MobileNodeId); w.Int(m.Sessions); },
             r => new RevocationStarted(r.String(), r.Int())),
         Make<RevocationAcknowledged>("bra.v1", (w, m) => { w.String(m.MobileNodeId); w.Int(m.Sequence); w.Byte((byte)m.Status); w.Address(m.Mag); },

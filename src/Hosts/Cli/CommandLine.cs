@@ -14,6 +14,20 @@ public static class CommandLine
 
     private static readonly Verb[] Verbs =
     [
+        new("lma", "run the Local Mobility Anchor daemon",
+            "pmip6 lma --config hocon/lma.conf", Daemons.LmaDaemon.Run),
+        new("mag", "run the Mobile Access Gateway daemon",
+            "pmip6 mag --config hocon/mag.conf", Daemons.MagDaemon.Run),
+        new("status", "show a daemon's binding cache / update list and counters",
+            "pmip6 status [--json] [--endpoint http://127.0.0.1:9180]", AdminClient.Status),
+        new("revoke", "revoke every binding of a mobile node at the LMA (RFC 5846)",
+            "pmip6 revoke <mn-id> [--endpoint http://127.0.0.1:9180]", AdminClient.Revoke),
+        new("attach", "tell a MAG that a mobile node attached (until the access link reports it)",
+            "pmip6 attach <mn-id> [--link-layer-id HEX] [--handoff 1..5] [--endpoint http://127.0.0.1:9181]", AdminClient.Attach),
+        new("detach", "tell a MAG that a mobile node left",
+            "pmip6 detach <mn-id> [--endpoint http://127.0.0.1:9181]", AdminClient.Detach),
+        new("config check", "validate an lma, mag or policy configuration file without starting",
+            "pmip6 config check FILE", AdminClient.ConfigCheck),
         new("wire samples", "write one packet per message kind and option set to a pcap file",
             "pmip6 wire samples --pcap FILE", WireSamplesCommand.Run),
         new("bench fuzz", "mutate valid packets and decode them; count exceptions and over-reads",
@@ -82,6 +96,8 @@ public static class CommandLine
 public sealed class Arguments
 {
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly List<string> _positionals = [];
+    private int _positionalsUsed;
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
     public static Arguments Parse(IReadOnlyList<string> args)
@@ -91,7 +107,10 @@ public sealed class Arguments
         {
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-                throw new UsageException($"unexpected argument '{arg}'");
+            {
+                result._positionals.Add(arg);
+                continue;
+            }
             var name = arg[2..];
             string? value = null;
             var eq = name.IndexOf('=');
@@ -142,8 +161,17 @@ public sealed class Arguments
         return true;
     }
 
+    /// <summary>The positional argument at <paramref name="index"/>, named in the error when missing.</summary>
+    public string Positional(int index, string name)
+    {
+        _positionalsUsed = Math.Max(_positionalsUsed, index + 1);
+        return index < _positionals.Count ? _positionals[index] : throw new UsageException($"missing argument <{name}>");
+    }
+
     public void EnsureAllUsed()
     {
+        if (_positionals.Count > _positionalsUsed)
+            throw new UsageException($"unexpected argument '{_positionals[_positionalsUsed]}'");
         foreach (var name in _options.Keys)
             if (!_used.Contains(name))
                 throw new UsageException($"unknown option --{name}");

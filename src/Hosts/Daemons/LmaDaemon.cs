@@ -1,0 +1,179 @@
+// `pmip6 lma --config FILE`: the LMA as a daemon. Opens the raw Mobility Header socket first (so a
+// missing privilege fails at once), starts a one-node Akka.Cluster with the SQLite journal, the
+// prefix pool, the sharded binding entities and the protocol handler, serves /status, /metrics and
+// POST /revoke, and shuts down cleanly on SIGTERM/SIGINT (the journal is flushed by Akka's
+// coordinated shutdown).
+using System.Collections.Immutable;
+using System.Net;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Cluster.Sharding;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Actors.Persistence;
+using Pmip6Akka.Dataplane.Linux;
+using Pmip6Akka.Dataplane.Wire;
+using Pmip6Akka.Hosts.Cli;
+using Pmip6Akka.Hosts.Config;
+using Pmip6Akka.Hosts.Http;
+
+namespace Pmip6Akka.Hosts.Daemons;
+
+public static class LmaDaemon
+{
+    public const int ExitConfig = 78; // sysexits EX_CONFIG
+
+    public static int Run(Arguments args, TextWriter stdout)
+    {
+        var file = args.RequiredString("config");
+        args.EnsureAllUsed();
+        LmaDaemonSettings settings;
+        try
+        {
+            settings = LmaDaemonSettings.Load(file);
+        }
+        catch (ConfigurationError e)
+        {
+            Console.Error.WriteLine($"pmip6 lma: {e.Message}");
+            return ExitConfig;
+        }
+        return RunAsync(settings, stdout).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(LmaDaemonSettings settings, TextWriter stdout)
+    {
+        uint restartCounter;
+        try
+        {
+            restartCounter = RestartCounter.Next(settings.Store + ".restart-counter");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"pmip6 lma: cannot keep the restart counter beside the store {settings.Store}: {e.Message}");
+            return CommandLine.ExitFailure;
+        }
+        if (!MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = settings.Address, Device = settings.Device },
+                out var socket, out var socketError))
+        {
+            Console.Error.WriteLine($"pmip6 lma: cannot open the Mobility Header socket on {settings.Address}: {socketError.Message}");
+            return CommandLine.ExitFailure;
+        }
+
+        var counters = new Counters();
+        ActorSystem system;
+        try
+        {
+            system = await ActorSystemFactory.StartAsync("pmip6-lma", new NodeOptions(settings.Store, settings.ClusterPort));
+        }
+        catch (Exception e)
+        {
+            socket!.Dispose();
+            Console.Error.WriteLine($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
+            return CommandLine.ExitFailure;
+        }
+
+        var dataplane = system.ActorOf(LinuxDataplane.Props(socket!, counters), "dataplane");
+        var pool = system.ActorOf(PrefixPool.Props("lma", settings.PrefixPool, settings.PrefixLength), "prefix-pool");
+        var index = system.ActorOf(BindingIndex.Props(), "binding-index");
+        var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
+        {
+            MaxLifetime = settings.MaxLifetime,
+            MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
+        });
+        var region = await ClusterSharding.Get(system).StartAsync("binding",
+            mn => BindingEntity.Props(mn, entitySettings, dataplane, pool, index, counters),
+            ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
+        var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
+        var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
+        {
+            HeartbeatInterval = settings.HeartbeatInterval,
+            MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+        }, settings.Policies, dataplane, region, counters, index), "lma");
+
+        AdminHttpServer? http = null;
+        if (settings.Http is { } endpoint)
+        {
+            try
+            {
+                http = new AdminHttpServer(endpoint, request => Serve(request, lma, index, counters, settings, restartCounter),
+                    message => system.Log.Warning(message));
+            }
+            catch (HttpListenerException e)
+            {
+                Console.Error.WriteLine($"pmip6 lma: cannot serve http on {endpoint.Authority}: {e.Message}");
+                await system.Terminate();
+                return CommandLine.ExitFailure;
+            }
+        }
+        stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
+                         (settings.Http is { } h ? $", http {h.Authority}" : ""));
+        stdout.Flush();
+
+        var stop = DaemonRuntime.StopRequested(out var signals);
+        await Task.WhenAny(stop, system.WhenTerminated);
+        signals.Dispose();
+        stdout.WriteLine("pmip6 lma: stopping");
+        if (http is not null)
+            await http.DisposeAsync();
+        await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        return CommandLine.ExitOk;
+    }
+
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
+        LmaDaemonSettings settings, uint restartCounter)
+    {
+        var path = request.Url?.AbsolutePath ?? "/";
+        switch (request.HttpMethod, path)
+        {
+            case ("GET", "/status"):
+            {
+                var limit = int.TryParse(request.QueryString["limit"], out var l) ? Math.Clamp(l, 0, 100_000) : 1000;
+                var view = await index.Ask<BindingIndexView>(new GetBindingIndex(limit), TimeSpan.FromSeconds(10));
+                var status = new
+                {
+                    role = "lma",
+                    address = settings.Address.ToString(),
+                    restartCounter,
+                    mobileNodes = view.MobileNodes,
+                    sessions = view.Sessions,
+                    bindings = view.Bindings.SelectMany(b => b.Sessions.Select(s => new
+                    {
+                        mnId = b.MobileNodeId,
+                        sessionId = s.SessionId,
+                        hnps = s.Prefixes.Select(p => p.ToString()).ToArray(),
+                        proxyCoa = s.ProxyCoa.ToString(),
+                        state = s.State == SessionState.Active ? "registered" : "awaiting-new-mag",
+                        accessTechnology = s.AccessTechnology.ToString(),
+                        lifetimeSeconds = Math.Max(0, (int)(s.ExpiresAt - DateTimeOffset.UtcNow).TotalSeconds),
+                    })).ToArray(),
+                    counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
+                };
+                return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
+            }
+            case ("GET", "/metrics"):
+            {
+                var view = await index.Ask<BindingIndexView>(new GetBindingIndex(0), TimeSpan.FromSeconds(10));
+                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_lma_",
+                [
+                    ("bindings", "mobility sessions in the binding cache", view.Sessions),
+                    ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
+                    ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
+                    ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
+                ]));
+            }
+            case ("POST", "/revoke"):
+            {
+                var mn = request.QueryString["mn-id"];
+                if (string.IsNullOrEmpty(mn))
+                    return HttpReply.Json("""{"error":"missing query parameter mn-id"}""", 400);
+                var started = await lma.Ask<RevocationStarted>(new RevokeBinding(mn), TimeSpan.FromSeconds(10));
+                return HttpReply.Json(JsonSerializer.Serialize(new { mnId = started.MobileNodeId, sessions = started.Sessions }, DaemonRuntime.Json),
+                    started.Sessions == 0 ? 404 : 200);
+            }
+            default:
+                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, POST /revoke?mn-id="}""", 404);
+        }
+    }
+}

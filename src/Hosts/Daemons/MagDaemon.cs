@@ -1,0 +1,165 @@
+// `pmip6 mag --config FILE`: the MAG as a daemon. Attach and detach events come from its local HTTP
+// endpoint (POST /attach, /detach) until the access-link dataplane (router solicitations, link
+// state) feeds them; /status shows the Binding Update List, /metrics the counters. On SIGTERM it
+// sends one global Binding Revocation for all its sessions (RFC 5846 §8.1) before stopping.
+using System.Net;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Mag;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Linux;
+using Pmip6Akka.Dataplane.Wire;
+using Pmip6Akka.Hosts.Cli;
+using Pmip6Akka.Hosts.Config;
+using Pmip6Akka.Hosts.Http;
+
+namespace Pmip6Akka.Hosts.Daemons;
+
+public static class MagDaemon
+{
+    public static int Run(Arguments args, TextWriter stdout)
+    {
+        var file = args.RequiredString("config");
+        args.EnsureAllUsed();
+        MagDaemonSettings settings;
+        try
+        {
+            settings = MagDaemonSettings.Load(file);
+        }
+        catch (ConfigurationError e)
+        {
+            Console.Error.WriteLine($"pmip6 mag: {e.Message}");
+            return LmaDaemon.ExitConfig;
+        }
+        return RunAsync(settings, stdout).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(MagDaemonSettings settings, TextWriter stdout)
+    {
+        uint restartCounter;
+        try
+        {
+            restartCounter = RestartCounter.Next(Path.Combine(settings.StateDirectory, "restart-counter"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"pmip6 mag: cannot keep the restart counter in {settings.StateDirectory}: {e.Message}");
+            return CommandLine.ExitFailure;
+        }
+        if (!MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = settings.Address, Device = settings.Device },
+                out var socket, out var socketError))
+        {
+            Console.Error.WriteLine($"pmip6 mag: cannot open the Mobility Header socket on {settings.Address}: {socketError.Message}");
+            return CommandLine.ExitFailure;
+        }
+        var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString("akka.loglevel = INFO\nakka.stdout-loglevel = INFO"));
+        var counters = new Counters();
+        var dataplane = system.ActorOf(LinuxDataplane.Props(socket!, counters), "dataplane");
+        var session = new MagSettings
+        {
+            RequestedLifetime = settings.Lifetime,
+            InitialBindackTimeoutFirstReg = settings.InitialBindackTimeoutFirstReg,
+            MaxBindackTimeout = settings.MaxBindackTimeout,
+        };
+        var mag = system.ActorOf(MagNode.Props(new MagNodeSettings(settings.Address, settings.Lma, restartCounter, session)
+        {
+            HeartbeatInterval = settings.HeartbeatInterval,
+            MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+        }, dataplane, counters), "mag");
+
+        AdminHttpServer? http = null;
+        if (settings.Http is { } endpoint)
+        {
+            try
+            {
+                http = new AdminHttpServer(endpoint, request => Serve(request, mag, counters, settings), message => system.Log.Warning(message));
+            }
+            catch (HttpListenerException e)
+            {
+                Console.Error.WriteLine($"pmip6 mag: cannot serve http on {endpoint.Authority}: {e.Message}");
+                await system.Terminate();
+                return CommandLine.ExitFailure;
+            }
+        }
+        stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
+                         (settings.Http is { } h ? $", http {h.Authority}" : ""));
+        stdout.Flush();
+
+        var stop = DaemonRuntime.StopRequested(out var signals);
+        await Task.WhenAny(stop, system.WhenTerminated);
+        signals.Dispose();
+        var revoked = await mag.Ask<int>(new RevokeAllSessions(), TimeSpan.FromSeconds(5));
+        stdout.WriteLine($"pmip6 mag: stopping; global revocation sent for {revoked} sessions");
+        await Task.Delay(200); // let the BRI leave the socket
+        if (http is not null)
+            await http.DisposeAsync();
+        await system.Terminate();
+        return CommandLine.ExitOk;
+    }
+
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef mag, Counters counters, MagDaemonSettings settings)
+    {
+        var path = request.Url?.AbsolutePath ?? "/";
+        switch (request.HttpMethod, path)
+        {
+            case ("GET", "/status"):
+            {
+                var bul = await mag.Ask<BindingUpdateListView>(new GetBindingUpdateList(), TimeSpan.FromSeconds(10));
+                var status = new
+                {
+                    role = "mag",
+                    address = settings.Address.ToString(),
+                    lma = settings.Lma.ToString(),
+                    bindingUpdateList = bul.Entries.Select(e => new
+                    {
+                        mnId = e.MobileNodeId,
+                        hnps = e.Prefixes.Select(p => p.ToString()).ToArray(),
+                        proxyCoa = settings.Address.ToString(),
+                        state = e.Phase.ToString().ToLowerInvariant(),
+                        lifetimeSeconds = (int)e.Lifetime.TotalSeconds,
+                        detail = e.Detail,
+                    }).ToArray(),
+                    counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
+                };
+                return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
+            }
+            case ("GET", "/metrics"):
+            {
+                var bul = await mag.Ask<BindingUpdateListView>(new GetBindingUpdateList(), TimeSpan.FromSeconds(10));
+                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_mag_",
+                [
+                    ("sessions", "entries in the Binding Update List", bul.Entries.Length),
+                    ("resident_memory_bytes", "resident memory of the MAG process", Environment.WorkingSet),
+                ]));
+            }
+            case ("POST", "/attach"):
+            {
+                var mn = request.QueryString["mn-id"];
+                if (string.IsNullOrEmpty(mn))
+                    return HttpReply.Json("""{"error":"missing query parameter mn-id"}""", 400);
+                var linkLayerId = request.QueryString["link-layer-id"] ?? "02" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(mn)))[..10]; // stable per MN across MAGs
+                if (linkLayerId.Length % 2 != 0 || !linkLayerId.All(Uri.IsHexDigit))
+                    return HttpReply.Json("""{"error":"link-layer-id must be hex octets, e.g. 020000000101"}""", 400);
+                var handoffText = request.QueryString["handoff"] ?? "1";
+                if (!byte.TryParse(handoffText, out var handoff) || handoff is < 1 or > 5)
+                    return HttpReply.Json("""{"error":"handoff must be 1..5 (RFC 5213 §8.4)"}""", 400);
+                mag.Tell(new MobileNodeAttached(new Attachment(mn, linkLayerId.ToUpperInvariant(), settings.AccessTechnology, (HandoffIndicator)handoff)));
+                return HttpReply.Json(JsonSerializer.Serialize(new { attached = mn, linkLayerId, handoff }, DaemonRuntime.Json), 202);
+            }
+            case ("POST", "/detach"):
+            {
+                var mn = request.QueryString["mn-id"];
+                if (string.IsNullOrEmpty(mn))
+                    return HttpReply.Json("""{"error":"missing query parameter mn-id"}""", 400);
+                mag.Tell(new MobileNodeDetached(mn));
+                return HttpReply.Json(JsonSerializer.Serialize(new { detached = mn }, DaemonRuntime.Json), 202);
+            }
+            default:
+                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, POST /attach?mn-id=, POST /detach?mn-id="}""", 404);
+        }
+    }
+}
