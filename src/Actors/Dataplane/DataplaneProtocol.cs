@@ -9,8 +9,12 @@ namespace Pmip6Akka.Actors.Dataplane;
 /// <summary>Send one Mobility Header message from <see cref="Source"/> to <see cref="Destination"/>.</summary>
 public sealed record SendMobilityMessage(byte[] Message, Ipv6Address Source, Ipv6Address Destination);
 
-/// <summary>A Mobility Header message arrived (still encoded: the receiver decodes it).</summary>
-public sealed record MobilityMessageReceived(byte[] Message, Ipv6Address Source, Ipv6Address Destination);
+/// <summary>
+/// A Mobility Header message arrived (still encoded: the receiver decodes it). <see cref="ReceivedAt"/>
+/// is when the dataplane took it off the wire: timestamp checks use it, so time spent queueing inside
+/// the node never counts against the peer's clock.
+/// </summary>
+public sealed record MobilityMessageReceived(byte[] Message, Ipv6Address Source, Ipv6Address Destination, DateTimeOffset ReceivedAt);
 
 /// <summary>Subscribe an actor to every MobilityMessageReceived for <see cref="Address"/>.</summary>
 public sealed record RegisterEndpoint(Ipv6Address Address);

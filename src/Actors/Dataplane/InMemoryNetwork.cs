@@ -39,7 +39,7 @@ public sealed class InMemoryNetwork : ReceiveActor
                 return;
             }
             _delivered++;
-            endpoint.Tell(new MobilityMessageReceived(m.Message, m.Source, m.Destination));
+            endpoint.Tell(new MobilityMessageReceived(m.Message, m.Source, m.Destination, DateTimeOffset.UtcNow));
         });
         Receive<SetDropFilter>(f => _drop = f.Drop);
         Receive<GetCounters>(_ => Sender.Tell(new Counters(_delivered, _dropped, _unroutable, _endpoints.Count)));

@@ -82,7 +82,7 @@ public sealed class LinuxDataplane : ReceiveActor
                 continue;
             }
             _counters.Increment("mh_received_total");
-            _endpoint.Tell(new MobilityMessageReceived(buffer.AsSpan(0, n).ToArray(), source, destination), self);
+            _endpoint.Tell(new MobilityMessageReceived(buffer.AsSpan(0, n).ToArray(), source, destination, DateTimeOffset.UtcNow), self);
         }
     }
 }

@@ -136,7 +136,12 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
         }
         return pbu.Handoff switch
         {
-            HandoffIndicator.AttachmentOverNewInterface => pbu.IsDeregistration ? ByLinkLayer() ?? SessionAt(pbu) : null,
+            // A new interface — unless this MAG already holds the session of that interface: then the PBU
+            // is a retransmission whose PBA was lost (or a re-attach), and must not create a second session.
+            HandoffIndicator.AttachmentOverNewInterface => pbu.IsDeregistration
+                ? ByLinkLayer() ?? SessionAt(pbu)
+                : Sessions.FirstOrDefault(s => s.ProxyCoa == pbu.ProxyCoa && s.AccessTechnology == pbu.AccessTechnology
+                                               && s.LinkLayerId == pbu.LinkLayerId && s.State == SessionState.Active),
             HandoffIndicator.HandoffStateNotChanged => SessionAt(pbu) ?? ByLinkLayer(),
             HandoffIndicator.HandoffBetweenMagsForSameInterface => ByLinkLayer() ?? SingleAwaiting() ?? SingleSession(),
             HandoffIndicator.HandoffBetweenInterfacesOfMobileNode => SingleAwaiting() ?? SingleSession(),

@@ -76,7 +76,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
         {
             case MobilityHeaderType.BindingUpdate:
                 if (!BindingUpdate.TryDecode(mh, out var bu, out error)) { Malformed(received, error); return; }
-                OnBindingUpdate(bu, received.Source);
+                OnBindingUpdate(bu, received.Source, received.ReceivedAt);
                 break;
             case MobilityHeaderType.Heartbeat:
                 if (!Heartbeat.TryDecode(mh, out var hb, out error)) { Malformed(received, error); return; }
@@ -103,7 +103,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
         }
     }
 
-    private void OnBindingUpdate(BindingUpdate bu, Ipv6Address source)
+    private void OnBindingUpdate(BindingUpdate bu, Ipv6Address source, DateTimeOffset receivedAt)
     {
         _counters.Increment("pbu_received_total");
         if (!bu.IsProxy)
@@ -122,7 +122,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
             Reply(LmaAdmission.RejectUndecodable(source, bu, missing));
             return;
         }
-        var rejection = LmaAdmission.Check(pbu!, _settings.Admission, _policies, DateTimeOffset.UtcNow, out var policy);
+        var rejection = LmaAdmission.Check(pbu!, _settings.Admission, _policies, receivedAt, out var policy);
         if (rejection is not null)
         {
             Reply(rejection);

@@ -32,7 +32,7 @@ public sealed class MagSession : ReceiveActor, IWithTimers
         _dataplane = dataplane;
         _counters = counters;
         (_state, var effects) = MagSessionState.Attach(attachment, mag, sequence, DateTimeOffset.UtcNow, settings);
-        Receive<PbaArrived>(p => Run(_state.OnAcknowledgement(p.Pba)));
+        Receive<PbaArrived>(p => Run(_state.OnAcknowledgement(p.Pba, DateTimeOffset.UtcNow)));
         Receive<TimerDue>(_ => Run(_state.OnTimer(DateTimeOffset.UtcNow)));
         Receive<Detach>(_ => Run(_state.Detach(DateTimeOffset.UtcNow)));
         Receive<LmaRestarted>(_ => Run(_state.OnLmaRestart(DateTimeOffset.UtcNow)));

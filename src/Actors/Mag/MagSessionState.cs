@@ -59,8 +59,12 @@ public sealed record MagSessionState(
     TimeSpan GrantedLifetime,
     TimeSpan CurrentTimeout,
     int Transmissions,
-    MagSettings Settings)
+    MagSettings Settings,
+    int TimestampRetries = 0)
 {
+    /// <summary>How often a PBU rejected with TIMESTAMP_MISMATCH is sent again before the session fails.</summary>
+    public const int MaxTimestampRetries = 2;
+
     public bool IsTerminal => Phase is MagSessionPhase.Closed or MagSessionPhase.Failed;
 
     /// <summary>The MN attached: send the first PBU (all-zero HNP unless prefixes are known).</summary>
@@ -86,12 +90,21 @@ public sealed record MagSessionState(
     }
 
     /// <summary>A PBA for this MN arrived.</summary>
-    public (MagSessionState, ImmutableArray<MagEffect>) OnAcknowledgement(ProxyBindingAcknowledgement pba)
+    public (MagSessionState, ImmutableArray<MagEffect>) OnAcknowledgement(ProxyBindingAcknowledgement pba, DateTimeOffset now)
     {
         if (IsTerminal || Phase == MagSessionPhase.Registered || pba.Sequence != Sequence)
             return (this, []); // late, duplicate or for an older transmission
         if (Phase == MagSessionPhase.Deregistering)
             return (this with { Phase = MagSessionPhase.Closed }, [new MagEffect.Closed()]);
+        if (pba.Status == BindingAcknowledgementStatus.TimestampMismatch && TimestampRetries < MaxTimestampRetries && Phase != MagSessionPhase.Deregistering)
+        {
+            // RFC 5213 §5.5: the PBU was too old when it arrived (a busy path, or clock skew). Send it
+            // again at once with a fresh timestamp; a persistent skew fails after a few tries.
+            var retry = this with { TimestampRetries = TimestampRetries + 1 };
+            var lifetime = Settings.RequestedLifetime;
+            var handoff = Phase == MagSessionPhase.Registering ? Attachment.Handoff : HandoffIndicator.HandoffStateNotChanged;
+            return retry.Transmit(now, lifetime, handoff);
+        }
         if (!pba.IsAccepted)
             return (this with { Phase = MagSessionPhase.Failed }, [new MagEffect.Rejected(pba.Status, StatusText.Describe(pba.Status))]);
         if (pba.Lifetime <= TimeSpan.Zero || pba.HomeNetworkPrefixes.IsDefaultOrEmpty)

@@ -112,6 +112,17 @@ public class BindingStateSpec
     }
 
     [Fact]
+    public void A_retransmitted_first_registration_refreshes_its_session_instead_of_creating_another()
+    {
+        var state = Registered();
+        var again = Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0.AddSeconds(2));
+        var (after, accept) = Run(state, again, T0.AddSeconds(2));
+        Assert.Equal(RegistrationKind.Refresh, Assert.IsType<SessionRegistered>(Assert.Single(accept.Events)).Kind);
+        Assert.Equal([Hnp], Assert.Single(after.Sessions).Prefixes.ToArray());
+        Assert.Equal([Hnp], accept.Reply.HomeNetworkPrefixes.ToArray());
+    }
+
+    [Fact]
     public void A_stale_timestamp_is_rejected_with_157()
     {
         var state = Registered();

@@ -25,7 +25,7 @@ public class MagSessionStateSpec
     private static MagSessionState Registered()
     {
         var (state, effects) = MagSessionState.Attach(Mn1, MagAddress, 100, T0);
-        var (registered, _) = state.OnAcknowledgement(Pba(Sent(effects)));
+        var (registered, _) = state.OnAcknowledgement(Pba(Sent(effects)), T0);
         return registered;
     }
 
@@ -52,7 +52,7 @@ public class MagSessionStateSpec
     public void An_accepting_pba_establishes_the_session_and_arms_the_refresh()
     {
         var (state, effects) = MagSessionState.Attach(Mn1, MagAddress, 100, T0);
-        var (registered, after) = state.OnAcknowledgement(Pba(Sent(effects)));
+        var (registered, after) = state.OnAcknowledgement(Pba(Sent(effects)), T0);
         Assert.Equal(MagSessionPhase.Registered, registered.Phase);
         var established = Assert.Single(after.OfType<MagEffect.Established>());
         Assert.Equal([Hnp], established.Prefixes.ToArray());
@@ -87,7 +87,7 @@ public class MagSessionStateSpec
         var (state, effects) = MagSessionState.Attach(Mn1, MagAddress, 100, T0);
         var first = Sent(effects);
         (state, _) = state.OnTimer(T0.AddSeconds(1.5)); // retransmitted as 101
-        var (same, nothing) = state.OnAcknowledgement(Pba(first));
+        var (same, nothing) = state.OnAcknowledgement(Pba(first), T0);
         Assert.Empty(nothing);
         Assert.Equal(MagSessionPhase.Registering, same.Phase);
     }
@@ -104,7 +104,7 @@ public class MagSessionStateSpec
         Assert.Equal(TimeSpan.FromSeconds(1), Timer(effects));
         var (back, retry) = refreshing.OnTimer(T0.AddMinutes(48).AddSeconds(1));
         Assert.Equal(TimeSpan.FromSeconds(2), Timer(retry));
-        var (again, ok) = back.OnAcknowledgement(Pba(Sent(retry)));
+        var (again, ok) = back.OnAcknowledgement(Pba(Sent(retry)), T0);
         Assert.Equal(MagSessionPhase.Registered, again.Phase);
         Assert.Equal(RegistrationKind.Refresh, Assert.Single(ok.OfType<MagEffect.Established>()).Kind);
     }
@@ -116,19 +116,37 @@ public class MagSessionStateSpec
         var pbu = Sent(effects);
         Assert.Equal(TimeSpan.Zero, pbu.Lifetime);
         Assert.Equal([Hnp], pbu.HomeNetworkPrefixes.ToArray());
-        var (closed, done) = leaving.OnAcknowledgement(Pba(pbu));
+        var (closed, done) = leaving.OnAcknowledgement(Pba(pbu), T0);
         Assert.Equal(MagSessionPhase.Closed, closed.Phase);
         Assert.Single(done.OfType<MagEffect.Closed>());
+    }
+
+    [Fact]
+    public void A_timestamp_mismatch_is_retried_at_once_with_a_fresh_timestamp_then_fails()
+    {
+        var (state, effects) = MagSessionState.Attach(Mn1, MagAddress, 100, T0);
+        var now = T0;
+        for (var retry = 1; retry <= MagSessionState.MaxTimestampRetries; retry++)
+        {
+            now = now.AddMilliseconds(400);
+            (state, effects) = state.OnAcknowledgement(Pba(Sent(effects), BindingAcknowledgementStatus.TimestampMismatch), now);
+            var pbu = Sent(effects);
+            Assert.Equal(Pmip6Timestamp.FromDateTimeOffset(now), pbu.Timestamp);
+            Assert.Equal(MagSessionPhase.Registering, state.Phase);
+        }
+        (state, effects) = state.OnAcknowledgement(Pba(Sent(effects), BindingAcknowledgementStatus.TimestampMismatch), now);
+        Assert.Equal(MagSessionPhase.Failed, state.Phase);
+        Assert.Contains("TIMESTAMP_MISMATCH", Assert.Single(effects.OfType<MagEffect.Rejected>()).Meaning);
     }
 
     [Theory]
     [InlineData(BindingAcknowledgementStatus.MagNotAuthorizedForProxyRegistration, "MAG_NOT_AUTHORIZED_FOR_PROXY_REG")]
     [InlineData(BindingAcknowledgementStatus.NotLmaForThisMobileNode, "NOT_LMA_FOR_THIS_MOBILE_NODE")]
-    [InlineData(BindingAcknowledgementStatus.TimestampMismatch, "TIMESTAMP_MISMATCH")]
+    [InlineData(BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch, "BCE_PBU_PREFIX_SET_DO_NOT_MATCH")]
     public void A_rejecting_pba_fails_the_session_with_a_meaning_an_operator_can_act_on(BindingAcknowledgementStatus status, string meaning)
     {
         var (state, effects) = MagSessionState.Attach(Mn1, MagAddress, 100, T0);
-        var (failed, after) = state.OnAcknowledgement(Pba(Sent(effects), status));
+        var (failed, after) = state.OnAcknowledgement(Pba(Sent(effects), status), T0);
         Assert.Equal(MagSessionPhase.Failed, failed.Phase);
         Assert.Contains(meaning, Assert.Single(after.OfType<MagEffect.Rejected>()).Meaning);
     }

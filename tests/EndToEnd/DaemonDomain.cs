@@ -1,0 +1,198 @@
+// Real daemons in real network namespaces: an LMA namespace and a MAG namespace joined by a veth
+// pair, each running the built `pmip6` command, configured from a temporary folder. Everything it
+// creates (namespaces, processes, files) is removed on Dispose, whatever happened.
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Pmip6Akka.Dataplane.Tests.Linux;
+
+namespace Pmip6Akka.EndToEnd.Tests;
+
+public sealed class DaemonDomain : IDisposable
+{
+    public const string LmaAddress = "2001:db8:100::1";
+    public const string MagAddress = "2001:db8:1::2";
+    public const string PoolPrefix = "2001:db8:a000::";
+    public const int LmaHttp = 9180;
+    public const int MagHttp = 9181;
+
+    private readonly NetworkNamespaces _namespaces = new();
+    private readonly List<Process> _processes = [];
+    private readonly string _dir = Directory.CreateTempSubdirectory("pmip6-e2e-").FullName;
+    public string LmaNamespace { get; }
+    public string MagNamespace { get; }
+    public string LmaLog => Path.Combine(_dir, "lma.log");
+    public string MagLog => Path.Combine(_dir, "mag.log");
+    private Process? _lma;
+
+    public DaemonDomain()
+    {
+        LmaNamespace = _namespaces.Create('l');
+        MagNamespace = _namespaces.Create('m');
+        _namespaces.Veth(LmaNamespace, "vl", MagNamespace, "vm");
+        _namespaces.AddAddress(LmaNamespace, "vl", LmaAddress + "/64");
+        _namespaces.AddAddress(MagNamespace, "vm", "2001:db8:100::2/64");
+        _namespaces.AddAddress(MagNamespace, "vm", MagAddress + "/128");
+        _namespaces.AddRoute(LmaNamespace, MagAddress + "/128", "vl");
+        File.WriteAllText(Path.Combine(_dir, "policies.conf"), """
+            pmip6.policies {
+              profiles = [
+                { mn-id = "mn1@pmip6.example", hnp-count = 1 }
+                { mn-id-suffix = "@load.pmip6.example", hnp-count = 1 }
+              ]
+            }
+            """);
+        File.WriteAllText(Path.Combine(_dir, "lma.conf"), $$"""
+            pmip6.lma {
+              address = "{{LmaAddress}}"
+              authorized-mags = ["{{MagAddress}}"]
+              prefix-pool = "2001:db8:a000::/40"
+              prefix-length = 64
+              policy-file = "policies.conf"
+              heartbeat-interval = 1s
+              store = "lma.db"
+              http = "127.0.0.1:{{LmaHttp}}"
+            }
+            """);
+        File.WriteAllText(Path.Combine(_dir, "mag.conf"), $$"""
+            pmip6.mag {
+              address = "{{MagAddress}}"
+              lma = "{{LmaAddress}}"
+              heartbeat-interval = 1s
+              initial-bindack-timeout-first-reg = 500ms
+              max-bindack-timeout = 32s
+              state-directory = "mag-state"
+              http = "127.0.0.1:{{MagHttp}}"
+            }
+            """);
+    }
+
+    public void StartLma()
+    {
+        _lma = Start(LmaNamespace, "lma", LmaLog);
+    }
+
+    public void StartMag() => Start(MagNamespace, "mag", MagLog);
+
+    /// <summary>SIGKILL: no shutdown hook runs, the journal is left as the crash leaves it.</summary>
+    public void KillLma()
+    {
+        _lma!.Kill(entireProcessTree: true);
+        _lma.WaitForExit(10_000);
+    }
+
+    private Process Start(string ns, string role, string log)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var arg in new[] { "netns", "exec", ns, "dotnet", Pmip6Dll, role, "--config", Path.Combine(_dir, role + ".conf") })
+            start.ArgumentList.Add(arg);
+        var process = Process.Start(start)!;
+        _processes.Add(process);
+        var serving = new TaskCompletionSource();
+        var writer = new StreamWriter(log, append: true) { AutoFlush = true };
+        void Line(string? line)
+        {
+            if (line is null) return;
+            lock (writer) writer.WriteLine(line);
+            if (line.Contains($"pmip6 {role}: serving on")) serving.TrySetResult();
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!serving.Task.Wait(TimeSpan.FromSeconds(60)) || process.HasExited)
+            throw new Xunit.Sdk.XunitException($"pmip6 {role} did not start:\n{File.ReadAllText(log)}");
+        return process;
+    }
+
+    private static string Pmip6Dll
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            var configuration = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pmip6Akka.sln")))
+                dir = dir.Parent;
+            var dll = Path.Combine(dir?.FullName ?? "", "src", "Hosts", "bin", configuration, "net10.0", "pmip6.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
+        }
+    }
+
+    /// <summary>An HTTP request to a daemon's loopback endpoint, made from inside its namespace.</summary>
+    public (int Status, string Body) Http(string ns, int port, string method, string pathAndQuery) => _namespaces.Run(ns, () =>
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.ReceiveTimeout = 15_000;
+        socket.Connect("127.0.0.1", port);
+        socket.Send(Encoding.ASCII.GetBytes($"{method} {pathAndQuery} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        var response = new MemoryStream();
+        var buffer = new byte[65536];
+        int n;
+        while ((n = socket.Receive(buffer)) > 0)
+            response.Write(buffer, 0, n);
+        var text = Encoding.UTF8.GetString(response.ToArray());
+        var status = int.Parse(text.Split(' ')[1]);
+        return (status, text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+    });
+
+    public JsonElement LmaStatus() => JsonDocument.Parse(Http(LmaNamespace, LmaHttp, "GET", "/status?limit=100000").Body).RootElement;
+
+    public JsonElement MagStatus() => JsonDocument.Parse(Http(MagNamespace, MagHttp, "GET", "/status").Body).RootElement;
+
+    public void Attach(string mn, int handoff = 1) =>
+        Assert.Equal(202, Http(MagNamespace, MagHttp, "POST", $"/attach?mn-id={Uri.EscapeDataString(mn)}&handoff={handoff}").Status);
+
+    /// <summary>MN-ID → prefix of every binding in the LMA's status.</summary>
+    public Dictionary<string, string> LmaBindings() => LmaStatus().GetProperty("bindings").EnumerateArray()
+        .ToDictionary(b => b.GetProperty("mnId").GetString()!, b => b.GetProperty("hnps")[0].GetString()!);
+
+    /// <summary>MN-ID → prefix of every session the MAG holds as registered (acknowledged by a PBA).</summary>
+    public Dictionary<string, string> MagRegistered() => MagStatus().GetProperty("bindingUpdateList").EnumerateArray()
+        .Where(e => e.GetProperty("state").GetString() is "registered" or "refreshing")
+        .ToDictionary(e => e.GetProperty("mnId").GetString()!, e => e.GetProperty("hnps")[0].GetString()!);
+
+    public static void Eventually(Action assertion, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                assertion();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(200);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                    process.Kill(entireProcessTree: true);
+                process.WaitForExit(5_000);
+            }
+            catch (Exception)
+            {
+                // already gone
+            }
+        }
+        _namespaces.Dispose();
+        if (Environment.GetEnvironmentVariable("PMIP6_E2E_KEEP") == "1")
+            return; // keep the logs for a look
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,101 @@
+// The LMA and MAG daemons in two network namespaces, talking Mobility Header over raw sockets.
+using System.Diagnostics;
+using Pmip6Akka.Dataplane.Tests.Linux;
+
+namespace Pmip6Akka.EndToEnd.Tests;
+
+public sealed class DaemonsSpec : IDisposable
+{
+    private readonly DaemonDomain _domain = new();
+
+    public void Dispose() => _domain.Dispose();
+
+    [Fact]
+    public void A_mag_daemon_registers_a_mobile_node_with_the_lma_daemon_over_raw_sockets()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        _domain.Attach("mn1@pmip6.example");
+
+        DaemonDomain.Eventually(() => Assert.True(_domain.LmaBindings().ContainsKey("mn1@pmip6.example")), TimeSpan.FromSeconds(15));
+        var binding = _domain.LmaStatus().GetProperty("bindings")[0];
+        Assert.Equal(DaemonDomain.MagAddress, binding.GetProperty("proxyCoa").GetString());
+        Assert.Equal("registered", binding.GetProperty("state").GetString());
+        var prefix = binding.GetProperty("hnps")[0].GetString()!;
+        Assert.StartsWith(DaemonDomain.PoolPrefix.TrimEnd(':'), prefix);
+        DaemonDomain.Eventually(() => Assert.Equal(prefix, _domain.MagRegistered()["mn1@pmip6.example"]), TimeSpan.FromSeconds(5));
+
+        var metrics = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body;
+        Assert.Contains("pmip6_lma_bindings 1", metrics);
+        Assert.Contains("pmip6_lma_pba_sent_total{status=\"0\"} 1", metrics);
+    }
+
+    [Fact]
+    public void An_unknown_mobile_node_is_refused_with_153_and_counted()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        _domain.Attach("stranger@elsewhere.example");
+        DaemonDomain.Eventually(() =>
+            Assert.Contains("pmip6_lma_pba_sent_total{status=\"153\"} 1", _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body),
+            TimeSpan.FromSeconds(15));
+        Assert.Empty(_domain.LmaBindings());
+    }
+
+    [Fact]
+    public void Revocation_through_the_lma_endpoint_removes_the_binding_at_both_daemons()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        _domain.Attach("mn1@pmip6.example");
+        DaemonDomain.Eventually(() => Assert.True(_domain.MagRegistered().ContainsKey("mn1@pmip6.example")), TimeSpan.FromSeconds(15));
+
+        var (status, body) = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "POST", "/revoke?mn-id=mn1%40pmip6.example");
+        Assert.Equal(200, status);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("sessions").GetInt32());
+        DaemonDomain.Eventually(() => Assert.Empty(_domain.MagStatus().GetProperty("bindingUpdateList").EnumerateArray()), TimeSpan.FromSeconds(10));
+        Assert.Empty(_domain.LmaBindings());
+    }
+
+    [Fact]
+    public void An_lma_killed_with_sigkill_under_load_keeps_every_acknowledged_binding_and_never_reassigns_a_prefix()
+    {
+        const int mobileNodes = 150;
+        _domain.StartLma();
+        _domain.StartMag();
+        for (var i = 0; i < mobileNodes; i++)
+        {
+            _domain.Attach($"mn{i}@load.pmip6.example");
+            if (i == mobileNodes / 2)
+                DaemonDomain.Eventually(() => Assert.True(_domain.MagRegistered().Count >= 20), TimeSpan.FromSeconds(15));
+        }
+
+        _domain.KillLma(); // while registrations are still in flight
+        var acknowledged = _domain.MagRegistered(); // PBAs received before the kill
+        Assert.NotEmpty(acknowledged);
+
+        _domain.StartLma();
+        DaemonDomain.Eventually(() => // remembered entities recover from the journal
+        {
+            var recovered = _domain.LmaBindings();
+            foreach (var (mn, prefix) in acknowledged)
+                Assert.True(recovered.TryGetValue(mn, out var after) && after == prefix, $"{mn} lost its binding {prefix} in the crash");
+        }, TimeSpan.FromSeconds(30));
+
+        // The MAG retransmits what was in flight and re-registers on the new restart counter: everyone ends up bound.
+        DaemonDomain.Eventually(() => Assert.Equal(mobileNodes, _domain.LmaBindings().Count), TimeSpan.FromSeconds(60));
+        var final = _domain.LmaBindings();
+        Assert.Equal(final.Count, final.Values.Distinct().Count());
+        foreach (var (mn, prefix) in acknowledged)
+            Assert.Equal(prefix, final[mn]);
+        DaemonDomain.Eventually(() => Assert.Equal(mobileNodes, _domain.MagRegistered().Count), TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void The_namespaces_are_gone_after_the_domain_is_disposed()
+    {
+        var names = new[] { _domain.LmaNamespace, _domain.MagNamespace };
+        _domain.Dispose();
+        Assert.DoesNotContain(NetworkNamespaces.List(), n => names.Contains(n));
+    }
+}
