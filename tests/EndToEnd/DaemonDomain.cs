@@ -43,6 +43,16 @@ public sealed class DaemonDomain : IDisposable
               ]
             }
             """);
+        // The MAG's profiles also name an MN the LMA does not serve (to see the LMA refuse it with 153).
+        File.WriteAllText(Path.Combine(_dir, "mag-policies.conf"), """
+            pmip6.policies {
+              profiles = [
+                { mn-id = "mn1@pmip6.example" }
+                { mn-id = "stranger@elsewhere.example" }
+                { mn-id-suffix = "@load.pmip6.example" }
+              ]
+            }
+            """);
         File.WriteAllText(Path.Combine(_dir, "lma.conf"), $$"""
             pmip6.lma {
               address = "{{LmaAddress}}"
@@ -59,6 +69,7 @@ public sealed class DaemonDomain : IDisposable
             pmip6.mag {
               address = "{{MagAddress}}"
               lma = "{{LmaAddress}}"
+              policy-file = "mag-policies.conf"
               heartbeat-interval = 1s
               initial-bindack-timeout-first-reg = 500ms
               max-bindack-timeout = 32s

@@ -17,6 +17,7 @@ public sealed class LinuxDataplane : ReceiveActor
     private readonly Counters _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _endpoint = ActorRefs.Nobody;
+    private readonly Dictionary<(Ipv6Address, int), DateTime> _lastWarning = new();
     private Thread? _receiver;
     private volatile bool _stopping;
 
@@ -38,7 +39,14 @@ public sealed class LinuxDataplane : ReceiveActor
                 return;
             }
             _counters.Increment("mh_send_errors_total", "errno", Errno.Name(errno));
-            _log.Warning("sending {0} octets to {1} failed: {2}", m.Message.Length, m.Destination, Errno.Describe(errno));
+            // One warning per destination and error per minute; the counter has every one.
+            var key = (m.Destination, errno);
+            var now = DateTime.UtcNow;
+            if (!_lastWarning.TryGetValue(key, out var last) || now - last > TimeSpan.FromMinutes(1))
+            {
+                _lastWarning[key] = now;
+                _log.Warning("sending to {0} failed: {1} (further failures like it counted, logged at most once a minute)", m.Destination, Errno.Describe(errno));
+            }
         });
         Receive<InstallBinding>(i =>
         {

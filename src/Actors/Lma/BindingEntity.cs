@@ -25,6 +25,7 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
     private sealed record ExpiryDue;
     private sealed record PoolAnswered(HandleProxyBindingUpdate Request, PrefixesAssigned Answer, IActorRef ReplyTo);
     private sealed record PoolFailed(HandleProxyBindingUpdate Request, Exception Cause);
+    private sealed record DeferredPbu(HandleProxyBindingUpdate Request, IActorRef ReplyTo);
     private sealed record BriDue(ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes);
 
     private const string ExpiryTimer = "expiry";
@@ -81,6 +82,7 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
     private void Ready()
     {
         Command<HandleProxyBindingUpdate>(request => Handle(request, null, Sender));
+        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, deferred.ReplyTo, mayDefer: false));
         Command<ExpiryDue>(_ =>
         {
             var events = _state.Expire(DateTimeOffset.UtcNow);
@@ -119,13 +121,18 @@ public sealed class BindingEntity : ReceivePersistentActor, IWithTimers
         Command<DeleteMessagesFailure>(f => _log.Warning("journal cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
 
-    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, IActorRef replyTo)
+    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, IActorRef replyTo, bool mayDefer = true)
     {
-        var decision = _state.Decide(request.Pbu, request.Policy, DateTimeOffset.UtcNow, _settings.Binding, assigned);
+        var decision = _state.Decide(request.Pbu, request.Policy, DateTimeOffset.UtcNow, _settings.Binding, assigned, mayDefer && assigned is null);
         switch (decision)
         {
             case BindingDecision.Reject reject:
                 SendPba(reject.Reply, request.ReceivedAtTimestamp);
+                break;
+            case BindingDecision.Defer defer:
+                _log.Info("{0}: PBU from {1} with handoff state unknown; waiting {2} ms (MaxDelayBeforeNewBCEAssign) for the previous MAG's de-registration",
+                    _mobileNodeId, request.Pbu.ProxyCoa, defer.After.TotalMilliseconds);
+                Timers.StartSingleTimer("deferred-" + request.Pbu.ProxyCoa, new DeferredPbu(request, replyTo), defer.After);
                 break;
             case BindingDecision.NeedPrefixes need:
                 var sessionId = _state.NextSessionId;

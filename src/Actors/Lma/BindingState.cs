@@ -42,6 +42,13 @@ public abstract record BindingDecision
     /// <summary>A new session needs prefixes from the pool first; decide again with them.</summary>
     public sealed record NeedPrefixes(int Count) : BindingDecision;
 
+    /// <summary>
+    /// RFC 5213 §5.4.1.2 (Handoff Indicator 4): the PBU may be a handover whose de-registration from
+    /// the previous MAG has not arrived yet; decide it again after <see cref="After"/>
+    /// (MaxDelayBeforeNewBCEAssign) with deferral off, and only then assign new prefixes.
+    /// </summary>
+    public sealed record Defer(TimeSpan After) : BindingDecision;
+
     /// <summary>Persist these events (possibly none), then send the reply.</summary>
     public sealed record Accept(ImmutableArray<IBindingEvent> Events, ProxyBindingAcknowledgement Reply) : BindingDecision;
 }
@@ -54,6 +61,8 @@ public sealed record BindingSettings
 
     /// <summary>Upper bound on any granted lifetime, whatever the policy says.</summary>
     public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    public TimeSpan MaxDelayBeforeNewBceAssign { get; init; } = ProtocolConstants.MaxDelayBeforeNewBceAssign;
 }
 
 public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySession> Sessions, int NextSessionId) : Persistence.IPmip6Serializable
@@ -73,7 +82,7 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
     /// pool's answer to an earlier <see cref="BindingDecision.NeedPrefixes"/>.
     /// </summary>
     public BindingDecision Decide(ProxyBindingUpdate pbu, MobileNodePolicy policy, DateTimeOffset now,
-        BindingSettings? settings = null, ImmutableArray<Ipv6Prefix>? assignedPrefixes = null)
+        BindingSettings? settings = null, ImmutableArray<Ipv6Prefix>? assignedPrefixes = null, bool mayDefer = true)
     {
         settings ??= BindingSettings.Default;
         if (!policy.ProxyRegistrationEnabled)
@@ -111,7 +120,11 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
             return Register(pbu, session.Id, kind, session.Prefixes, policy, now, settings);
         }
 
-        // A new mobility session.
+        // A new mobility session — unless the handoff state is unknown and another MAG still serves a
+        // session of this MN over the same access technology: that may be this very session moving.
+        if (mayDefer && pbu.Handoff == HandoffIndicator.HandoffStateUnknown && settings.MaxDelayBeforeNewBceAssign > TimeSpan.Zero
+            && Sessions.Any(s => s.State == SessionState.Active && s.ProxyCoa != pbu.ProxyCoa && s.AccessTechnology == pbu.AccessTechnology))
+            return new BindingDecision.Defer(settings.MaxDelayBeforeNewBceAssign);
         if (Sessions.Count(s => s.State == SessionState.Active) >= policy.MaxSessions)
             return Reject(pbu, BindingAcknowledgementStatus.InsufficientResources);
         if (assignedPrefixes is not { } prefixes)
@@ -212,7 +225,9 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
         SessionDeregistered d => this with
         {
             Sessions = Sessions.Select(s => s.Id == d.SessionId
-                ? s with { State = SessionState.AwaitingNewMag, DeleteAt = d.DeleteAt, LastTimestamp = d.Timestamp ?? s.LastTimestamp }
+                // The de-registration does not advance the session's timestamp: the new MAG's PBU may carry
+                // an earlier one (it can be sent before the old MAG noticed the MN left) and is still current.
+                ? s with { State = SessionState.AwaitingNewMag, DeleteAt = d.DeleteAt }
                 : s).ToImmutableList(),
         },
         SessionRemoved r => this with { Sessions = Sessions.RemoveAll(s => s.Id == r.SessionId) },

@@ -15,6 +15,9 @@ namespace Pmip6Akka.Actors.Mag;
 
 public sealed record MagNodeSettings(Ipv6Address Address, Ipv6Address Lma, uint RestartCounter, MagSettings Session)
 {
+    /// <summary>MN policy profiles (RFC 5213 §6.2): an MN without one, or not allowed here, is not registered.</summary>
+    public IPolicyStore? Policies { get; init; }
+
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
     public int MissingHeartbeatsAllowed { get; init; } = 3;
 }
@@ -88,6 +91,21 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         {
             _log.Debug("{0} attached again while its session runs; ignored", mn);
             return;
+        }
+        if (_settings.Policies is { } policies)
+        {
+            var policy = policies.Find(mn);
+            var refusal = policy is null ? "no policy profile for this MN"
+                : !policy.ProxyRegistrationEnabled ? "its policy profile does not enable network-based mobility"
+                : !policy.Allows(attached.Attachment.AccessTechnology) ? $"its policy profile does not allow {attached.Attachment.AccessTechnology}"
+                : null;
+            if (refusal is not null)
+            {
+                _counters.Increment("attach_refused_total", "reason", policy is null ? "no-policy" : "policy");
+                _log.Warning("{0} attached but is not registered: {1}", mn, refusal);
+                Self.Tell(new SessionReport(mn, MagSessionPhase.Failed, [], TimeSpan.Zero, refusal));
+                return;
+            }
         }
         var name = Uri.EscapeDataString(mn);
         var session = Context.ActorOf(MagSession.Props(attached.Attachment, _settings.Address, _settings.Lma, _sequence, _settings.Session, _dataplane, _counters), name);

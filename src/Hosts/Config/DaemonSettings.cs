@@ -61,7 +61,8 @@ public sealed record MagDaemonSettings(
     TimeSpan InitialBindackTimeoutFirstReg,
     TimeSpan MaxBindackTimeout,
     string StateDirectory,
-    Uri? Http)
+    Uri? Http,
+    PolicyStore Policies)
 {
     public const string Path = "pmip6.mag";
 
@@ -81,7 +82,8 @@ public sealed record MagDaemonSettings(
             c.Duration("initial-bindack-timeout-first-reg", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(32), ProtocolConstants.InitialBindackTimeoutFirstReg),
             c.Duration("max-bindack-timeout", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), ProtocolConstants.MaxBindackTimeout),
             c.FilePath("state-directory"),
-            c.HttpEndpoint("http"));
+            c.HttpEndpoint("http"),
+            PolicyStore.Load(c.FilePath("policy-file")));
     }
 
     public static readonly ImmutableDictionary<string, AccessTechnologyType> AccessTechnologies = new Dictionary<string, AccessTechnologyType>

@@ -67,6 +67,7 @@ public static class MagDaemon
         };
         var mag = system.ActorOf(MagNode.Props(new MagNodeSettings(settings.Address, settings.Lma, restartCounter, session)
         {
+            Policies = settings.Policies,
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, dataplane, counters), "mag");

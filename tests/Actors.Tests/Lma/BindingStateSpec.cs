@@ -221,3 +221,50 @@ public class BindingStateSpec
         Assert.NotNull(pba.Options.Timestamp);
     }
 }
+
+public class MaxDelayBeforeNewBceAssignSpec
+{
+    private const string Mn = "mn1@pmip6.example";
+    private static readonly Ipv6Address Mag1 = Ipv6Address.Parse("2001:db8:1::2");
+    private static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:2::2");
+    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:a001::/64");
+    private static readonly MobileNodePolicy Policy = new(Mn);
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    private static ProxyBindingUpdate Pbu(Ipv6Address mag, HandoffIndicator hi, TimeSpan lifetime, DateTimeOffset at, string? ll) =>
+        new(mag, 1, lifetime, Mn, [lifetime == TimeSpan.Zero ? Hnp : new Ipv6Prefix(default, 0)], hi, AccessTechnologyType.Ieee8023, ll, null,
+            Pmip6Timestamp.FromDateTimeOffset(at));
+
+    private static BindingState Registered()
+    {
+        var d = (BindingDecision.Accept)BindingState.Empty(Mn).Decide(Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0, "0A"),
+            Policy, T0, assignedPrefixes: [Hnp]);
+        return d.Events.Aggregate(BindingState.Empty(Mn), (s, e) => s.Apply(e));
+    }
+
+    [Fact]
+    public void An_unknown_handoff_from_another_mag_waits_for_the_previous_mag_s_deregistration()
+    {
+        var state = Registered();
+        var pbu = Pbu(Mag2, HandoffIndicator.HandoffStateUnknown, TimeSpan.FromHours(1), T0.AddSeconds(1), "0B");
+        var defer = Assert.IsType<BindingDecision.Defer>(state.Decide(pbu, Policy, T0.AddSeconds(1)));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), defer.After);
+
+        // The de-registration arrives within the delay: the deferred PBU becomes a handover of the same prefix.
+        var dereg = (BindingDecision.Accept)state.Decide(Pbu(Mag1, HandoffIndicator.HandoffStateUnknown, TimeSpan.Zero, T0.AddSeconds(1.2), "0A"), Policy, T0.AddSeconds(1.2));
+        var awaiting = dereg.Events.Aggregate(state, (s, e) => s.Apply(e));
+        var accept = Assert.IsType<BindingDecision.Accept>(awaiting.Decide(pbu, Policy, T0.AddSeconds(2.5), mayDefer: false));
+        var moved = Assert.IsType<SessionRegistered>(Assert.Single(accept.Events));
+        Assert.Equal(RegistrationKind.Handover, moved.Kind);
+        Assert.Equal([Hnp], moved.Prefixes.ToArray());
+    }
+
+    [Fact]
+    public void Without_a_deregistration_the_deferred_pbu_gets_a_new_session()
+    {
+        var state = Registered();
+        var pbu = Pbu(Mag2, HandoffIndicator.HandoffStateUnknown, TimeSpan.FromHours(1), T0.AddSeconds(1), "0B");
+        Assert.IsType<BindingDecision.Defer>(state.Decide(pbu, Policy, T0.AddSeconds(1)));
+        Assert.IsType<BindingDecision.NeedPrefixes>(state.Decide(pbu, Policy, T0.AddSeconds(2.5), mayDefer: false));
+    }
+}

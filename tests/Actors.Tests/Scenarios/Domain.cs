@@ -70,10 +70,10 @@ public sealed class Domain
         return Lma;
     }
 
-    public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null)
+    public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null, IPolicyStore? policies = null)
     {
         var counters = new Counters();
-        var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval };
+        var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval, Policies = policies };
         var mag = _system.ActorOf(MagNode.Props(settings, Network, counters));
         var reports = _kit.CreateTestProbe();
         mag.Tell(new SubscribeSessionReports(), reports.Ref);

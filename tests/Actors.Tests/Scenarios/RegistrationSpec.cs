@@ -107,6 +107,20 @@ public class RegistrationSpec(ITestOutputHelper output) : TestKit(Domain.HoconFo
     }
 
     [Fact]
+    public void The_mag_does_not_register_an_mn_its_policy_profiles_do_not_know()
+    {
+        var domain = new Domain(this, [Mn1]);
+        var (mag1, counters, reports) = domain.StartMag(Domain.Mag1Address, policies: domain.Policies);
+        mag1.Tell(new MobileNodeAttached(Domain.Attach("stranger@elsewhere")));
+        var failed = Domain.Expect(reports, "stranger@elsewhere", MagSessionPhase.Failed);
+        Assert.Contains("no policy profile", failed.Detail);
+        Assert.Equal(1, counters.Get("attach_refused_total", "reason", "no-policy"));
+        Assert.Equal(0, counters.Get("pbu_sent_total"));
+        mag1.Tell(new MobileNodeAttached(Domain.Attach(Mn1)));
+        Domain.Expect(reports, Mn1, MagSessionPhase.Registered);
+    }
+
+    [Fact]
     public void Two_mobile_nodes_never_share_a_prefix()
     {
         var mns = Enumerable.Range(1, 25).Select(i => $"mn{i}@pmip6.example").ToArray();
