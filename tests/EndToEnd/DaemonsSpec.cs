@@ -27,7 +27,8 @@ public sealed class DaemonsSpec : IDisposable
 
         var metrics = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body;
         Assert.Contains("pmip6_lma_bindings 1", metrics);
-        Assert.Contains("pmip6_lma_pba_sent_total{status=\"0\"} 1", metrics);
+        // At least one accepting PBA (a slow first answer may have been asked for twice).
+        Assert.Matches(@"pmip6_lma_pba_sent_total\{status=""0""\} [1-9]", metrics);
     }
 
     [Fact]
