@@ -10,6 +10,7 @@ public class CommandLineSpec
         Assert.Contains("wire samples", run.Out);
         Assert.Contains("bench fuzz", run.Out);
         Assert.Contains("bench codec", run.Out);
+        Assert.Contains("bench signaling", run.Out);
     }
 
     [Fact]

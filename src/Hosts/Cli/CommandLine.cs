@@ -34,6 +34,9 @@ public static class CommandLine
             "pmip6 bench fuzz [--count N] [--seed S]", FuzzBenchmark.Run),
         new("bench codec", "time PBU/PBA decode and encode; bytes allocated per operation",
             "pmip6 bench codec [--iterations N]", CodecBenchmark.Run),
+        new("bench signaling", "load an LMA with PBUs from emulated MAGs: registrations/s, PBA latency, LMA memory per binding",
+            "pmip6 bench signaling (--lma ADDRESS | --against-self) --sessions N [--mags M] [--rate R] [--duration S] [--window W] [--lma-http HOST:PORT] [--json]",
+            SignalingBenchmark.Run),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -85,7 +88,7 @@ public static class CommandLine
         stdout.WriteLine("usage: pmip6 <command> [options]   (pmip6 <command> --help for its options)");
         stdout.WriteLine();
         foreach (var verb in Verbs)
-            stdout.WriteLine($"  {verb.Path,-14} {verb.Summary}");
+            stdout.WriteLine($"  {verb.Path,-16} {verb.Summary}");
     }
 }
 

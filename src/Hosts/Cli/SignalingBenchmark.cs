@@ -1,0 +1,984 @@
+// `pmip6 bench signaling --lma ADDRESS --sessions N --mags M [--rate R] [--duration S] [--window W]
+//  [--against-self] [--lma-http HOST:PORT] [--json]`: a PMIPv6 signalling load generator. It emulates M
+// MAGs (one source address each, 2001:db8:1::100 + i, added by the bench and removed at the end) that
+// register N mobile nodes (mn{i}@bench.pmip6.example, round-robin over the MAGs) with real PBUs over
+// raw Mobility Header sockets, against any RFC 5213 LMA: PBAs are matched to PBUs by MN-ID and
+// sequence number only. Phase 1 registers every session (HI 1, HNP ::/0) at --rate PBUs/s, or as
+// fast as the LMA answers with at most --window PBUs outstanding; phase 2 (--duration) refreshes the
+// registered sessions (HI 5, the assigned HNP) at --rate for S seconds. Nothing is retransmitted: a
+// PBU unanswered after 5 s counts as lost. With --against-self the bench creates namespace
+// pmip-bench, starts our LMA there (temporary lma.conf/policies.conf/store), and afterwards stops it
+// and removes the namespace and the temporary files, also on failure and Ctrl-C.
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Pmip6Akka.Dataplane.Linux;
+using Pmip6Akka.Dataplane.Linux.Interop;
+using Pmip6Akka.Dataplane.Wire;
+using Pmip6Akka.Hosts.Daemons;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Pmip6Akka.Hosts.Cli;
+
+public static class SignalingBenchmark
+{
+    public const string Namespace = "pmip-bench";
+    public const string MobileNodeSuffix = "@bench.pmip6.example";
+    private static readonly Ipv6Address DefaultSelfLma = Ipv6Address.Parse("2001:db8:100::1");
+    private static readonly Ipv6Address FirstMag = Ipv6Address.Parse("2001:db8:1::100");
+    private static readonly TimeSpan LossTimeout = TimeSpan.FromSeconds(5);
+    private const int MaxMags = 0xFE00;
+    // 2,000 outstanding PBUs queue about 5 s of work in our LMA (~350 registrations/s on 2 shared cores), so
+    // PBUs time out and meet the 300 ms timestamp window; 200 keeps it saturated with sub-second queues.
+    private const int DefaultWindow = 200;
+
+    public static int Run(Arguments args, TextWriter stdout)
+    {
+        var againstSelf = args.Flag("against-self");
+        var json = args.Flag("json");
+        var lmaText = args.String("lma");
+        var sessions = args.Integer("sessions", -1, 1, 10_000_000);
+        if (sessions < 0)
+            throw new UsageException("missing option --sessions");
+        var mags = args.Integer("mags", 1, 1, MaxMags);
+        if (mags > sessions)
+            throw new UsageException($"--mags ({mags}) cannot exceed --sessions ({sessions})");
+        var rate = args.Integer("rate", 0, 1, 10_000_000);
+        var duration = args.Integer("duration", 0, 1, 86_400);
+        var window = args.Integer("window", DefaultWindow, 1, 1_000_000);
+        var lmaHttp = args.String("lma-http");
+        args.EnsureAllUsed();
+
+        Ipv6Address lma;
+        if (lmaText is null)
+            lma = againstSelf ? DefaultSelfLma : throw new UsageException("missing option --lma (or --against-self)");
+        else if (!Ipv6Address.TryParse(lmaText, out lma) || lma == default)
+            throw new UsageException($"--lma must be an IPv6 address, got '{lmaText}'");
+        if (lmaHttp is not null && againstSelf)
+            throw new UsageException("--lma-http is for an external LMA; --against-self reads our LMA's metrics itself");
+        if (lmaHttp is not null && !IPEndPoint.TryParse(lmaHttp, out _))
+            throw new UsageException($"--lma-http must be HOST:PORT, got '{lmaHttp}'");
+        var magAddresses = Enumerable.Range(0, (int)mags).Select(i => new Ipv6Address(FirstMag.Value + (UInt128)i)).ToArray();
+        if (magAddresses.Contains(lma))
+            throw new UsageException($"--lma {lma} collides with a MAG address (2001:db8:1::100 + i)");
+
+        var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp);
+        using var environment = new BenchEnvironment();
+        using var cancel = new CancellationTokenSource();
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        })).ToList();
+        try
+        {
+            var report = RunBench(settings, environment, cancel.Token);
+            if (json)
+                stdout.WriteLine(JsonSerializer.Serialize(report.ToJson(), DaemonRuntime.Json));
+            else
+                report.Print(stdout);
+            if (cancel.IsCancellationRequested)
+                return 130;
+            return report.Registration.Accepted + report.Registration.Rejected > 0 ? CommandLine.ExitOk : CommandLine.ExitFailure;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("pmip6 bench signaling: interrupted; cleaned up");
+            return 130;
+        }
+        catch (BenchFailure e)
+        {
+            Console.Error.WriteLine($"pmip6 bench signaling: {e.Message}");
+            return CommandLine.ExitFailure;
+        }
+        finally
+        {
+            signals.ForEach(s => s.Dispose());
+            environment.Dispose();
+        }
+    }
+
+    private sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
+        bool AgainstSelf, string? LmaHttp);
+
+    private static BenchReport RunBench(BenchSettings s, BenchEnvironment env, CancellationToken cancel)
+    {
+        string? ns = null;
+        MemorySample? before = null;
+        if (s.AgainstSelf)
+        {
+            ns = env.CreateNamespace(Namespace);
+            env.AddAddresses(ns, [s.Lma, .. s.Mags]);
+            env.StartLma(ns, s, cancel);
+            before = env.SampleMemory(ns);
+        }
+        else
+        {
+            env.AddAddresses(null, s.Mags);
+            if (s.LmaHttp is not null)
+                before = BenchEnvironment.ReadMetrics(null, s.LmaHttp, null);
+        }
+
+        var sockets = BenchEnvironment.InNamespace(ns, () => s.Mags.Select(mag =>
+        {
+            var socket = MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = mag, ReceiveTimeout = TimeSpan.FromMilliseconds(100) },
+                out var opened, out var error) ? opened : throw new BenchFailure($"cannot open a Mobility Header socket on {mag}: {error.Message}");
+            LargeReceiveBuffer(socket);
+            return socket;
+        }).ToArray());
+        env.Track(sockets);
+
+        using var load = new LoadGenerator(s, sockets);
+        load.StartReceivers();
+        var registration = load.RunPhase(refresh: false, cancel);
+        PhaseResult? refresh = null;
+        if (s.Duration > 0 && !cancel.IsCancellationRequested)
+            refresh = load.RunPhase(refresh: true, cancel);
+        load.StopReceivers();
+
+        MemorySample? after = null;
+        if (s.AgainstSelf)
+            after = env.SampleMemory(ns);
+        else if (s.LmaHttp is not null)
+            after = BenchEnvironment.ReadMetrics(null, s.LmaHttp, null);
+        return new BenchReport(s, registration, refresh, before, after, load.OtherMessages);
+    }
+
+    private static unsafe void LargeReceiveBuffer(MobilityHeaderSocket socket)
+    {
+        var size = 8 << 20;
+        if (setsockopt(socket.FileDescriptor, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(int)) < 0)
+            setsockopt(socket.FileDescriptor, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int));
+    }
+
+    // ---- the load -------------------------------------------------------------------------------
+
+    private sealed unsafe class LoadGenerator : IDisposable
+    {
+        private const int RingBits = 21;
+        private static readonly ushort Lifetime = LifetimeUnit.FromTimeSpan(TimeSpan.FromHours(1));
+
+        private readonly BenchSettings _s;
+        private readonly MobilityHeaderSocket[] _sockets;
+        private readonly int[] _pending;
+        private readonly ushort[] _sequence;
+        private readonly long[] _sentAt;
+        private readonly Ipv6Prefix[] _prefix;
+        private readonly bool[] _registered;
+        private readonly long[] _ring = new long[1 << RingBits];
+        private long _ringHead, _ringTail;
+        private long _outstanding;
+        private volatile Phase? _phase;
+        private volatile bool _stopReceivers;
+        private readonly List<Thread> _receivers = [];
+        private long _other;
+
+        public LoadGenerator(BenchSettings s, MobilityHeaderSocket[] sockets)
+        {
+            _s = s;
+            _sockets = sockets;
+            _pending = new int[s.Sessions];
+            _sequence = new ushort[s.Sessions];
+            _sentAt = new long[s.Sessions];
+            _prefix = new Ipv6Prefix[s.Sessions];
+            _registered = new bool[s.Sessions];
+            var random = new Random(s.Sessions);
+            for (var i = 0; i < s.Sessions; i++)
+                _sequence[i] = (ushort)random.Next(0, 0x8000);
+        }
+
+        public long OtherMessages => Interlocked.Read(ref _other);
+
+        public void StartReceivers()
+        {
+            var count = Math.Min(_sockets.Length, 2);
+            for (var r = 0; r < count; r++)
+            {
+                var mine = _sockets.Where((_, i) => i % count == r).ToArray();
+                var index = r;
+                var thread = new Thread(() => ReceiveLoop(mine, index)) { IsBackground = true, Name = $"bench-pba-{r}" };
+                _receivers.Add(thread);
+                thread.Start();
+            }
+        }
+
+        public void StopReceivers()
+        {
+            _stopReceivers = true;
+            foreach (var thread in _receivers)
+                thread.Join();
+        }
+
+        public PhaseResult RunPhase(bool refresh, CancellationToken cancel)
+        {
+            var phase = new Phase(_receivers.Count);
+            _phase = phase;
+            var buffer = new byte[512];
+            var registeredList = refresh ? Enumerable.Range(0, _s.Sessions).Where(i => _registered[i]).ToArray() : [];
+            if (refresh && registeredList.Length == 0)
+                return phase.Finish(0, 0, 0, refresh);
+            var clock = Stopwatch.StartNew();
+            var deadline = refresh ? Stopwatch.GetTimestamp() + _s.Duration * Stopwatch.Frequency : long.MaxValue;
+            long sent = 0, lost = 0, sendErrors = 0;
+            var cursor = 0;
+            var total = refresh ? long.MaxValue : _s.Sessions;
+            while (sent < total && !cancel.IsCancellationRequested)
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
+                    break;
+                lost += Sweep(now);
+                var allowed = _s.Rate > 0 ? (long)(_s.Rate * clock.Elapsed.TotalSeconds) + 1 - sent : long.MaxValue;
+                if (allowed <= 0 || Interlocked.Read(ref _outstanding) >= _s.Window || _ringTail - _ringHead >= _ring.Length)
+                {
+                    Thread.Sleep(1);
+                    continue;
+                }
+                var burst = Math.Min(allowed, 64);
+                for (var b = 0; b < burst && sent < total; b++)
+                {
+                    if (Interlocked.Read(ref _outstanding) >= _s.Window || _ringTail - _ringHead >= _ring.Length)
+                        break;
+                    int i;
+                    if (refresh)
+                    {
+                        var tries = 0;
+                        do
+                        {
+                            i = registeredList[cursor];
+                            cursor = cursor + 1 == registeredList.Length ? 0 : cursor + 1;
+                        }
+                        while (Volatile.Read(ref _pending[i]) != 0 && ++tries < registeredList.Length);
+                        if (Volatile.Read(ref _pending[i]) != 0)
+                            break;
+                    }
+                    else
+                    {
+                        i = (int)sent;
+                    }
+                    var seq = unchecked(++_sequence[i]);
+                    var length = WritePbu(buffer, i, seq, refresh ? _prefix[i] : default, refresh);
+                    _sentAt[i] = Stopwatch.GetTimestamp();
+                    Volatile.Write(ref _pending[i], 1);
+                    Interlocked.Increment(ref _outstanding);
+                    _ring[_ringTail++ & (_ring.Length - 1)] = ((long)i << 16) | seq;
+                    sent++;
+                    if (!_sockets[i % _sockets.Length].TrySend(buffer.AsSpan(0, length), _s.Lma, null, out _))
+                    {
+                        sendErrors++;
+                        if (Interlocked.CompareExchange(ref _pending[i], 0, 1) == 1)
+                            Interlocked.Decrement(ref _outstanding);
+                    }
+                }
+            }
+            // Wait for the answers (or the loss timeout) of everything sent.
+            while (Interlocked.Read(ref _outstanding) > 0 && !cancel.IsCancellationRequested)
+            {
+                lost += Sweep(Stopwatch.GetTimestamp());
+                Thread.Sleep(1);
+            }
+            var elapsed = clock.Elapsed;
+            _phase = null;
+            return phase.Finish(sent, lost, sendErrors, refresh, elapsed);
+        }
+
+        /// <summary>Declares lost the oldest PBUs unanswered for longer than the loss timeout; pops answered ones.</summary>
+        private long Sweep(long now)
+        {
+            long lost = 0;
+            var timeout = (long)(LossTimeout.TotalSeconds * Stopwatch.Frequency);
+            while (_ringHead < _ringTail)
+            {
+                var entry = _ring[_ringHead & (_ring.Length - 1)];
+                var i = (int)(entry >> 16);
+                var seq = (ushort)entry;
+                if (Volatile.Read(ref _pending[i]) == 0 || _sequence[i] != seq)
+                {
+                    _ringHead++;
+                    continue;
+                }
+                if (now - _sentAt[i] < timeout)
+                    break;
+                if (Interlocked.CompareExchange(ref _pending[i], 0, 1) == 1)
+                {
+                    lost++;
+                    Interlocked.Decrement(ref _outstanding);
+                }
+                _ringHead++;
+            }
+            return lost;
+        }
+
+        /// <summary>The PBU exactly as our MAG encodes it (ProxyBindingUpdate.TryWrite), timestamped now.</summary>
+        private static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, bool refresh)
+        {
+            var w = MobilityHeaderWriter.BindingUpdate(buffer, sequence,
+                BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, Lifetime);
+            Span<byte> id = stackalloc byte[64];
+            w.MobileNodeIdentifier(id[..WriteMobileNodeId(id, session)]);
+            w.HomeNetworkPrefix(prefix);
+            w.HandoffIndicator(refresh ? HandoffIndicator.HandoffStateNotChanged : HandoffIndicator.AttachmentOverNewInterface);
+            w.AccessTechnologyType(AccessTechnologyType.Ieee8023);
+            Span<byte> linkLayer = [0x02, 0x00, 0, 0, 0, 0];
+            BinaryPrimitives.WriteInt32BigEndian(linkLayer[2..], session);
+            w.MobileNodeLinkLayerIdentifier(linkLayer);
+            w.Timestamp(Pmip6Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow));
+            return w.TryFinish(out var length) ? length : throw new InvalidOperationException("PBU does not fit");
+        }
+
+        public static int WriteMobileNodeId(Span<byte> destination, int session)
+        {
+            "mn"u8.CopyTo(destination);
+            session.TryFormat(destination[2..], out var digits, provider: CultureInfo.InvariantCulture);
+            MobileNodeSuffixUtf8.CopyTo(destination[(2 + digits)..]);
+            return 2 + digits + MobileNodeSuffixUtf8.Length;
+        }
+
+        private static ReadOnlySpan<byte> MobileNodeSuffixUtf8 => "@bench.pmip6.example"u8;
+
+        private void ReceiveLoop(MobilityHeaderSocket[] sockets, int receiver)
+        {
+            var fds = new pollfd[sockets.Length];
+            for (var k = 0; k < sockets.Length; k++)
+            {
+                fds[k].fd = sockets[k].FileDescriptor;
+                fds[k].events = POLLIN;
+            }
+            var buffer = new byte[MobilityHeaderSocket.MaxMessageLength];
+            while (!_stopReceivers)
+            {
+                int ready;
+                fixed (pollfd* p = fds)
+                    ready = poll(p, (ulong_t)(ulong)fds.Length, 100);
+                if (ready <= 0)
+                    continue;
+                for (var k = 0; k < fds.Length; k++)
+                {
+                    if ((fds[k].revents & POLLIN) == 0)
+                        continue;
+                    // Drain a little per round so every socket gets its turn.
+                    for (var n = 0; n < 32; n++)
+                    {
+                        var length = ReceiveNow(sockets[k].FileDescriptor, buffer);
+                        if (length < 0)
+                            break;
+                        Handle(buffer.AsSpan(0, length), receiver);
+                    }
+                }
+            }
+        }
+
+        private static int ReceiveNow(int fd, byte[] buffer)
+        {
+            fixed (byte* b = buffer)
+            {
+                var n = recv(fd, b, (size_t)buffer.Length, MSG_DONTWAIT);
+                return (int)n;
+            }
+        }
+
+        private void Handle(ReadOnlySpan<byte> bytes, int receiver)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var phase = _phase;
+            if (!MobilityHeader.TryDecode(bytes, out var mh, out _) || mh.Type != MobilityHeaderType.BindingAcknowledgement
+                || !BindingAcknowledgement.TryDecode(mh, out var ba, out _))
+            {
+                Interlocked.Increment(ref _other);
+                return;
+            }
+            if (phase is null || !ba.Options.TryGetMobileNodeIdentifier(out var mnId) || !TryParseSession(mnId.Identifier, out var i)
+                || i >= _sequence.Length || Volatile.Read(ref _sequence[i]) != ba.Sequence)
+            {
+                if (phase is not null) phase.Stats[receiver].Unmatched++;
+                else Interlocked.Increment(ref _other);
+                return;
+            }
+            if (Interlocked.CompareExchange(ref _pending[i], 0, 1) != 1)
+            {
+                phase.Stats[receiver].Late++;
+                return;
+            }
+            var stats = phase.Stats[receiver];
+            stats.Latency.Record((now - _sentAt[i]) * 1_000_000 / Stopwatch.Frequency);
+            stats.Status[(byte)ba.Status]++;
+            if (ba.IsAccepted && !_registered[i])
+            {
+                foreach (var option in ba.Options.OfType(MobilityOptionType.HomeNetworkPrefix))
+                {
+                    _prefix[i] = HomeNetworkPrefixOption.Read(option.Data);
+                    _registered[i] = true;
+                    break;
+                }
+            }
+            Interlocked.Decrement(ref _outstanding);
+        }
+
+        private static bool TryParseSession(ReadOnlySpan<byte> id, out int session)
+        {
+            session = -1;
+            if (!id.StartsWith("mn"u8) || !id.EndsWith(MobileNodeSuffixUtf8))
+                return false;
+            var digits = id[2..^MobileNodeSuffixUtf8.Length];
+            return Utf8Parser.TryParse(digits, out session, out var consumed) && consumed == digits.Length && session >= 0;
+        }
+
+        public void Dispose()
+        {
+            _stopReceivers = true;
+        }
+    }
+
+    private sealed class Phase(int receivers)
+    {
+        public ReceiverStats[] Stats { get; } = Enumerable.Range(0, Math.Max(receivers, 1)).Select(_ => new ReceiverStats()).ToArray();
+
+        public PhaseResult Finish(long sent, long lost, long sendErrors, bool refresh, TimeSpan elapsed = default)
+        {
+            var latency = new LatencyHistogram();
+            var status = new long[256];
+            long unmatched = 0, late = 0;
+            foreach (var s in Stats)
+            {
+                latency.Add(s.Latency);
+                for (var k = 0; k < 256; k++)
+                    status[k] += s.Status[k];
+                unmatched += s.Unmatched;
+                late += s.Late;
+            }
+            return new PhaseResult(refresh ? "refresh" : "registration", sent, elapsed, status, lost, sendErrors, unmatched, late, latency);
+        }
+    }
+
+    private sealed class ReceiverStats
+    {
+        public readonly LatencyHistogram Latency = new();
+        public readonly long[] Status = new long[256];
+        public long Unmatched;
+        public long Late;
+    }
+
+    /// <summary>Log-linear histogram of microseconds: exact below 256 µs, then 128 buckets per power of two (&lt; 0.8 % error).</summary>
+    internal sealed class LatencyHistogram
+    {
+        private const int SubBits = 7;
+        private const int Linear = 2 << SubBits; // 256
+        private readonly long[] _counts = new long[Linear + 64 * (1 << SubBits)];
+
+        public long Count { get; private set; }
+        public long Max { get; private set; }
+
+        public void Record(long micros)
+        {
+            if (micros < 0) micros = 0;
+            _counts[Index(micros)]++;
+            Count++;
+            if (micros > Max) Max = micros;
+        }
+
+        public void Add(LatencyHistogram other)
+        {
+            for (var k = 0; k < _counts.Length; k++)
+                _counts[k] += other._counts[k];
+            Count += other.Count;
+            Max = Math.Max(Max, other.Max);
+        }
+
+        private static int Index(long v)
+        {
+            if (v < Linear) return (int)v;
+            var exponent = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)v); // >= 8
+            var shift = exponent - SubBits;
+            var mantissa = (int)(v >> shift); // [128, 256)
+            return Linear + (shift - 1) * (1 << SubBits) + (mantissa - (1 << SubBits));
+        }
+
+        private static long Middle(int index)
+        {
+            if (index < Linear) return index;
+            var shift = (index - Linear) / (1 << SubBits) + 1;
+            var mantissa = (index - Linear) % (1 << SubBits) + (1 << SubBits);
+            return ((long)mantissa << shift) + (1L << (shift - 1));
+        }
+
+        /// <summary>The value below which <paramref name="quantile"/> of the samples lie, in µs; 0 when empty.</summary>
+        public long Percentile(double quantile)
+        {
+            if (Count == 0) return 0;
+            var rank = (long)Math.Ceiling(quantile * Count);
+            long seen = 0;
+            for (var k = 0; k < _counts.Length; k++)
+            {
+                seen += _counts[k];
+                if (seen >= rank)
+                    return Math.Min(Middle(k), Max);
+            }
+            return Max;
+        }
+    }
+
+    private sealed record PhaseResult(string Name, long Sent, TimeSpan Elapsed, long[] Status, long Lost, long SendErrors, long Unmatched,
+        long Late, LatencyHistogram Latency)
+    {
+        public long Accepted => Status.Take(128).Sum();
+        public long Rejected => Status.Skip(128).Sum();
+        public double PerSecond => Elapsed.TotalSeconds > 0 ? Accepted / Elapsed.TotalSeconds : 0;
+
+        public string StatusText => Accepted + Rejected == 0 ? "none"
+            : string.Join(", ", Enumerable.Range(0, 256).Where(k => Status[k] > 0).Select(k => $"{k}: {Status[k]}"));
+
+        public object ToJson() => new
+        {
+            sent = Sent,
+            seconds = Math.Round(Elapsed.TotalSeconds, 3),
+            accepted = Accepted,
+            rejected = Rejected,
+            perSecond = Math.Round(PerSecond, 1),
+            latencyMs = new { p50 = Ms(Latency.Percentile(0.50)), p99 = Ms(Latency.Percentile(0.99)), p999 = Ms(Latency.Percentile(0.999)), max = Ms(Latency.Max) },
+            statuses = Enumerable.Range(0, 256).Where(k => Status[k] > 0).ToDictionary(k => k.ToString(CultureInfo.InvariantCulture), k => Status[k]),
+            lost = Lost,
+            sendErrors = SendErrors,
+            unmatched = Unmatched,
+            late = Late,
+        };
+
+        public static double Ms(long micros) => Math.Round(micros / 1000.0, 3);
+    }
+
+    private sealed record MemorySample(long? Bindings, long? ResidentBytes, long? VmRssBytes);
+
+    private sealed record BenchReport(BenchSettings Settings, PhaseResult Registration, PhaseResult? Refresh, MemorySample? Before,
+        MemorySample? After, long OtherMessages)
+    {
+        private string Target => Settings.AgainstSelf ? $"our LMA {Settings.Lma} in namespace {Namespace}" : $"LMA {Settings.Lma}";
+
+        private string Pace => Settings.Rate > 0 ? $"{Settings.Rate} PBUs/s" : "as fast as the LMA answers";
+
+        private long? Rss => After?.VmRssBytes ?? After?.ResidentBytes;
+
+        private long? BytesPerBinding => After?.Bindings is > 0 && Rss is { } rss ? rss / After.Bindings : null;
+
+        private long? GrowthPerBinding =>
+            After?.Bindings is > 0 && Rss is { } rss && (Before?.VmRssBytes ?? Before?.ResidentBytes) is { } start
+                ? (rss - start) / Math.Max(1, After.Bindings.Value - (Before?.Bindings ?? 0))
+                : null;
+
+        public void Print(TextWriter o)
+        {
+            o.WriteLine($"pmip6 bench signaling: {Settings.Sessions} sessions over {Settings.Mags.Length} MAGs against {Target}; " +
+                        $"{Pace}, at most {Settings.Window} PBUs outstanding, lost after {LossTimeout.TotalSeconds:0} s without PBA");
+            o.WriteLine($"note: {Environment.ProcessorCount} cores shared by the LMA and the load generator" +
+                        (Settings.AgainstSelf ? " (both on this machine)" : ""));
+            PrintPhase(o, Registration);
+            if (Refresh is not null)
+                PrintPhase(o, Refresh);
+            if (OtherMessages > 0)
+                o.WriteLine($"other messages received (not PBAs of ours): {OtherMessages}");
+            if (After is not null)
+            {
+                var line = $"LMA memory: {After.Bindings?.ToString(CultureInfo.InvariantCulture) ?? "?"} bindings, resident {Mib(Rss)}";
+                if (Before is not null)
+                    line += $" (before the load {Mib(Before.VmRssBytes ?? Before.ResidentBytes)} with {Before.Bindings ?? 0} bindings)";
+                if (BytesPerBinding is { } per)
+                    line += $"; {per} bytes resident per binding";
+                if (GrowthPerBinding is { } growth)
+                    line += $", {growth} bytes per binding added by the load";
+                o.WriteLine(line);
+            }
+        }
+
+        private static void PrintPhase(TextWriter o, PhaseResult p)
+        {
+            o.WriteLine($"{p.Name}: {p.Sent} PBUs in {p.Elapsed.TotalSeconds:0.000} s: {p.PerSecond:0} accepted/s; " +
+                        $"latency p50 {Ms(p.Latency.Percentile(0.5))} ms, p99 {Ms(p.Latency.Percentile(0.99))} ms, " +
+                        $"p99.9 {Ms(p.Latency.Percentile(0.999))} ms, max {Ms(p.Latency.Max)} ms");
+            o.WriteLine($"{p.Name}: status {p.StatusText}; lost {p.Lost}" +
+                        (p.SendErrors > 0 ? $"; send errors {p.SendErrors}" : "") +
+                        (p.Unmatched > 0 ? $"; unmatched PBAs {p.Unmatched}" : "") +
+                        (p.Late > 0 ? $"; late PBAs {p.Late}" : ""));
+        }
+
+        private static string Ms(long micros) => PhaseResult.Ms(micros).ToString("0.000", CultureInfo.InvariantCulture);
+
+        private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:0.0} MiB" : "?";
+
+        public object ToJson() => new
+        {
+            lma = Settings.Lma.ToString(),
+            againstSelf = Settings.AgainstSelf,
+            sessions = Settings.Sessions,
+            mags = Settings.Mags.Length,
+            rate = Settings.Rate > 0 ? Settings.Rate : (long?)null,
+            durationSeconds = Settings.Duration > 0 ? Settings.Duration : (long?)null,
+            window = Settings.Window,
+            cores = Environment.ProcessorCount,
+            note = $"{Environment.ProcessorCount} cores shared by the LMA and the load generator",
+            registration = Registration.ToJson(),
+            refresh = Refresh?.ToJson(),
+            otherMessages = OtherMessages,
+            lmaMemory = After is null ? null : new
+            {
+                bindings = After.Bindings,
+                residentBytes = Rss,
+                residentBytesBefore = Before?.VmRssBytes ?? Before?.ResidentBytes,
+                bytesPerBinding = BytesPerBinding,
+                growthBytesPerBinding = GrowthPerBinding,
+            },
+        };
+    }
+
+    private sealed class BenchFailure(string message) : Exception(message);
+
+    // ---- namespace, addresses, the LMA process ---------------------------------------------------
+
+    private sealed class BenchEnvironment : IDisposable
+    {
+        private const string RunDirectory = "/var/run/netns";
+        private const int HttpPort = 9180;
+        private readonly Lock _lock = new();
+        private string? _namespace;
+        private readonly List<(string? Ns, Ipv6Address Address)> _addresses = [];
+        private MobilityHeaderSocket[] _sockets = [];
+        private Process? _lma;
+        private string? _tempDirectory;
+        private readonly ConcurrentQueue<string> _lmaLog = new();
+        private bool _disposed;
+
+        public BenchEnvironment() => AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+
+        private void OnProcessExit(object? sender, EventArgs e) => Dispose();
+
+        public string CreateNamespace(string name)
+        {
+            if (File.Exists(Path.Combine(RunDirectory, name)))
+                throw new BenchFailure($"network namespace {name} already exists (another bench running, or a killed one: ip netns del {name})");
+            var (code, _, error) = RunIp(null, "netns", "add", name);
+            if (code != 0)
+                throw new BenchFailure($"ip netns add {name} failed: {error.Trim()}");
+            lock (_lock) _namespace = name;
+            Ip(null, "-n", name, "link", "set", "lo", "up");
+            return name;
+        }
+
+        public void AddAddresses(string? ns, IReadOnlyList<Ipv6Address> addresses)
+        {
+            var batch = new StringBuilder();
+            foreach (var address in addresses)
+            {
+                if (ns is null && AddressPresent(address))
+                    continue; // someone else's: use it, leave it
+                batch.Append(CultureInfo.InvariantCulture, $"addr add {address}/128 dev lo nodad\n");
+                lock (_lock) _addresses.Add((ns, address));
+            }
+            if (batch.Length == 0)
+                return;
+            var (code, _, error) = RunIp(batch.ToString(), ns is null ? ["-batch", "-"] : ["-n", ns, "-batch", "-"]);
+            if (code != 0)
+                throw new BenchFailure($"adding the bench addresses failed: {error.Trim()}");
+        }
+
+        private static bool AddressPresent(Ipv6Address address)
+        {
+            var (_, output, _) = RunIp(null, "-6", "-o", "addr", "show", "dev", "lo");
+            return output.Contains($" {address}/", StringComparison.Ordinal);
+        }
+
+        public void Track(MobilityHeaderSocket[] sockets)
+        {
+            lock (_lock) _sockets = sockets;
+        }
+
+        public void StartLma(string ns, BenchSettings s, CancellationToken cancel)
+        {
+            var dir = Directory.CreateTempSubdirectory("pmip6-bench-").FullName;
+            lock (_lock) _tempDirectory = dir;
+            var poolLength = 36;
+            File.WriteAllText(Path.Combine(dir, "policies.conf"), $$"""
+                pmip6.policies {
+                  profiles = [
+                    { mn-id-suffix = "{{MobileNodeSuffix}}", hnp-count = 1, max-lifetime = 1h }
+                  ]
+                }
+                """);
+            File.WriteAllText(Path.Combine(dir, "lma.conf"), $$"""
+                pmip6.lma {
+                  address = "{{s.Lma}}"
+                  device = ""
+                  authorized-mags = [{{string.Join(", ", s.Mags.Select(m => $"\"{m}\""))}}]
+                  prefix-pool = "2001:db8:a000::/{{poolLength}}"
+                  prefix-length = 64
+                  policy-file = "policies.conf"
+                  max-lifetime = 1h
+                  heartbeat-interval = 1h
+                  store = "{{Path.Combine(dir, "lma.db")}}"
+                  http = "127.0.0.1:{{HttpPort}}"
+                  cluster-port = 0
+                }
+                """);
+            var start = new ProcessStartInfo("ip")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[] { "netns", "exec", ns, DotnetHost(), typeof(SignalingBenchmark).Assembly.Location, "lma", "--config", Path.Combine(dir, "lma.conf") })
+                start.ArgumentList.Add(arg);
+            Process lma;
+            try
+            {
+                lma = Process.Start(start) ?? throw new BenchFailure("could not start the LMA");
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new BenchFailure($"could not start the LMA: {e.Message}");
+            }
+            lock (_lock) _lma = lma;
+            lma.OutputDataReceived += (_, e) => Log(e.Data);
+            lma.ErrorDataReceived += (_, e) => Log(e.Data);
+            lma.BeginOutputReadLine();
+            lma.BeginErrorReadLine();
+
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                cancel.ThrowIfCancellationRequested();
+                if (lma.HasExited)
+                {
+                    lma.WaitForExit();
+                    throw new BenchFailure($"the LMA exited with {lma.ExitCode} before answering /status; its last lines:\n  " + string.Join("\n  ", _lmaLog));
+                }
+                if (HttpGet(ns, HttpPort, "/status?limit=0", TimeSpan.FromSeconds(2)) is not null)
+                    return;
+                if (deadline.Elapsed > TimeSpan.FromSeconds(90))
+                    throw new BenchFailure("the LMA did not answer /status within 90 s; its last lines:\n  " + string.Join("\n  ", _lmaLog));
+                Thread.Sleep(200);
+            }
+        }
+
+        private void Log(string? line)
+        {
+            if (line is null) return;
+            _lmaLog.Enqueue(line);
+            while (_lmaLog.Count > 20 && _lmaLog.TryDequeue(out _)) { }
+        }
+
+        private static string DotnetHost()
+        {
+            var self = Environment.ProcessPath;
+            if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet")
+                return self;
+            return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        }
+
+        public MemorySample SampleMemory(string? ns)
+        {
+            var sample = ReadMetrics(ns, $"127.0.0.1:{HttpPort}", null);
+            long? vmRss = null;
+            Process? lma;
+            lock (_lock) lma = _lma;
+            if (lma is not null)
+            {
+                try
+                {
+                    foreach (var line in File.ReadLines($"/proc/{lma.Id}/status"))
+                        if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                            vmRss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                }
+                catch (IOException) { }
+            }
+            return sample with { VmRssBytes = vmRss };
+        }
+
+        public static MemorySample ReadMetrics(string? ns, string endpoint, long? vmRss)
+        {
+            var ep = IPEndPoint.Parse(endpoint);
+            var text = HttpGet(ns, ep.Port, "/metrics", TimeSpan.FromSeconds(30), ep.Address);
+            return new MemorySample(Metric(text, "pmip6_lma_bindings"), Metric(text, "pmip6_lma_resident_memory_bytes"), vmRss);
+        }
+
+        private static long? Metric(string? text, string name)
+        {
+            if (text is null) return null;
+            foreach (var line in text.Split('\n'))
+            {
+                if (!line.StartsWith(name + " ", StringComparison.Ordinal)) continue;
+                if (double.TryParse(line[(name.Length + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                    return (long)v;
+            }
+            return null;
+        }
+
+        /// <summary>A blocking HTTP/1.1 GET from inside <paramref name="ns"/>; the body, or null on any failure or a non-200 answer.</summary>
+        private static string? HttpGet(string? ns, int port, string path, TimeSpan timeout, IPAddress? host = null) => InNamespace(ns, () =>
+        {
+            try
+            {
+                var address = host ?? IPAddress.Loopback;
+                using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+                {
+                    ReceiveTimeout = (int)timeout.TotalMilliseconds,
+                    SendTimeout = (int)timeout.TotalMilliseconds,
+                };
+                socket.Connect(address, port);
+                socket.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {address}:{port}\r\nConnection: close\r\n\r\n"));
+                using var stream = new NetworkStream(socket);
+                using var memory = new MemoryStream();
+                stream.CopyTo(memory);
+                var response = Encoding.UTF8.GetString(memory.ToArray());
+                var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (!response.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) || headerEnd < 0)
+                    return null;
+                var body = response[(headerEnd + 4)..];
+                return response[..headerEnd].Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? Unchunk(body) : body;
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                return null;
+            }
+        });
+
+        private static string Unchunk(string body)
+        {
+            var result = new StringBuilder();
+            var position = 0;
+            while (position < body.Length)
+            {
+                var lineEnd = body.IndexOf("\r\n", position, StringComparison.Ordinal);
+                if (lineEnd < 0) break;
+                var size = int.Parse(body[position..lineEnd].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                if (size == 0) break;
+                result.Append(body, lineEnd + 2, Math.Min(size, body.Length - lineEnd - 2));
+                position = lineEnd + 2 + size + 2;
+            }
+            return result.ToString();
+        }
+
+        /// <summary>Runs <paramref name="action"/> on a fresh thread inside <paramref name="ns"/> (sockets it opens stay there); null: here.</summary>
+        public static T InNamespace<T>(string? ns, Func<T> action)
+        {
+            if (ns is null)
+                return action();
+            T result = default!;
+            ExceptionDispatchInfo? failure = null;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    using (var handle = File.OpenHandle(Path.Combine(RunDirectory, ns), FileMode.Open, FileAccess.Read))
+                    {
+                        if (setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) < 0)
+                            throw new BenchFailure($"setns({ns}) failed: {Errno.Describe(errno)}");
+                    }
+                    result = action();
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                }
+            }) { IsBackground = true, Name = $"netns {ns}" };
+            thread.Start();
+            thread.Join();
+            failure?.Throw();
+            return result;
+        }
+
+        private static void Ip(string? input, params string[] args)
+        {
+            var (code, _, error) = RunIp(input, args);
+            if (code != 0)
+                throw new BenchFailure($"ip {string.Join(' ', args)} failed: {error.Trim()}");
+        }
+
+        private static (int Code, string Output, string Error) RunIp(string? input, params string[] args)
+        {
+            var start = new ProcessStartInfo("ip")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = input is not null,
+                UseShellExecute = false,
+            };
+            foreach (var arg in args)
+                start.ArgumentList.Add(arg);
+            try
+            {
+                using var process = Process.Start(start) ?? throw new BenchFailure("could not start ip");
+                if (input is not null)
+                {
+                    process.StandardInput.Write(input);
+                    process.StandardInput.Close();
+                }
+                var error = process.StandardError.ReadToEndAsync();
+                var output = process.StandardOutput.ReadToEnd();
+                process.WaitForExit();
+                return (process.ExitCode, output, error.Result);
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new BenchFailure($"cannot run ip (iproute2): {e.Message}");
+            }
+        }
+
+        /// <summary>Stops the LMA (SIGTERM, SIGKILL after 5 s), closes the sockets, removes the addresses, the namespace and the temporary files; never throws.</summary>
+        public void Dispose()
+        {
+            Process? lma;
+            string? ns, dir;
+            MobilityHeaderSocket[] sockets;
+            List<(string? Ns, Ipv6Address Address)> addresses;
+            lock (_lock)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                (lma, ns, dir, sockets, addresses) = (_lma, _namespace, _tempDirectory, _sockets, [.. _addresses]);
+                _lma = null; _namespace = null; _tempDirectory = null; _sockets = []; _addresses.Clear();
+            }
+            AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+            if (lma is not null)
+            {
+                try
+                {
+                    if (!lma.HasExited)
+                    {
+                        kill(lma.Id, SIGTERM);
+                        if (!lma.WaitForExit(5_000))
+                        {
+                            lma.Kill(entireProcessTree: true);
+                            lma.WaitForExit(5_000);
+                        }
+                    }
+                }
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+                lma.Dispose();
+            }
+            foreach (var socket in sockets)
+                socket.Dispose();
+            var here = addresses.Where(a => a.Ns is null).Select(a => $"addr del {a.Address}/128 dev lo\n").ToList();
+            if (here.Count > 0)
+                TryRunIp(string.Concat(here), "-force", "-batch", "-");
+            if (ns is not null)
+                TryRunIp(null, "netns", "del", ns);
+            if (dir is not null)
+            {
+                try { Directory.Delete(dir, recursive: true); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+        }
+
+        private static void TryRunIp(string? input, params string[] args)
+        {
+            try { RunIp(input, args); }
+            catch (BenchFailure) { }
+        }
+    }
+}

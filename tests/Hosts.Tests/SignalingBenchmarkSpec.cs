@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace Pmip6Akka.Hosts.Tests;
+
+/// <summary>`pmip6 bench signaling` against our own LMA in namespace pmip-bench (runs as root).</summary>
+public class SignalingBenchmarkSpec
+{
+    [Fact]
+    public void Signaling_bench_against_self_registers_every_session()
+    {
+        var run = Cli.Run("bench", "signaling", "--against-self", "--sessions", "200", "--mags", "4", "--json");
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Err}{run.Out}");
+        using var report = JsonDocument.Parse(run.Out);
+        var registration = report.RootElement.GetProperty("registration");
+        Assert.Equal(200, registration.GetProperty("accepted").GetInt64());
+        Assert.Equal(200, registration.GetProperty("statuses").GetProperty("0").GetInt64());
+        Assert.Equal(0, registration.GetProperty("lost").GetInt64());
+        Assert.Equal(200, report.RootElement.GetProperty("lmaMemory").GetProperty("bindings").GetInt64());
+        Assert.DoesNotContain("pmip-bench", Cli.Tool("ip", "netns", "list"));
+        Assert.DoesNotContain("2001:db8:1::100/", Cli.Tool("ip", "-6", "addr", "show", "dev", "lo"));
+    }
+
+    [Fact]
+    public void Signaling_bench_refreshes_the_registered_sessions_for_the_duration()
+    {
+        var run = Cli.Run("bench", "signaling", "--against-self", "--sessions", "50", "--mags", "2", "--rate", "100", "--duration", "2");
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Err}{run.Out}");
+        Assert.Contains("registration: status 0: 50; lost 0", run.Out);
+        Assert.Matches(@"refresh: status 0: \d+; lost 0", run.Out);
+        Assert.Contains("cores shared by the LMA and the load generator", run.Out);
+        Assert.DoesNotContain("pmip-bench", Cli.Tool("ip", "netns", "list"));
+    }
+
+    [Theory]
+    [InlineData("bench signaling --against-self --sessions 0", "--sessions must be an integer from 1")]
+    [InlineData("bench signaling --against-self --sessions 3 --mags 4", "--mags (4) cannot exceed --sessions (3)")]
+    [InlineData("bench signaling --lma 2001:db8::zz --sessions 10", "--lma must be an IPv6 address, got '2001:db8::zz'")]
+    [InlineData("bench signaling --sessions 10", "missing option --lma")]
+    [InlineData("bench signaling --lma 2001:db8:100::1", "missing option --sessions")]
+    [InlineData("bench signaling --against-self --sessions 10 --rate 0", "--rate must be an integer from 1")]
+    public void Bad_signaling_bench_arguments_exit_2_with_one_line(string line, string reason)
+    {
+        var run = Cli.Run(line.Split(' '));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(reason, run.Err);
+        Assert.Single(run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
