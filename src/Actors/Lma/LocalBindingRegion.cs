@@ -1,4 +1,4 @@
-// Routes messages for binding entities by MN-ID to one child per MN, for a node that runs without
+// Routes messages for binding entities by MN-ID to the child of the MN's bucket, for a node that runs without
 // Akka.Cluster.Sharding (unit scenarios). Handles Passivate like a shard region does. The daemon
 // uses the sharded region, which accepts the same messages.
 using Akka.Actor;
@@ -13,10 +13,10 @@ public sealed class LocalBindingRegion : ReceiveActor
         Receive<Passivate>(p => Sender.Tell(p.StopMessage));
         Receive<IWithMobileNodeId>(message =>
         {
-            var name = Uri.EscapeDataString(message.MobileNodeId);
+            var name = BindingBuckets.EntityId(message.MobileNodeId);
             var child = Context.Child(name);
             if (child.IsNobody())
-                child = Context.ActorOf(entityProps(message.MobileNodeId), name);
+                child = Context.ActorOf(entityProps(name), name);
             child.Forward(message);
         });
     }

@@ -58,6 +58,20 @@ internal static class Pmip6Codecs
                 }
                 return new BindingState(mn, sessions.ToImmutable(), next);
             }),
+        Make<BindingBucketSnapshot>("bce-bucket.v1", (w, s) =>
+            {
+                w.Int(s.States.Length);
+                foreach (var state in s.States)
+                    w.Nested(state);
+            },
+            r =>
+            {
+                var n = r.Int();
+                var states = ImmutableArray.CreateBuilder<BindingState>(Math.Max(0, n));
+                for (var i = 0; i < n; i++)
+                    states.Add((BindingState)r.Nested());
+                return new BindingBucketSnapshot(states.MoveToImmutable());
+            }),
         Make<PrefixesAllocated>("hnp-allocated.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },
             r => new PrefixesAllocated(r.String(), r.Int(), r.Prefixes())),
         Make<PrefixesReleased>("hnp-released.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },

@@ -19,7 +19,7 @@ public sealed class MnIdMessageExtractor(int maxNumberOfShards = MnIdMessageExtr
     public override string? EntityId(object message) => message switch
     {
         ShardEnvelope e => e.MnId,
-        Lma.IWithMobileNodeId m => m.MobileNodeId,
+        Lma.IWithMobileNodeId m => Lma.BindingBuckets.EntityId(m.MobileNodeId),
         _ => null,
     };
 

@@ -83,7 +83,7 @@ public static class LmaDaemon
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
         });
         var region = await ClusterSharding.Get(system).StartAsync("binding",
-            mn => BindingEntity.Props(mn, entitySettings, dataplane, pool, index, counters),
+            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, pool, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)

@@ -58,6 +58,26 @@ public class BindingSerializationSpec
     }
 
     [Fact]
+    public void A_bucket_snapshot_round_trips_every_mn_state()
+    {
+        var one = BindingState.Empty("mn1").Apply(new SessionRegistered("mn1", 1, RegistrationKind.Initial, [Hnp], Mag,
+            AccessTechnologyType.Ieee8023, null, null, T, TimeSpan.FromHours(1), Stamp, 1));
+        var two = BindingState.Empty("mn2");
+        var back = RoundTrip(new BindingBucketSnapshot([one, two]), "bce-bucket.v1");
+        Assert.Equal(["mn1", "mn2"], back.States.Select(s => s.MobileNodeId));
+        Assert.Equal([Hnp], Assert.Single(back.States[0].Sessions).Prefixes.ToArray());
+    }
+
+    [Fact]
+    public void Mn_ids_map_to_a_bucket_that_is_stable_across_processes()
+    {
+        // Fixed values: a persistence id depends on them, so they must never change.
+        Assert.Equal(BindingBuckets.Bucket("mn1@pmip6.example"), BindingBuckets.Bucket("mn1@pmip6.example"));
+        Assert.Equal("961", BindingBuckets.EntityId("mn1@pmip6.example")); // FNV-1a 32 of the UTF-8 octets, mod 1024
+        Assert.InRange(BindingBuckets.Bucket(new string('x', 1000)), 0, BindingBuckets.Count - 1);
+    }
+
+    [Fact]
     public void Pool_events_and_messages_round_trip()
     {
         Assert.Equal([Hnp], RoundTrip(new PrefixesAllocated("mn1", 1, [Hnp]), "hnp-allocated.v1").Prefixes.ToArray());

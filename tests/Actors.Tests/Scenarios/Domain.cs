@@ -53,7 +53,7 @@ public sealed class Domain
         var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings) { InitialBriTimeout = TimeSpan.FromMilliseconds(300) };
         var network = Network;
         var pool = PrefixPool;
-        _entityProps = mn => BindingEntity.Props(mn, entitySettings, network, pool, null);
+        _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, pool, null);
         Bindings = _system.ActorOf(LocalBindingRegion.Props(_entityProps), name + "-bindings");
         Lma = StartLma();
     }

@@ -1,0 +1,368 @@
+// The binding entity, bucketed: one persistent actor per hash bucket of MN-IDs, holding the
+// BindingState (every mobility session) of each MN hashed to it. Each MN's decisions are still
+// BindingState's, one MN at a time and in arrival order; the bucket persists the events, replies
+// with the PBA, tells the dataplane what to install, keeps the expiry deadlines, asks the prefix
+// pool for new prefixes and revokes.
+//
+// Why buckets and not one persistent actor per MN (the first design, measured 2026-11-25): a new
+// MN then costs a new persistent actor, i.e. a journal recovery (highest sequence number, replay,
+// snapshot lookup) plus a remember-entities write before its first PBU can be answered. On SQLite
+// that capped first registrations at ~390/s and cost ~11 KB of memory per binding. A bucket
+// recovers once at start; a new MN is one more dictionary entry and one journal event.
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Lma;
+
+public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettings Binding)
+{
+    /// <summary>RFC 5846 §6: InitialBRITimeout; the BRI is sent once more if no BRA arrives.</summary>
+    public TimeSpan InitialBriTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public int BriMaxRetransmissions { get; init; } = 1;
+    /// <summary>A bucket snapshots its MNs' states every this many events.</summary>
+    public int SnapshotEvery { get; init; } = 2000;
+}
+
+/// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
+public static class BindingBuckets
+{
+    /// <summary>Fixed for the life of a deployment (it is part of every persistence id).</summary>
+    public const int Count = 1024;
+
+    public static string EntityId(string mobileNodeId) => Bucket(mobileNodeId).ToString();
+
+    public static int Bucket(string mobileNodeId)
+    {
+        // FNV-1a over the UTF-8 octets: deterministic, unlike string.GetHashCode.
+        uint hash = 2166136261;
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = Encoding.UTF8.GetByteCount(mobileNodeId) <= buffer.Length
+            ? buffer[..Encoding.UTF8.GetBytes(mobileNodeId, buffer)]
+            : Encoding.UTF8.GetBytes(mobileNodeId);
+        foreach (var b in bytes)
+            hash = (hash ^ b) * 16777619;
+        return (int)(hash % Count);
+    }
+}
+
+public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
+{
+    private sealed record ExpiryDue;
+    private sealed record PoolAnswered(HandleProxyBindingUpdate Request, PrefixesAssigned Answer);
+    private sealed record PoolFailed(HandleProxyBindingUpdate Request, Exception Cause);
+    private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
+    private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes);
+
+    private const string ExpiryTimer = "expiry";
+    private readonly BindingEntitySettings _settings;
+    private readonly IActorRef _dataplane;
+    private readonly IActorRef _pool;
+    private readonly IActorRef? _index;
+    private readonly Counters? _counters;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
+    /// <summary>MNs waiting for the pool, with the messages that arrived for them meanwhile (kept in order).</summary>
+    private readonly Dictionary<string, Queue<Action>> _waiting = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
+    private DateTimeOffset? _armedFor;
+    private ushort _briSequence;
+    private long _eventsSinceSnapshot;
+    private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public override string PersistenceId { get; }
+
+    public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index, Counters? counters = null)
+    {
+        _settings = settings;
+        _dataplane = dataplane;
+        _pool = pool;
+        _index = index;
+        _counters = counters;
+        PersistenceId = "bce-bucket-" + bucketId;
+
+        Recover<IBindingEvent>(e => Fold(e));
+        Recover<SnapshotOffer>(o =>
+        {
+            if (o.Snapshot is BindingBucketSnapshot snapshot)
+                foreach (var state in snapshot.States)
+                    _states[state.MobileNodeId] = state;
+        });
+        Recover<RecoveryCompleted>(_ => AfterRecovery());
+
+        Command<HandleProxyBindingUpdate>(request => ForMobileNode(request.MobileNodeId, () => Handle(request, null, mayDefer: true)));
+        Command<DeferredPbu>(deferred => ForMobileNode(deferred.Request.MobileNodeId, () => Handle(deferred.Request, null, mayDefer: false)));
+        Command<PoolAnswered>(answered =>
+        {
+            Handle(answered.Request, answered.Answer.Prefixes, mayDefer: false);
+            Release(answered.Request.MobileNodeId);
+        });
+        Command<PoolFailed>(failed =>
+        {
+            _log.Error("prefix pool did not answer for {0}: {1}", failed.Request.MobileNodeId, failed.Cause.Message);
+            SendPba(ProxyBindingAcknowledgement.Reject(failed.Request.Pbu, BindingAcknowledgementStatus.InsufficientResources), failed.Request.ReceivedAtTimestamp);
+            Release(failed.Request.MobileNodeId);
+        });
+        Command<ExpiryDue>(_ => Expire());
+        Command<RevokeBinding>(revoke =>
+        {
+            var replyTo = Sender;
+            ForMobileNode(revoke.MobileNodeId, () => Revoke(revoke, replyTo));
+        });
+        Command<RevokeSessionsAt>(revoke => ForMobileNode(revoke.MobileNodeId, () =>
+            Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { })));
+
+        Command<BriDue>(due => SendBri(due.MobileNodeId, due.Sequence, due.Mag, due.Prefixes, RevocationTrigger.AdministrativeReason, due.Attempt));
+        Command<RevocationAcknowledged>(ack =>
+        {
+            Timers.Cancel(BriTimerKey(ack.Sequence));
+            _log.Info("BRA from {0} for {1}: {2}", ack.Mag, ack.MobileNodeId, ack.Status);
+        });
+        Command<GetBinding>(get =>
+        {
+            var replyTo = Sender;
+            ForMobileNode(get.MobileNodeId, () => replyTo.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
+        });
+        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("journal cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
+    }
+
+    public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index, Counters? counters = null) =>
+        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, pool, index, counters));
+
+    private BindingState State(string mn) => _states.TryGetValue(mn, out var state) ? state : BindingState.Empty(mn);
+
+    private void Revoke(RevokeBinding revoke, IActorRef replyTo)
+    {
+        var state = State(revoke.MobileNodeId);
+        replyTo.Tell(new RevocationStarted(revoke.MobileNodeId, state.Sessions.Count));
+        var sessions = state.Sessions;
+        Persist(state.Revoke(DateTimeOffset.UtcNow), () =>
+        {
+            foreach (var session in sessions)
+                SendBri(revoke.MobileNodeId, unchecked(++_briSequence), session.ProxyCoa, session.Prefixes, revoke.Trigger, 0);
+        });
+    }
+
+    /// <summary>Runs <paramref name="action"/> now, or queues it while this MN waits for the pool.</summary>
+    private void ForMobileNode(string mn, Action action)
+    {
+        if (_waiting.TryGetValue(mn, out var queue))
+            queue.Enqueue(action);
+        else
+            action();
+    }
+
+    /// <summary>The pool answered for <paramref name="mn"/>: run what queued up for it meanwhile, in arrival order.</summary>
+    private void Release(string mn)
+    {
+        if (!_waiting.Remove(mn, out var queue))
+            return;
+        while (queue.TryDequeue(out var action))
+        {
+            if (_waiting.TryGetValue(mn, out var again))
+            {
+                // The MN went back to waiting (another new session): the rest stays behind it, in order.
+                again.Enqueue(action);
+                while (queue.TryDequeue(out var rest)) again.Enqueue(rest);
+                return;
+            }
+            action();
+        }
+    }
+
+    private void AfterRecovery()
+    {
+        foreach (var (mn, state) in _states)
+        {
+            foreach (var session in state.Sessions)
+                _dataplane.Tell(new InstallBinding(mn, session.Id, [.. session.Prefixes], session.ProxyCoa));
+            Report(mn, state);
+            if (state.NextDeadline is { } deadline)
+                _deadlines.Enqueue(mn, deadline);
+        }
+        ArmExpiry();
+    }
+
+    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
+    {
+        var mn = request.MobileNodeId;
+        var state = State(mn);
+        var decision = state.Decide(request.Pbu, request.Policy, DateTimeOffset.UtcNow, _settings.Binding, assigned, mayDefer && assigned is null);
+        switch (decision)
+        {
+            case BindingDecision.Reject reject:
+                SendPba(reject.Reply, request.ReceivedAtTimestamp);
+                break;
+            case BindingDecision.Defer defer:
+                _log.Info("{0}: PBU from {1} with handoff state unknown; waiting {2} ms (MaxDelayBeforeNewBCEAssign) for the previous MAG's de-registration",
+                    mn, request.Pbu.ProxyCoa, defer.After.TotalMilliseconds);
+                Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request), defer.After);
+                break;
+            case BindingDecision.NeedPrefixes need:
+                _waiting[mn] = new Queue<Action>();
+                _pool.Ask<PrefixesAssigned>(new AllocatePrefixes(mn, state.NextSessionId, need.Count), TimeSpan.FromSeconds(10))
+                    .PipeTo(Self, success: a => new PoolAnswered(request, a), failure: e => new PoolFailed(request, e));
+                break;
+            case BindingDecision.Accept accept:
+                if (accept.Events.IsEmpty)
+                    SendPba(accept.Reply, request.ReceivedAtTimestamp);
+                else
+                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Applies the events to the MN's state at once (later messages for the same MN decide on it) and
+    /// runs <paramref name="after"/> — the reply — only once the journal has them (PersistAllAsync:
+    /// many MNs' writes are in flight together and the journal batches them).
+    /// </summary>
+    private void Persist(ImmutableArray<IBindingEvent> events, Action after)
+    {
+        if (events.IsEmpty)
+        {
+            after();
+            return;
+        }
+        foreach (var e in events)
+        {
+            Fold(e);
+            Effects(e);
+        }
+        var mn = events[0].MobileNodeId;
+        var state = State(mn);
+        Report(mn, state);
+        if (state.NextDeadline is { } deadline)
+        {
+            _deadlines.Enqueue(mn, deadline);
+            if (_armedFor is null || deadline < _armedFor)
+                ArmExpiry();
+        }
+        var remaining = events.Length;
+        PersistAllAsync(events, _ =>
+        {
+            if (--remaining > 0) return;
+            after();
+            _eventsSinceSnapshot += events.Length;
+            if (_eventsSinceSnapshot >= _settings.SnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values]));
+            }
+        });
+    }
+
+    private void Fold(IBindingEvent e)
+    {
+        var next = State(e.MobileNodeId).Apply(e);
+        if (next.IsEmpty)
+            _states.Remove(e.MobileNodeId);
+        else
+            _states[e.MobileNodeId] = next;
+    }
+
+    private void Effects(IBindingEvent e)
+    {
+        var mn = e.MobileNodeId;
+        switch (e)
+        {
+            case SessionRegistered r:
+                _dataplane.Tell(new InstallBinding(mn, r.SessionId, [.. r.Prefixes], r.ProxyCoa));
+                if (r.Kind != RegistrationKind.Refresh)
+                    _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
+                        string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);
+                if (r.Kind == RegistrationKind.Handover)
+                    _log.Info("{0} session {1}: handed over to {2}, prefixes {3}", mn, r.SessionId, r.ProxyCoa, string.Join(",", r.Prefixes));
+                break;
+            case SessionDeregistered d:
+                _log.Info("{0} session {1}: de-registered, kept until {2:O} for a handover", mn, d.SessionId, d.DeleteAt);
+                break;
+            case SessionRemoved r:
+                _dataplane.Tell(new RemoveBinding(mn, r.SessionId, [.. r.ReleasedPrefixes]));
+                _pool.Tell(new ReleasePrefixes(mn, r.SessionId, r.ReleasedPrefixes));
+                _log.Info("{0} session {1}: removed ({2}), prefixes {3} released", mn, r.SessionId, r.Reason, string.Join(",", r.ReleasedPrefixes));
+                break;
+        }
+    }
+
+    private void Expire()
+    {
+        _armedFor = null;
+        var now = DateTimeOffset.UtcNow;
+        var due = new HashSet<string>(StringComparer.Ordinal);
+        while (_deadlines.TryPeek(out var mn, out var at) && at <= now)
+        {
+            _deadlines.Dequeue();
+            due.Add(mn);
+        }
+        foreach (var mn in due)
+        {
+            if (_waiting.ContainsKey(mn) || !_states.TryGetValue(mn, out var state))
+                continue;
+            var events = state.Expire(now);
+            if (!events.IsEmpty)
+                Persist(events, () => { });
+            else if (state.NextDeadline is { } later)
+                _deadlines.Enqueue(mn, later); // refreshed since: its real deadline is later
+        }
+        ArmExpiry();
+    }
+
+    private void ArmExpiry()
+    {
+        if (_deadlines.TryPeek(out _, out var at))
+        {
+            var after = at - DateTimeOffset.UtcNow;
+            Timers.StartSingleTimer(ExpiryTimer, new ExpiryDue(), after < TimeSpan.Zero ? TimeSpan.Zero : after);
+            _armedFor = at;
+        }
+    }
+
+    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt)
+    {
+        _counters?.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
+        if (receivedAt != 0)
+            _counters?.Observe("pbu_processing_seconds", System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds);
+        if (!pba.TryWrite(_buffer, out var length))
+        {
+            _log.Error("PBA for {0} does not fit a Mobility Header; not sent", pba.MobileNodeId);
+            return;
+        }
+        _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, pba.ProxyCoa));
+    }
+
+    private void SendBri(string mn, ushort sequence, Ipv6Address mag, ImmutableArray<Ipv6Prefix> prefixes, RevocationTrigger trigger, int attempt)
+    {
+        var w = MobilityHeaderWriter.BindingRevocationIndication(_buffer, trigger, sequence, BindingRevocation.ProxyFlag);
+        WireText.WriteMobileNodeIdentifier(ref w, mn);
+        foreach (var prefix in prefixes)
+            w.HomeNetworkPrefix(prefix);
+        if (!w.TryFinish(out var length))
+            return;
+        _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, mag));
+        if (attempt < _settings.BriMaxRetransmissions)
+            Timers.StartSingleTimer(BriTimerKey(sequence), new BriDue(mn, sequence, mag, attempt + 1, prefixes),
+                _settings.InitialBriTimeout * (1 << attempt));
+    }
+
+    private static string BriTimerKey(ushort sequence) => "bri-" + sequence;
+
+    private static ImmutableArray<SessionView> Views(BindingState state) =>
+        [.. state.Sessions.Select(s => new SessionView(s.Id, s.Prefixes, s.ProxyCoa, s.State, s.AccessTechnology, s.LinkLayerId, s.ExpiresAt))];
+
+    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, Views(state)));
+}
+
+/// <summary>A bucket's snapshot: the state of each MN it holds.</summary>
+public sealed record BindingBucketSnapshot(ImmutableArray<BindingState> States) : Persistence.IPmip6Serializable;
