@@ -13,7 +13,6 @@ public sealed class DaemonDomain : IDisposable
 {
     public const string LmaAddress = "2001:db8:100::1";
     public const string MagAddress = "2001:db8:1::2";
-    public const string PoolPrefix = "2001:db8:a000::";
     public const int LmaHttp = 9180;
     public const int MagHttp = 9181;
 

@@ -22,7 +22,7 @@ public sealed class DaemonsSpec : IDisposable
         Assert.Equal(DaemonDomain.MagAddress, binding.GetProperty("proxyCoa").GetString());
         Assert.Equal("registered", binding.GetProperty("state").GetString());
         var prefix = binding.GetProperty("hnps")[0].GetString()!;
-        Assert.StartsWith(DaemonDomain.PoolPrefix.TrimEnd(':'), prefix);
+        Assert.True(Pmip6Akka.Dataplane.Wire.Ipv6Prefix.Parse("2001:db8:a000::/40").Contains(Pmip6Akka.Dataplane.Wire.Ipv6Prefix.Parse(prefix).Address), prefix);
         DaemonDomain.Eventually(() => Assert.Equal(prefix, _domain.MagRegistered()["mn1@pmip6.example"]), TimeSpan.FromSeconds(5));
 
         var metrics = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body;

@@ -1,8 +1,11 @@
 // The binding entity, bucketed: one persistent actor per hash bucket of MN-IDs, holding the
 // BindingState (every mobility session) of each MN hashed to it. Each MN's decisions are still
 // BindingState's, one MN at a time and in arrival order; the bucket persists the events, replies
-// with the PBA, tells the dataplane what to install, keeps the expiry deadlines, asks the prefix
-// pool for new prefixes and revokes.
+// with the PBA, tells the dataplane what to install, keeps the expiry deadlines and revokes.
+// Each bucket owns a fixed slice of the home network prefix pool (1/1024th of it): prefixes are
+// allocated from it synchronously and recorded in the SessionRegistered event itself, so the pool's
+// state is derived from the bindings — no separate pool actor, round trip or journal write, and two
+// buckets can never hand out the same prefix.
 //
 // Why buckets and not one persistent actor per MN (the first design, measured 2026-11-25): a new
 // MN then costs a new persistent actor, i.e. a journal recovery (highest sequence number, replay,
@@ -21,7 +24,7 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
 
-public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettings Binding)
+public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettings Binding, Ipv6Prefix PrefixPool, byte PrefixLength)
 {
     /// <summary>RFC 5846 §6: InitialBRITimeout; the BRI is sent once more if no BRA arrives.</summary>
     public TimeSpan InitialBriTimeout { get; init; } = TimeSpan.FromSeconds(1);
@@ -36,7 +39,19 @@ public static class BindingBuckets
     /// <summary>Fixed for the life of a deployment (it is part of every persistence id).</summary>
     public const int Count = 1024;
 
+    public const int Bits = 10;
+
     public static string EntityId(string mobileNodeId) => Bucket(mobileNodeId).ToString();
+
+    /// <summary>The slice of <paramref name="pool"/> a bucket allocates from; null when the pool is too small to split.</summary>
+    public static Ipv6Prefix? Slice(Ipv6Prefix pool, byte prefixLength, int bucket)
+    {
+        if (prefixLength - pool.Length < Bits)
+            return null;
+        var length = pool.Length + Bits;
+        var address = pool.Address.Mask(pool.Length).Value | ((UInt128)(uint)bucket << (128 - length));
+        return new Ipv6Prefix(new Ipv6Address(address), (byte)length);
+    }
 
     public static int Bucket(string mobileNodeId)
     {
@@ -55,21 +70,17 @@ public static class BindingBuckets
 public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
-    private sealed record PoolAnswered(HandleProxyBindingUpdate Request, PrefixesAssigned Answer);
-    private sealed record PoolFailed(HandleProxyBindingUpdate Request, Exception Cause);
     private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
     private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes);
 
     private const string ExpiryTimer = "expiry";
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
-    private readonly IActorRef _pool;
+    private readonly PrefixPoolState _pool;
     private readonly IActorRef? _index;
     private readonly Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
-    /// <summary>MNs waiting for the pool, with the messages that arrived for them meanwhile (kept in order).</summary>
-    private readonly Dictionary<string, Queue<Action>> _waiting = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
     private DateTimeOffset? _armedFor;
     private ushort _briSequence;
@@ -80,11 +91,13 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId { get; }
 
-    public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index, Counters? counters = null)
+    public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null)
     {
         _settings = settings;
         _dataplane = dataplane;
-        _pool = pool;
+        var slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, int.Parse(bucketId))
+            ?? throw new ArgumentException($"prefix pool {settings.PrefixPool} holds fewer than {BindingBuckets.Count} /{settings.PrefixLength} prefixes");
+        _pool = new PrefixPoolState(slice, settings.PrefixLength);
         _index = index;
         _counters = counters;
         PersistenceId = "bce-bucket-" + bucketId;
@@ -94,31 +107,19 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             if (o.Snapshot is BindingBucketSnapshot snapshot)
                 foreach (var state in snapshot.States)
+                {
                     _states[state.MobileNodeId] = state;
+                    foreach (var session in state.Sessions)
+                        _pool.Apply(new PrefixesAllocated(state.MobileNodeId, session.Id, session.Prefixes));
+                }
         });
         Recover<RecoveryCompleted>(_ => AfterRecovery());
 
-        Command<HandleProxyBindingUpdate>(request => ForMobileNode(request.MobileNodeId, () => Handle(request, null, mayDefer: true)));
-        Command<DeferredPbu>(deferred => ForMobileNode(deferred.Request.MobileNodeId, () => Handle(deferred.Request, null, mayDefer: false)));
-        Command<PoolAnswered>(answered =>
-        {
-            Handle(answered.Request, answered.Answer.Prefixes, mayDefer: false);
-            Release(answered.Request.MobileNodeId);
-        });
-        Command<PoolFailed>(failed =>
-        {
-            _log.Error("prefix pool did not answer for {0}: {1}", failed.Request.MobileNodeId, failed.Cause.Message);
-            SendPba(ProxyBindingAcknowledgement.Reject(failed.Request.Pbu, BindingAcknowledgementStatus.InsufficientResources), failed.Request.ReceivedAtTimestamp);
-            Release(failed.Request.MobileNodeId);
-        });
+        Command<HandleProxyBindingUpdate>(request => Handle(request, null, mayDefer: true));
+        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, mayDefer: false));
         Command<ExpiryDue>(_ => Expire());
-        Command<RevokeBinding>(revoke =>
-        {
-            var replyTo = Sender;
-            ForMobileNode(revoke.MobileNodeId, () => Revoke(revoke, replyTo));
-        });
-        Command<RevokeSessionsAt>(revoke => ForMobileNode(revoke.MobileNodeId, () =>
-            Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { })));
+        Command<RevokeBinding>(revoke => Revoke(revoke, Sender));
+        Command<RevokeSessionsAt>(revoke => Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { }));
 
         Command<BriDue>(due => SendBri(due.MobileNodeId, due.Sequence, due.Mag, due.Prefixes, RevocationTrigger.AdministrativeReason, due.Attempt));
         Command<RevocationAcknowledged>(ack =>
@@ -126,19 +127,15 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             Timers.Cancel(BriTimerKey(ack.Sequence));
             _log.Info("BRA from {0} for {1}: {2}", ack.Mag, ack.MobileNodeId, ack.Status);
         });
-        Command<GetBinding>(get =>
-        {
-            var replyTo = Sender;
-            ForMobileNode(get.MobileNodeId, () => replyTo.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
-        });
+        Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning("journal cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
 
-    public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef pool, IActorRef? index, Counters? counters = null) =>
-        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, pool, index, counters));
+    public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null) =>
+        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters));
 
     private BindingState State(string mn) => _states.TryGetValue(mn, out var state) ? state : BindingState.Empty(mn);
 
@@ -152,33 +149,6 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             foreach (var session in sessions)
                 SendBri(revoke.MobileNodeId, unchecked(++_briSequence), session.ProxyCoa, session.Prefixes, revoke.Trigger, 0);
         });
-    }
-
-    /// <summary>Runs <paramref name="action"/> now, or queues it while this MN waits for the pool.</summary>
-    private void ForMobileNode(string mn, Action action)
-    {
-        if (_waiting.TryGetValue(mn, out var queue))
-            queue.Enqueue(action);
-        else
-            action();
-    }
-
-    /// <summary>The pool answered for <paramref name="mn"/>: run what queued up for it meanwhile, in arrival order.</summary>
-    private void Release(string mn)
-    {
-        if (!_waiting.Remove(mn, out var queue))
-            return;
-        while (queue.TryDequeue(out var action))
-        {
-            if (_waiting.TryGetValue(mn, out var again))
-            {
-                // The MN went back to waiting (another new session): the rest stays behind it, in order.
-                again.Enqueue(action);
-                while (queue.TryDequeue(out var rest)) again.Enqueue(rest);
-                return;
-            }
-            action();
-        }
     }
 
     private void AfterRecovery()
@@ -210,9 +180,14 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request), defer.After);
                 break;
             case BindingDecision.NeedPrefixes need:
-                _waiting[mn] = new Queue<Action>();
-                _pool.Ask<PrefixesAssigned>(new AllocatePrefixes(mn, state.NextSessionId, need.Count), TimeSpan.FromSeconds(10))
-                    .PipeTo(Self, success: a => new PoolAnswered(request, a), failure: e => new PoolFailed(request, e));
+                var allocated = _pool.Decide(mn, state.NextSessionId, need.Count, out var existing);
+                var prefixes = allocated?.Prefixes ?? (existing.IsDefault ? [] : existing);
+                if (prefixes.IsEmpty)
+                {
+                    _counters?.Increment("prefix_pool_exhausted_total");
+                    _log.Warning("prefix pool slice of bucket {0} exhausted ({1} prefixes in use): {2} refused with 130", PersistenceId, _pool.Allocated, mn);
+                }
+                Handle(request, prefixes, mayDefer: false); // the prefixes become used when the SessionRegistered event is folded
                 break;
             case BindingDecision.Accept accept:
                 if (accept.Events.IsEmpty)
@@ -265,6 +240,15 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
 
     private void Fold(IBindingEvent e)
     {
+        switch (e)
+        {
+            case SessionRegistered { Kind: RegistrationKind.Initial } r:
+                _pool.Apply(new PrefixesAllocated(r.MobileNodeId, r.SessionId, r.Prefixes));
+                break;
+            case SessionRemoved r:
+                _pool.Apply(new PrefixesReleased(r.MobileNodeId, r.SessionId, r.ReleasedPrefixes));
+                break;
+        }
         var next = State(e.MobileNodeId).Apply(e);
         if (next.IsEmpty)
             _states.Remove(e.MobileNodeId);
@@ -290,7 +274,6 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 break;
             case SessionRemoved r:
                 _dataplane.Tell(new RemoveBinding(mn, r.SessionId, [.. r.ReleasedPrefixes]));
-                _pool.Tell(new ReleasePrefixes(mn, r.SessionId, r.ReleasedPrefixes));
                 _log.Info("{0} session {1}: removed ({2}), prefixes {3} released", mn, r.SessionId, r.Reason, string.Join(",", r.ReleasedPrefixes));
                 break;
         }
@@ -308,7 +291,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         foreach (var mn in due)
         {
-            if (_waiting.ContainsKey(mn) || !_states.TryGetValue(mn, out var state))
+            if (!_states.TryGetValue(mn, out var state))
                 continue;
             var events = state.Expire(now);
             if (!events.IsEmpty)

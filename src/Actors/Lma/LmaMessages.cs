@@ -32,12 +32,6 @@ public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefi
 /// <summary>Binding entities report every change to their node's index (for /status and counters).</summary>
 public sealed record BindingChanged(string MobileNodeId, ImmutableArray<SessionView> Sessions);
 
-public sealed record AllocatePrefixes(string MobileNodeId, int SessionId, int Count);
-
-/// <summary>The pool's answer: the prefixes (empty when the pool is exhausted).</summary>
-public sealed record PrefixesAssigned(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);
-
-public sealed record ReleasePrefixes(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes);
 
 /// <summary>Query of the node's binding index: the first <see cref="Limit"/> MNs and the totals.</summary>
 public sealed record GetBindingIndex(int Limit = 1000, Ipv6Address? AtMag = null);

@@ -30,6 +30,9 @@ public sealed record LmaDaemonSettings(
         var c = ConfigReader.Load(file, Path);
         var pool = c.Prefix("prefix-pool");
         var length = c.Int("prefix-length", pool.Length, 128, 64);
+        if (length - pool.Length < BindingBuckets.Bits)
+            throw new ConfigurationError($"{Path}.prefix-pool",
+                $"{pool} must hold at least {BindingBuckets.Count} prefixes of /{length} (one slice per binding bucket): use /{length - BindingBuckets.Bits} or shorter");
         return new LmaDaemonSettings(
             c.Address("address"),
             NullIfEmpty(c.String("device", "")),

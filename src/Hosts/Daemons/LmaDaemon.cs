@@ -75,15 +75,14 @@ public static class LmaDaemon
         }
 
         var dataplane = system.ActorOf(LinuxDataplane.Props(socket!, counters), "dataplane");
-        var pool = system.ActorOf(PrefixPool.Props("lma", settings.PrefixPool, settings.PrefixLength), "prefix-pool");
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        });
+        }, settings.PrefixPool, settings.PrefixLength);
         var region = await ClusterSharding.Get(system).StartAsync("binding",
-            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, pool, index, counters),
+            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)

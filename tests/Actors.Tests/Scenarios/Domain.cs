@@ -32,7 +32,6 @@ public sealed class Domain
     private readonly Func<string, Props> _entityProps;
 
     public IActorRef Network { get; }
-    public IActorRef PrefixPool { get; }
     public IActorRef Bindings { get; }
     public IActorRef Lma { get; private set; }
     public Counters LmaCounters { get; } = new();
@@ -49,11 +48,9 @@ public sealed class Domain
         HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(60);
         Policies = new InMemoryPolicyStore(mobileNodes.Select(mn => new MobileNodePolicy(mn)));
         Network = _system.ActorOf(InMemoryNetwork.Props(), name + "-network");
-        PrefixPool = _system.ActorOf(Pmip6Akka.Actors.Lma.PrefixPool.Props(name, Pool, 64), name + "-pool");
-        var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings) { InitialBriTimeout = TimeSpan.FromMilliseconds(300) };
+        var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings, Pool, 64) { InitialBriTimeout = TimeSpan.FromMilliseconds(300) };
         var network = Network;
-        var pool = PrefixPool;
-        _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, pool, null);
+        _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, null);
         Bindings = _system.ActorOf(LocalBindingRegion.Props(_entityProps), name + "-bindings");
         Lma = StartLma();
     }
