@@ -51,7 +51,8 @@ public sealed class LinuxDataplane : ReceiveActor
         Receive<InstallBinding>(i =>
         {
             _counters.Increment("dataplane_bindings_installed_total");
-            _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
+            if (_log.IsDebugEnabled)
+                _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
         });
         Receive<RemoveBinding>(r => _counters.Increment("dataplane_bindings_removed_total"));
     }

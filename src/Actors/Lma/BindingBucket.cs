@@ -263,7 +263,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             case SessionRegistered r:
                 _dataplane.Tell(new InstallBinding(mn, r.SessionId, [.. r.Prefixes], r.ProxyCoa));
-                if (r.Kind != RegistrationKind.Refresh)
+                if (r.Kind != RegistrationKind.Refresh && _log.IsDebugEnabled)
                     _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
                         string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);
                 if (r.Kind == RegistrationKind.Handover)
