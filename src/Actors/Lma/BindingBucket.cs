@@ -127,6 +127,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             Timers.Cancel(BriTimerKey(ack.Sequence));
             _log.Info("BRA from {0} for {1}: {2}", ack.Mag, ack.MobileNodeId, ack.Status);
         });
+        Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
         Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));

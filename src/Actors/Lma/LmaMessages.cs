@@ -22,6 +22,11 @@ public sealed record RevocationStarted(string MobileNodeId, int Sessions) : Pers
 /// <summary>A BRA from a MAG, for the binding entity that sent the BRI.</summary>
 public sealed record RevocationAcknowledged(string MobileNodeId, ushort Sequence, BindingRevocationStatus Status, Ipv6Address Mag) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
+/// <summary>Starts (recovers) one binding bucket ahead of traffic; answered with <see cref="BucketReady"/>.</summary>
+public sealed record StartBucket(int Bucket) : Persistence.IPmip6Serializable;
+
+public sealed record BucketReady(int Bucket, int MobileNodes) : Persistence.IPmip6Serializable;
+
 public sealed record GetBinding(string MobileNodeId) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
 public sealed record BindingSnapshot(string MobileNodeId, ImmutableArray<SessionView> Sessions) : Persistence.IPmip6Serializable;

@@ -106,6 +106,8 @@ internal static class Pmip6Codecs
             r => new RevocationStarted(r.String(), r.Int())),
         Make<RevocationAcknowledged>("bra.v1", (w, m) => { w.String(m.MobileNodeId); w.Int(m.Sequence); w.Byte((byte)m.Status); w.Address(m.Mag); },
             r => new RevocationAcknowledged(r.String(), (ushort)r.Int(), (BindingRevocationStatus)r.Byte(), r.Address())),
+        Make<StartBucket>("start-bucket.v1", (w, m) => w.Int(m.Bucket), r => new StartBucket(r.Int())),
+        Make<BucketReady>("bucket-ready.v1", (w, m) => { w.Int(m.Bucket); w.Int(m.MobileNodes); }, r => new BucketReady(r.Int(), r.Int())),
         Make<GetBinding>("get-binding.v1", (w, m) => w.String(m.MobileNodeId), r => new GetBinding(r.String())),
         Make<BindingSnapshot>("binding.v1", (w, m) =>
             {

@@ -20,6 +20,7 @@ public sealed class MnIdMessageExtractor(int maxNumberOfShards = MnIdMessageExtr
     {
         ShardEnvelope e => e.MnId,
         Lma.IWithMobileNodeId m => Lma.BindingBuckets.EntityId(m.MobileNodeId),
+        Lma.StartBucket s => s.Bucket.ToString(),
         _ => null,
     };
 

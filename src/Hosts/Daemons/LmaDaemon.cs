@@ -84,6 +84,12 @@ public static class LmaDaemon
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
+        // Recover every bucket before serving, so the first PBUs do not wait for journal recoveries.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ready = await Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
+            .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
+        stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
+                         $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
