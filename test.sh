@@ -35,7 +35,7 @@ passed=0 failed=0 skipped=0 status=0
 for project in tests/*/*.csproj; do
   name="$(basename "$project" .csproj)"
   log="$(mktemp)"
-  dotnet test "$project" -c Release --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log"
+  dotnet test "$project" -c Release --no-build --nologo 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   summary="$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1)"
   notests=0; grep -qE "No test is available|TestAdapterPath" "$log" && notests=1

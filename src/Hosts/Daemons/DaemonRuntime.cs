@@ -4,8 +4,48 @@ using System.Text.Json;
 
 namespace Pmip6Akka.Hosts.Daemons;
 
+/// <summary>A daemon cannot start: the message is its one-line reason; the daemon exits 1.</summary>
+public sealed class StartupFailure(string message) : Exception(message);
+
 public static class DaemonRuntime
 {
+    /// <summary>The RFC 5847 restart counter kept in <paramref name="file"/>, incremented for this start.</summary>
+    public static uint NextRestartCounter(string role, string file)
+    {
+        try
+        {
+            return RestartCounter.Next(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupFailure($"pmip6 {role}: cannot keep the restart counter in {file}: {e.Message}");
+        }
+    }
+
+    /// <summary>Opens the node's raw Mobility Header socket (first, so a missing privilege fails at once).</summary>
+    public static Pmip6Akka.Dataplane.Linux.MobilityHeaderSocket OpenSocket(string role, Pmip6Akka.Dataplane.Wire.Ipv6Address address, string? device)
+    {
+        if (!Pmip6Akka.Dataplane.Linux.MobilityHeaderSocket.TryOpen(
+                new Pmip6Akka.Dataplane.Linux.MobilityHeaderSocketOptions { LocalAddress = address, Device = device }, out var socket, out var error))
+            throw new StartupFailure($"pmip6 {role}: cannot open the Mobility Header socket on {address}: {error.Message}");
+        return socket!;
+    }
+
+    /// <summary>Starts the local HTTP endpoint when one is configured.</summary>
+    public static Http.AdminHttpServer? StartHttp(string role, Uri? endpoint, Func<System.Net.HttpListenerRequest, Task<Http.HttpReply>> handle, Action<string> log)
+    {
+        if (endpoint is null)
+            return null;
+        try
+        {
+            return new Http.AdminHttpServer(endpoint, handle, log);
+        }
+        catch (System.Net.HttpListenerException e)
+        {
+            throw new StartupFailure($"pmip6 {role}: cannot serve http on {endpoint.Authority}: {e.Message}");
+        }
+    }
+
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>Completes when the process is asked to stop (SIGTERM, SIGINT, SIGQUIT).</summary>

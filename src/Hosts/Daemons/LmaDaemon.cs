@@ -39,27 +39,21 @@ public static class LmaDaemon
             Console.Error.WriteLine($"pmip6 lma: {e.Message}");
             return ExitConfig;
         }
-        return RunAsync(settings, stdout).GetAwaiter().GetResult();
+        try
+        {
+            return RunAsync(settings, stdout).GetAwaiter().GetResult();
+        }
+        catch (StartupFailure e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return CommandLine.ExitFailure;
+        }
     }
 
     private static async Task<int> RunAsync(LmaDaemonSettings settings, TextWriter stdout)
     {
-        uint restartCounter;
-        try
-        {
-            restartCounter = RestartCounter.Next(settings.Store + ".restart-counter");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"pmip6 lma: cannot keep the restart counter beside the store {settings.Store}: {e.Message}");
-            return CommandLine.ExitFailure;
-        }
-        if (!MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = settings.Address, Device = settings.Device },
-                out var socket, out var socketError))
-        {
-            Console.Error.WriteLine($"pmip6 lma: cannot open the Mobility Header socket on {settings.Address}: {socketError.Message}");
-            return CommandLine.ExitFailure;
-        }
+        var restartCounter = DaemonRuntime.NextRestartCounter("lma", settings.Store + ".restart-counter");
+        var socket = DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device);
 
         var counters = new Counters();
         ActorSystem system;
@@ -69,12 +63,12 @@ public static class LmaDaemon
         }
         catch (Exception e)
         {
-            socket!.Dispose();
+            socket.Dispose();
             Console.Error.WriteLine($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
             return CommandLine.ExitFailure;
         }
 
-        var dataplane = system.ActorOf(LinuxDataplane.Props(socket!, counters), "dataplane");
+        var dataplane = system.ActorOf(LinuxDataplane.Props(socket, counters), "dataplane");
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
         {
@@ -97,20 +91,16 @@ public static class LmaDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
-        AdminHttpServer? http = null;
-        if (settings.Http is { } endpoint)
+        AdminHttpServer? http;
+        try
         {
-            try
-            {
-                http = new AdminHttpServer(endpoint, request => Serve(request, lma, index, counters, settings, restartCounter),
-                    message => system.Log.Warning(message));
-            }
-            catch (HttpListenerException e)
-            {
-                Console.Error.WriteLine($"pmip6 lma: cannot serve http on {endpoint.Authority}: {e.Message}");
-                await system.Terminate();
-                return CommandLine.ExitFailure;
-            }
+            http = DaemonRuntime.StartHttp("lma", settings.Http, request => Serve(request, lma, index, counters, settings, restartCounter),
+                message => system.Log.Warning(message));
+        }
+        catch (StartupFailure)
+        {
+            await system.Terminate();
+            throw;
         }
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));

@@ -35,30 +35,24 @@ public static class MagDaemon
             Console.Error.WriteLine($"pmip6 mag: {e.Message}");
             return LmaDaemon.ExitConfig;
         }
-        return RunAsync(settings, stdout).GetAwaiter().GetResult();
+        try
+        {
+            return RunAsync(settings, stdout).GetAwaiter().GetResult();
+        }
+        catch (StartupFailure e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return CommandLine.ExitFailure;
+        }
     }
 
     private static async Task<int> RunAsync(MagDaemonSettings settings, TextWriter stdout)
     {
-        uint restartCounter;
-        try
-        {
-            restartCounter = RestartCounter.Next(Path.Combine(settings.StateDirectory, "restart-counter"));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"pmip6 mag: cannot keep the restart counter in {settings.StateDirectory}: {e.Message}");
-            return CommandLine.ExitFailure;
-        }
-        if (!MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = settings.Address, Device = settings.Device },
-                out var socket, out var socketError))
-        {
-            Console.Error.WriteLine($"pmip6 mag: cannot open the Mobility Header socket on {settings.Address}: {socketError.Message}");
-            return CommandLine.ExitFailure;
-        }
+        var restartCounter = DaemonRuntime.NextRestartCounter("mag", Path.Combine(settings.StateDirectory, "restart-counter"));
+        var socket = DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device);
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString("akka.loglevel = INFO\nakka.stdout-loglevel = INFO"));
         var counters = new Counters();
-        var dataplane = system.ActorOf(LinuxDataplane.Props(socket!, counters), "dataplane");
+        var dataplane = system.ActorOf(LinuxDataplane.Props(socket, counters), "dataplane");
         var session = new MagSettings
         {
             RequestedLifetime = settings.Lifetime,
@@ -72,19 +66,15 @@ public static class MagDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, dataplane, counters), "mag");
 
-        AdminHttpServer? http = null;
-        if (settings.Http is { } endpoint)
+        AdminHttpServer? http;
+        try
         {
-            try
-            {
-                http = new AdminHttpServer(endpoint, request => Serve(request, mag, counters, settings), message => system.Log.Warning(message));
-            }
-            catch (HttpListenerException e)
-            {
-                Console.Error.WriteLine($"pmip6 mag: cannot serve http on {endpoint.Authority}: {e.Message}");
-                await system.Terminate();
-                return CommandLine.ExitFailure;
-            }
+            http = DaemonRuntime.StartHttp("mag", settings.Http, request => Serve(request, mag, counters, settings), message => system.Log.Warning(message));
+        }
+        catch (StartupFailure)
+        {
+            await system.Terminate();
+            throw;
         }
         stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
