@@ -56,10 +56,7 @@ public static class AdminClient
         args.EnsureAllUsed();
         var (code, body) = Call(HttpMethod.Post, endpoint, $"/revoke?mn-id={Uri.EscapeDataString(mn)}");
         if (code == 404 && body.Contains("\"sessions\""))
-        {
-            Console.Error.WriteLine($"pmip6 revoke: {mn} has no binding at {endpoint}");
-            return CommandLine.ExitFailure;
-        }
+            throw new CommandFailure(CommandLine.ExitFailure, $"pmip6 revoke: {mn} has no binding at {endpoint}");
         if (code != 200)
             return Fail(endpoint, code, body);
         stdout.WriteLine(body);
@@ -121,8 +118,7 @@ public static class AdminClient
         }
         catch (ConfigurationError e)
         {
-            Console.Error.WriteLine($"pmip6 config check: {e.Message}");
-            return Daemons.LmaDaemon.ExitConfig;
+            throw new CommandFailure(Daemons.LmaDaemon.ExitConfig, $"pmip6 config check: {e.Message}");
         }
         stdout.WriteLine($"{file}: ok");
         return CommandLine.ExitOk;
@@ -150,11 +146,8 @@ public static class AdminClient
         }
     }
 
-    private static int Fail(Uri endpoint, int code, string body)
-    {
-        Console.Error.WriteLine(code == 0
+    private static int Fail(Uri endpoint, int code, string body) =>
+        throw new CommandFailure(CommandLine.ExitFailure, code == 0
             ? $"pmip6: cannot reach {endpoint}: {body} (is the daemon running with http enabled?)"
             : $"pmip6: {endpoint} answered {code}: {body.Trim()}");
-        return CommandLine.ExitFailure;
-    }
 }

@@ -4,6 +4,12 @@ namespace Pmip6Akka.Hosts.Cli;
 
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>A verb failed: <see cref="Exception.Message"/> is its one line for stderr, <see cref="ExitCode"/> its exit code.</summary>
+public sealed class CommandFailure(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
 public static class CommandLine
 {
     public const int ExitOk = 0;
@@ -72,6 +78,11 @@ public static class CommandLine
         {
             stderr.WriteLine($"pmip6 {verb.Path}: {e.Message} (usage: {verb.Usage})");
             return ExitUsage;
+        }
+        catch (CommandFailure e)
+        {
+            stderr.WriteLine(e.Message);
+            return e.ExitCode;
         }
     }
 

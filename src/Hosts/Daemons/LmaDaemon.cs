@@ -36,8 +36,7 @@ public static class LmaDaemon
         }
         catch (ConfigurationError e)
         {
-            Console.Error.WriteLine($"pmip6 lma: {e.Message}");
-            return ExitConfig;
+            throw new CommandFailure(ExitConfig, $"pmip6 lma: {e.Message}");
         }
         try
         {
@@ -45,8 +44,7 @@ public static class LmaDaemon
         }
         catch (StartupFailure e)
         {
-            Console.Error.WriteLine(e.Message);
-            return CommandLine.ExitFailure;
+            throw new CommandFailure(CommandLine.ExitFailure, e.Message);
         }
     }
 
@@ -64,8 +62,7 @@ public static class LmaDaemon
         catch (Exception e)
         {
             socket.Dispose();
-            Console.Error.WriteLine($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
-            return CommandLine.ExitFailure;
+            throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
         }
 
         var dataplane = system.ActorOf(LinuxDataplane.Props(socket, counters), "dataplane");

@@ -32,8 +32,7 @@ public static class MagDaemon
         }
         catch (ConfigurationError e)
         {
-            Console.Error.WriteLine($"pmip6 mag: {e.Message}");
-            return LmaDaemon.ExitConfig;
+            throw new CommandFailure(LmaDaemon.ExitConfig, $"pmip6 mag: {e.Message}");
         }
         try
         {
@@ -41,8 +40,7 @@ public static class MagDaemon
         }
         catch (StartupFailure e)
         {
-            Console.Error.WriteLine(e.Message);
-            return CommandLine.ExitFailure;
+            throw new CommandFailure(CommandLine.ExitFailure, e.Message);
         }
     }
 
