@@ -129,6 +129,20 @@ public sealed class DaemonDomain : IDisposable
         }
     }
 
+    /// <summary>Runs the `pmip6` command inside a namespace (as an operator would on that host).</summary>
+    public (int ExitCode, string Out, string Err) Cli(string ns, params string[] args)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "netns", "exec", ns, "dotnet", Pmip6Dll }.Concat(args))
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(60_000))
+            process.Kill(entireProcessTree: true);
+        return (process.ExitCode, output, err.Result);
+    }
+
     /// <summary>An HTTP request to a daemon's loopback endpoint, made from inside its namespace.</summary>
     public (int Status, string Body) Http(string ns, int port, string method, string pathAndQuery) => _namespaces.Run(ns, () =>
     {

@@ -32,6 +32,35 @@ public sealed class DaemonsSpec : IDisposable
     }
 
     [Fact]
+    public void The_operator_verbs_attach_status_and_revoke_work_against_the_daemons()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        var attach = _domain.Cli(_domain.MagNamespace, "attach", "mn1@pmip6.example", "--link-layer-id", "020000000101");
+        Assert.Equal(0, attach.ExitCode);
+        DaemonDomain.Eventually(() => Assert.True(_domain.LmaBindings().ContainsKey("mn1@pmip6.example")), TimeSpan.FromSeconds(15));
+
+        var status = _domain.Cli(_domain.LmaNamespace, "status");
+        Assert.Equal(0, status.ExitCode);
+        var row = Assert.Single(status.Out.Split('\n'), line => line.StartsWith("mn1@pmip6.example"));
+        Assert.Contains(DaemonDomain.MagAddress, row);
+        Assert.Contains("registered", row);
+        Assert.Contains("1 mobile nodes, 1 sessions", status.Out);
+        var json = _domain.Cli(_domain.MagNamespace, "status", "--json", "--endpoint", $"http://127.0.0.1:{DaemonDomain.MagHttp}");
+        Assert.Equal(0, json.ExitCode);
+        Assert.Equal("mag", System.Text.Json.JsonDocument.Parse(json.Out).RootElement.GetProperty("role").GetString());
+
+        Assert.Equal(0, _domain.Cli(_domain.LmaNamespace, "revoke", "mn1@pmip6.example").ExitCode);
+        DaemonDomain.Eventually(() => Assert.Empty(_domain.LmaBindings()), TimeSpan.FromSeconds(10));
+        var again = _domain.Cli(_domain.LmaNamespace, "revoke", "mn1@pmip6.example");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("has no binding", again.Err);
+        var unreachable = _domain.Cli(_domain.LmaNamespace, "status", "--endpoint", "http://127.0.0.1:1");
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Contains("cannot reach", unreachable.Err);
+    }
+
+    [Fact]
     public void An_unknown_mobile_node_is_refused_with_153_and_counted()
     {
         _domain.StartLma();
