@@ -9,45 +9,6 @@ using Pmip6Akka.Actors.Persistence;
 
 namespace Pmip6Akka.Actors.Tests;
 
-/// <summary>A trivial sharded persistent entity: the pattern LMA binding entities will follow.</summary>
-public sealed class CounterEntity : ReceivePersistentActor
-{
-    private readonly string _id;
-    private long _count;
-
-    public CounterEntity(string id, bool persistAsync)
-    {
-        _id = id;
-        PersistenceId = "test-" + id;
-
-        Recover<TestEvent>(Apply);
-        Recover<RecoveryCompleted>(_ =>
-            Context.System.EventStream.Publish(new TestEntityStarted(_id, _count)));
-
-        Command<TestIncrement>(cmd =>
-        {
-            var replyTo = Sender; // capture before the persist callback runs
-            var evt = new TestEvent(_id, cmd.Delta, DateTime.UtcNow.Ticks, ["spike"]);
-            if (persistAsync)
-                PersistAsync(evt, e => { Apply(e); replyTo.Tell(new TestCount(_id, _count)); });
-            else
-                Persist(evt, e => { Apply(e); replyTo.Tell(new TestCount(_id, _count)); });
-        });
-        Command<TestGet>(_ => Sender.Tell(new TestCount(_id, _count)));
-    }
-
-    public override string PersistenceId { get; }
-
-    private void Apply(TestEvent e) => _count += e.Delta;
-
-    public static IActorRef StartRegion(ActorSystem system, string typeName = "counter", bool persistAsync = false) =>
-        ClusterSharding.Get(system).Start(
-            typeName,
-            id => Props.Create(() => new CounterEntity(id, persistAsync)),
-            ClusterShardingSettings.Create(system),
-            new MnIdMessageExtractor());
-}
-
 /// <summary>A temp directory holding one spec's SQLite file; deleted on dispose.</summary>
 public sealed class TempDb : IDisposable
 {

@@ -26,27 +26,6 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
     private static readonly Codec[] Codecs =
     [
         .. Pmip6Codecs.All,
-        Make<ShardEnvelope>("shard-envelope.v1",
-            (w, m) => { w.String(m.MnId); w.Nested(m.Message); },
-            r => new ShardEnvelope(r.String(), r.Nested())),
-        Make<TestEvent>("test-event.v1",
-            (w, m) => { w.String(m.EntityId); w.Int(m.Delta); w.Long(m.TimestampTicks); w.Strings(m.Labels); },
-            r => new TestEvent(r.String(), r.Int(), r.Long(), r.Strings())),
-        Make<TestBindingEvent>("test-binding.v1",
-            (w, m) => { w.String(m.MnId); w.Strings(m.HomeNetworkPrefixes); w.Int(m.LifetimeSeconds); w.Long(m.Sequence); w.String(m.MagAddress); },
-            r => new TestBindingEvent(r.String(), r.Strings(), r.Int(), r.Long(), r.String())),
-        Make<TestIncrement>("test-increment.v1",
-            (w, m) => w.Int(m.Delta),
-            r => new TestIncrement(r.Int())),
-        Make<TestGet>("test-get.v1",
-            (_, _) => { },
-            _ => TestGet.Instance),
-        Make<TestCount>("test-count.v1",
-            (w, m) => { w.String(m.EntityId); w.Long(m.Count); },
-            r => new TestCount(r.String(), r.Long())),
-        Make<TestEntityStarted>("test-started.v1",
-            (w, m) => { w.String(m.EntityId); w.Long(m.Count); },
-            r => new TestEntityStarted(r.String(), r.Long())),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);

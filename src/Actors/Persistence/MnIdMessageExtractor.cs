@@ -3,13 +3,9 @@ using Akka.Cluster.Sharding;
 namespace Pmip6Akka.Actors.Persistence;
 
 /// <summary>
-/// What we send to a shard region: the mobile node identifier (the entity id) and the
-/// message for that MN's entity. Serialized by <see cref="Pmip6Serializer"/> (the inner
-/// message must itself be <see cref="IPmip6Serializable"/>).
+/// Routes binding messages to their bucket entity: entity id = the MN-ID's bucket (or the bucket a
+/// StartBucket names), shard = hash(entity id). The shard count is fixed for the cluster's life.
 /// </summary>
-public sealed record ShardEnvelope(string MnId, IPmip6Serializable Message) : IPmip6Serializable;
-
-/// <summary>Maps <see cref="ShardEnvelope"/> to entity id = MN-ID and shard = hash(MN-ID).</summary>
 public sealed class MnIdMessageExtractor(int maxNumberOfShards = MnIdMessageExtractor.DefaultShards)
     : HashCodeMessageExtractor(maxNumberOfShards)
 {
@@ -18,15 +14,10 @@ public sealed class MnIdMessageExtractor(int maxNumberOfShards = MnIdMessageExtr
 
     public override string? EntityId(object message) => message switch
     {
-        ShardEnvelope e => e.MnId,
         Lma.IWithMobileNodeId m => Lma.BindingBuckets.EntityId(m.MobileNodeId),
         Lma.StartBucket s => s.Bucket.ToString(),
         _ => null,
     };
 
-    public override object? EntityMessage(object message) => message switch
-    {
-        ShardEnvelope e => e.Message,
-        _ => message,
-    };
+    public override object? EntityMessage(object message) => message;
 }
