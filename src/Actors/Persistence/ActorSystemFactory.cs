@@ -10,7 +10,13 @@ namespace Pmip6Akka.Actors.Persistence;
 /// <param name="Port">Remoting port on 127.0.0.1; 0 picks a free one.</param>
 /// <param name="HoconPath">HOCON file; null uses the persistence.conf embedded in this assembly.</param>
 /// <param name="Wal">Switch the SQLite file to WAL journal mode before starting (recommended).</param>
-public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true);
+/// <param name="FullSync">
+/// SQLite <c>synchronous</c>: false (NORMAL, the default) commits in WAL mode without an fsync per
+/// transaction — durable across a crash of the daemon (SIGKILL included), while an OS crash or power
+/// loss can lose the last commits; true (FULL) fsyncs every commit, at several times the cost per
+/// registration on this machine's disk.
+/// </param>
+public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true, bool FullSync = false);
 
 /// <summary>Builds the Config of an LMA node and starts it as a one-node cluster.</summary>
 public static class ActorSystemFactory
@@ -63,7 +69,8 @@ public static class ActorSystemFactory
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         if (options.Wal) EnableWal(options.SqlitePath);
 
-        var system = ActorSystem.Create(systemName, BuildConfig(options, extra));
+        var system = ActorSystem.Create(systemName, BootstrapSetup.Create().WithConfig(BuildConfig(options, extra))
+            .And(new Akka.Persistence.Sql.Config.DataOptionsSetup(DataOptions(options))));
         try
         {
             var cluster = Cluster.Get(system);
@@ -78,6 +85,30 @@ public static class ActorSystemFactory
             await system.Terminate();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The journal's and snapshot store's database access: SQLite through Microsoft.Data.Sqlite, with
+    /// the synchronous level of <paramref name="options"/> set on every connection the plugin opens
+    /// (Microsoft.Data.Sqlite has no connection-string key for it).
+    /// </summary>
+    public static LinqToDB.DataOptions DataOptions(NodeOptions options)
+    {
+        var pragma = $"PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")};";
+        return LinqToDB.DataOptionsExtensions.UseAfterConnectionOpened(
+            LinqToDB.DataOptionsExtensions.UseConnectionString(new LinqToDB.DataOptions(), LinqToDB.ProviderName.SQLiteMS, SqliteConnectionString(options.SqlitePath)),
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = pragma;
+                command.ExecuteNonQuery();
+            },
+            async (connection, cancel) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = pragma;
+                await command.ExecuteNonQueryAsync(cancel);
+            });
     }
 
     /// <summary>

@@ -30,6 +30,12 @@ public sealed record MobilityHeaderSocketOptions
     public TimeSpan ReceiveTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// SO_RCVBUFFORCE (falling back to SO_RCVBUF) in octets, or 0 for the kernel default: an LMA needs
+    /// room for the burst of PBUs every MAG sends when it notices the LMA restarted.
+    /// </summary>
+    public int ReceiveBufferBytes { get; init; }
+
+    /// <summary>
     /// True (the only sane setting for a daemon): the kernel fills and verifies the MH checksum. False sets
     /// IPV6_CHECKSUM = -1, so what is sent goes out as given and what arrives is delivered unchecked
     /// (for tests that need a packet with a bad checksum on the wire, or to watch one arrive).
@@ -110,6 +116,14 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
         var on = 1;
         if (setsockopt(fd, SOL_IPV6, IPV6_RECVPKTINFO, &on, sizeof(int)) < 0)
             return Fail(out error, "setsockopt(IPV6_RECVPKTINFO)");
+
+        if (options.ReceiveBufferBytes > 0)
+        {
+            var bytes = options.ReceiveBufferBytes;
+            // SO_RCVBUFFORCE = 33 (asm-generic/socket.h): ignores rmem_max, needs CAP_NET_ADMIN.
+            if (setsockopt(fd, SOL_SOCKET, 33, &bytes, sizeof(int)) < 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(int)) < 0)
+                return Fail(out error, $"setsockopt(SO_RCVBUF, {bytes})");
+        }
 
         var timeout = Timeval.From(options.ReceiveTimeout);
         if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(Timeval)) < 0)

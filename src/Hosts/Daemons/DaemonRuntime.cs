@@ -26,7 +26,8 @@ public static class DaemonRuntime
     public static Pmip6Akka.Dataplane.Linux.MobilityHeaderSocket OpenSocket(string role, Pmip6Akka.Dataplane.Wire.Ipv6Address address, string? device)
     {
         if (!Pmip6Akka.Dataplane.Linux.MobilityHeaderSocket.TryOpen(
-                new Pmip6Akka.Dataplane.Linux.MobilityHeaderSocketOptions { LocalAddress = address, Device = device }, out var socket, out var error))
+                new Pmip6Akka.Dataplane.Linux.MobilityHeaderSocketOptions { LocalAddress = address, Device = device, ReceiveBufferBytes = 8 << 20 },
+                out var socket, out var error))
             throw new StartupFailure($"pmip6 {role}: cannot open the Mobility Header socket on {address}: {error.Message}");
         return socket!;
     }
