@@ -42,6 +42,7 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "timestamp-validity-window = 300ms", "timestamp-validity-window = soon", "pmip6.lma.timestamp-validity-window")]
     [InlineData("lma.conf", "prefix-pool = \"2001:db8:a000::/40\"", "prefix-pool = \"2001:db8:a000::/60\"", "pmip6.lma.prefix-pool")]
     [InlineData("lma.conf", "authorized-mags = [\"2001:db8:1::2\", \"2001:db8:2::2\"]", "authorized-mags = [\"2001:db8:1::2\", \"mag2\"]", "pmip6.lma.authorized-mags[1]")]
+    [InlineData("lma.conf", "store-sync = \"normal\"", "store-sync = \"sometimes\"", "pmip6.lma.store-sync")]
     [InlineData("mag.conf", "access-technology = \"802.3\"", "access-technology = \"carrier-pigeon\"", "pmip6.mag.access-technology")]
     [InlineData("mag.conf", "lma = \"2001:db8:100::1\"", "", "pmip6.mag.lma")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)

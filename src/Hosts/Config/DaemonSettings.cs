@@ -21,7 +21,8 @@ public sealed record LmaDaemonSettings(
     int MissingHeartbeatsAllowed,
     string Store,
     Uri? Http,
-    int ClusterPort)
+    int ClusterPort,
+    bool StoreFullSync)
 {
     public const string Path = "pmip6.lma";
 
@@ -47,7 +48,13 @@ public sealed record LmaDaemonSettings(
             c.Int("missing-heartbeats-allowed", 1, 100, 3),
             c.FilePath("store"),
             c.HttpEndpoint("http"),
-            c.Int("cluster-port", 0, 65535, 0));
+            c.Int("cluster-port", 0, 65535, 0),
+            c.String("store-sync", "normal") switch
+            {
+                "normal" => false,
+                "full" => true,
+                var other => throw new ConfigurationError($"{Path}.store-sync", $"expected normal or full, got '{other}'"),
+            });
     }
 
     private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;

@@ -57,7 +57,7 @@ public static class LmaDaemon
         ActorSystem system;
         try
         {
-            system = await ActorSystemFactory.StartAsync("pmip6-lma", new NodeOptions(settings.Store, settings.ClusterPort));
+            system = await ActorSystemFactory.StartAsync("pmip6-lma", new NodeOptions(settings.Store, settings.ClusterPort, FullSync: settings.StoreFullSync));
         }
         catch (Exception e)
         {
