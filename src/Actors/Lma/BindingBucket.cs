@@ -83,6 +83,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
     private DateTimeOffset? _armedFor;
+    private bool _recoveredFromSnapshot;
     private ushort _briSequence;
     private long _eventsSinceSnapshot;
     private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
@@ -105,6 +106,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         Recover<IBindingEvent>(e => Fold(e));
         Recover<SnapshotOffer>(o =>
         {
+            _recoveredFromSnapshot = true;
             if (o.Snapshot is BindingBucketSnapshot snapshot)
                 foreach (var state in snapshot.States)
                 {
@@ -154,6 +156,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
 
     private void AfterRecovery()
     {
+        if (_recoveredFromSnapshot)
+            _pool.ReclaimHoles();
         foreach (var (mn, state) in _states)
         {
             foreach (var session in state.Sessions)

@@ -86,6 +86,22 @@ public sealed class PrefixPoolState
         }
     }
 
+    /// <summary>
+    /// After a recovery that started from a snapshot (which holds the prefixes in use, not the order
+    /// they were freed in), makes every unused prefix below the high-water mark allocatable again.
+    /// </summary>
+    public void ReclaimHoles()
+    {
+        var inUse = _owners.Keys.Select(IndexOf).ToHashSet();
+        var free = _free.ToHashSet();
+        for (var index = _next; index > 0; index--)
+        {
+            var candidate = index - 1;
+            if (!inUse.Contains(candidate) && !free.Contains(candidate))
+                _free.Push(candidate);
+        }
+    }
+
     private Ipv6Prefix At(UInt128 index) =>
         new(new Ipv6Address(_pool.Address.Value | (index << (128 - _prefixLength))), _prefixLength);
 

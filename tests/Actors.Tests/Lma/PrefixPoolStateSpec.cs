@@ -72,6 +72,26 @@ public class PrefixPoolStateSpec
     }
 
     [Fact]
+    public void After_a_snapshot_recovery_freed_prefixes_below_the_high_water_mark_are_reused()
+    {
+        var pool = Pool();
+        var a = Allocate(pool, "mn1", 1, 1);
+        var b = Allocate(pool, "mn2", 1, 1);
+        var c = Allocate(pool, "mn3", 1, 1);
+        pool.Apply(new PrefixesReleased("mn2", 1, b.Prefixes));
+
+        // A snapshot holds the sessions in use (mn1, mn3), not the free list.
+        var recovered = Pool();
+        recovered.Apply(a);
+        recovered.Apply(c);
+        recovered.ReclaimHoles();
+        Assert.Equal(b.Prefixes.ToArray(), recovered.Decide("mn4", 1, 1, out _)!.Prefixes.ToArray());
+        var next = recovered.Decide("mn5", 1, 2, out _)!;
+        Assert.DoesNotContain(a.Prefixes[0], next.Prefixes);
+        Assert.DoesNotContain(c.Prefixes[0], next.Prefixes);
+    }
+
+    [Fact]
     public void An_exhausted_pool_says_so()
     {
         var pool = new PrefixPoolState(Ipv6Prefix.Parse("2001:db8:a000::/63"), 64);
