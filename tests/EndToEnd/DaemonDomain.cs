@@ -129,6 +129,17 @@ public sealed class DaemonDomain : IDisposable
         }
     }
 
+    /// <summary>Sends raw Mobility Header octets from the MAG's address to the LMA (the kernel fills the checksum).</summary>
+    public void SendRawToLma(params byte[][] messages) => _namespaces.Run(MagNamespace, () =>
+    {
+        using var socket = Pmip6Akka.Dataplane.Linux.MobilityHeaderSocket.Open(new Pmip6Akka.Dataplane.Linux.MobilityHeaderSocketOptions
+        {
+            LocalAddress = Pmip6Akka.Dataplane.Wire.Ipv6Address.Parse(MagAddress),
+        });
+        foreach (var message in messages)
+            Assert.True(socket.TrySend(message, Pmip6Akka.Dataplane.Wire.Ipv6Address.Parse(LmaAddress), null, out var errno), $"send failed: errno {errno}");
+    });
+
     /// <summary>Runs the `pmip6` command inside a namespace (as an operator would on that host).</summary>
     public (int ExitCode, string Out, string Err) Cli(string ns, params string[] args)
     {

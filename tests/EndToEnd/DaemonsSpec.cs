@@ -61,6 +61,28 @@ public sealed class DaemonsSpec : IDisposable
     }
 
     [Fact]
+    public void Malformed_mobility_headers_are_dropped_and_counted_by_reason_and_the_lma_keeps_serving()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        _domain.SendRawToLma(
+            Convert.FromHexString("3B05050000000007820003840102000000000000"), // Header Len beyond the packet
+            Convert.FromHexString("3B01050000000007820003840828016101020000"), // an option longer than the header
+            Convert.FromHexString("3B0063000000000000000000000000000000"),     // an unknown MH type
+            Convert.FromHexString("0601050000000007820003840102000000000000")); // payload proto not 59
+        DaemonDomain.Eventually(() =>
+        {
+            var metrics = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body;
+            Assert.Contains("pmip6_lma_mh_decode_errors_total{reason=\"length-overrun\"} 2", metrics);
+            Assert.Contains("pmip6_lma_mh_decode_errors_total{reason=\"unknown-mandatory-field\"} 1", metrics);
+            Assert.Contains("pmip6_lma_mh_decode_errors_total{reason=\"bad-value\"} 1", metrics);
+        }, TimeSpan.FromSeconds(10));
+
+        _domain.Attach("mn1@pmip6.example");
+        DaemonDomain.Eventually(() => Assert.True(_domain.LmaBindings().ContainsKey("mn1@pmip6.example")), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public void An_unknown_mobile_node_is_refused_with_153_and_counted()
     {
         _domain.StartLma();
