@@ -1,6 +1,7 @@
 // The socket numbers and struct sizes the raw socket relies on, against the values in the Linux
 // UAPI / glibc headers (checked on Debian 12: linux-libc-dev, libc6-dev, x86_64).
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Pmip6Akka.Dataplane.Linux.Interop;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -34,6 +35,18 @@ public class InteropSpec
         Assert.Equal(RawSocketNumbers.SockaddrIn6Size, sizeof(sockaddr_in6));
         Assert.Equal(16, Unsafe.SizeOf<Timeval>()); // <bits/types/struct_timeval.h>
         Assert.True(ControlMessage.Space(sizeof(in6_pktinfo)) <= RawSocketNumbers.PktinfoControlWords * sizeof(ulong));
+        Assert.Equal(40, sizeof(Ifreq));         // <linux/if.h> struct ifreq
+        Assert.Equal(16, (int)Marshal.OffsetOf<Ifreq>(nameof(Ifreq.ifr_flags))); // offsetof(struct ifreq, ifr_flags)
+    }
+
+    [Fact]
+    public void The_tun_numbers_match_the_kernel_headers()
+    {
+        // <linux/if_tun.h>: TUNSETIFF _IOW('T', 202, int) = dir 1 << 30 | size 4 << 16 | 'T' << 8 | 202.
+        Assert.Equal((1u << 30) | (4u << 16) | ('T' << 8) | 202u, TunNumbers.TUNSETIFF);
+        Assert.Equal(0x400454cau, TunNumbers.TUNSETIFF);
+        Assert.Equal(0x0001, TunNumbers.IFF_TUN);
+        Assert.Equal(0x1000, TunNumbers.IFF_NO_PI);
     }
 
     [Fact]
