@@ -9,19 +9,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 export DEBIAN_FRONTEND=noninteractive
 
 # --- what the tests need ------------------------------------------------------------------------
-need=()
-command -v tshark >/dev/null 2>&1 || need+=(tshark)
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test.sh: missing ${need[*]} and not root: install them (apt-get install ${need[*]}) or run as root" >&2
-    exit 1
-  fi
-  echo "test.sh: installing ${need[*]}"
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
-  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
-    || { echo "test.sh: apt-get install ${need[*]} failed" >&2; exit 1; }
-fi
+"$root/scripts/install-deps.sh" || exit 1
 
 # --- build --------------------------------------------------------------------------------------
 if ! dotnet build Pmip6Akka.sln -c Release -nologo -v quiet; then
