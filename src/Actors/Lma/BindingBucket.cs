@@ -86,6 +86,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private bool _recoveredFromSnapshot;
     private ushort _briSequence;
     private long _eventsSinceSnapshot;
+    /// <summary>Events applied to the state but not yet confirmed by the journal.</summary>
+    private int _unconfirmed;
     private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -230,12 +232,16 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 ArmExpiry();
         }
         var remaining = events.Length;
+        _unconfirmed += events.Length;
         PersistAllAsync(events, _ =>
         {
+            _unconfirmed--;
             if (--remaining > 0) return;
             after();
             _eventsSinceSnapshot += events.Length;
-            if (_eventsSinceSnapshot >= _settings.SnapshotEvery)
+            // Snapshot only a state the journal fully holds: with writes in flight the state already
+            // contains events that a crash could still lose.
+            if (_eventsSinceSnapshot >= _settings.SnapshotEvery && _unconfirmed == 0)
             {
                 _eventsSinceSnapshot = 0;
                 SaveSnapshot(new BindingBucketSnapshot([.. _states.Values]));

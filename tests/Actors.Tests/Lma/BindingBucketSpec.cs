@@ -1,0 +1,72 @@
+// One binding bucket driven directly: snapshots, recovery from them, prefix slices.
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Tests.Scenarios;
+using Pmip6Akka.Dataplane.Wire;
+using Xunit.Abstractions;
+
+namespace Pmip6Akka.Actors.Tests.Lma;
+
+public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconForSpecs, output)
+{
+    private static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");
+    private static readonly Ipv6Prefix Pool = Ipv6Prefix.Parse("2001:db8:a000::/40");
+
+    private static HandleProxyBindingUpdate Pbu(string mn, HandoffIndicator hi, Ipv6Prefix? prefix = null, TimeSpan? lifetime = null) => new(
+        new ProxyBindingUpdate(Mag, 1, lifetime ?? TimeSpan.FromHours(1), mn, [prefix ?? new Ipv6Prefix(default, 0)], hi,
+            AccessTechnologyType.Ieee8023, "02", null, Pmip6Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)),
+        new MobileNodePolicy(mn));
+
+    private Ipv6Prefix Answered(Akka.TestKit.TestProbe dataplane)
+    {
+        var send = dataplane.FishForMessage<SendMobilityMessage>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.True(BindingAcknowledgement.TryDecode(send.Message, out var pba, out _));
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, pba.Status);
+        foreach (var hnp in pba.Options.OfType(MobilityOptionType.HomeNetworkPrefix))
+            return HomeNetworkPrefixOption.Read(hnp.Data);
+        throw new Xunit.Sdk.XunitException("PBA without a prefix");
+    }
+
+    /// <summary>MN-IDs that all fall into the same bucket as the first one.</summary>
+    private static string[] SameBucket(int count)
+    {
+        var bucket = BindingBuckets.Bucket("mn0@b.example");
+        return Enumerable.Range(0, 100_000).Select(i => $"mn{i}@b.example").Where(mn => BindingBuckets.Bucket(mn) == bucket).Take(count).ToArray();
+    }
+
+    [Fact]
+    public void A_bucket_recovers_from_its_snapshot_and_never_reuses_a_prefix_still_bound()
+    {
+        var mns = SameBucket(4);
+        var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default, Pool, 64) { SnapshotEvery = 2 };
+        var dataplane = CreateTestProbe();
+        var region = Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, null)));
+
+        region.Tell(Pbu(mns[0], HandoffIndicator.AttachmentOverNewInterface));
+        var first = Answered(dataplane);
+        region.Tell(Pbu(mns[1], HandoffIndicator.AttachmentOverNewInterface));
+        var second = Answered(dataplane); // two events: a snapshot is taken
+        region.Tell(Pbu(mns[1], HandoffIndicator.HandoffStateUnknown, second, TimeSpan.Zero)); // de-registration, kept for a while
+        dataplane.FishForMessage<SendMobilityMessage>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.NotEqual(first, second);
+        Assert.True(BindingBuckets.Slice(Pool, 64, BindingBuckets.Bucket(mns[0]))!.Value.Contains(first.Address));
+
+        // Crash the bucket; it comes back from the snapshot plus the events after it.
+        var bucket = Sys.ActorSelection(region.Path / "*").ResolveOne(TimeSpan.FromSeconds(3)).Result;
+        Watch(bucket);
+        Sys.Stop(bucket);
+        ExpectTerminated(bucket);
+
+        var recovered = region.Ask<BindingSnapshot>(new GetBinding(mns[0]), TimeSpan.FromSeconds(5)).Result;
+        Assert.Equal(first, Assert.Single(Assert.Single(recovered.Sessions).Prefixes));
+        var awaiting = region.Ask<BindingSnapshot>(new GetBinding(mns[1]), TimeSpan.FromSeconds(5)).Result;
+        Assert.Equal(SessionState.AwaitingNewMag, Assert.Single(awaiting.Sessions).State);
+
+        region.Tell(Pbu(mns[2], HandoffIndicator.AttachmentOverNewInterface));
+        var third = Answered(dataplane);
+        Assert.NotEqual(first, third);
+        Assert.NotEqual(second, third); // still bound (awaiting a new MAG)
+    }
+}
