@@ -43,24 +43,10 @@ public sealed record MobilityHeaderSocketOptions
     public bool KernelChecksum { get; init; } = true;
 }
 
-/// <summary>Why opening a <see cref="MobilityHeaderSocket"/> failed: the call and its errno.</summary>
-public readonly record struct SocketSetupError(string Call, int Errno)
-{
-    public string Message => Errno == EPERM || Errno == EACCES
-        ? $"{Call} failed: {Interop.Errno.Describe(Errno)} (raw sockets need root or CAP_NET_RAW)"
-        : $"{Call} failed: {Interop.Errno.Describe(Errno)}";
-
-    public override string ToString() => Message;
-}
-
-public sealed class MobilityHeaderSocketException(SocketSetupError error) : IOException(error.Message)
-{
-    public SocketSetupError Error { get; } = error;
-    public int Errno => Error.Errno;
-}
-
 public sealed unsafe class MobilityHeaderSocket : IDisposable
 {
+    internal const string PrivilegeHint = "raw sockets need root or CAP_NET_RAW";
+
     /// <summary>A buffer this large holds any Mobility Header (Header Len 255).</summary>
     public const int MaxMessageLength = MobilityHeader.MaxLength;
 
@@ -81,20 +67,20 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
     /// <summary>The file descriptor, or -1 once disposed.</summary>
     public int FileDescriptor => Volatile.Read(ref _fd);
 
-    /// <summary>Opens the socket in the calling thread's network namespace; throws <see cref="MobilityHeaderSocketException"/> naming the failing call and errno.</summary>
+    /// <summary>Opens the socket in the calling thread's network namespace; throws <see cref="LinuxSetupException"/> naming the failing call and errno.</summary>
     public static MobilityHeaderSocket Open(MobilityHeaderSocketOptions? options = null) =>
         TryOpen(options ?? new MobilityHeaderSocketOptions(), out var socket, out var error)
             ? socket
-            : throw new MobilityHeaderSocketException(error);
+            : throw new LinuxSetupException(error);
 
     /// <summary>As <see cref="Open"/>, reporting failure (e.g. EPERM without CAP_NET_RAW) instead of throwing.</summary>
-    public static bool TryOpen(MobilityHeaderSocketOptions options, [NotNullWhen(true)] out MobilityHeaderSocket? socket, out SocketSetupError error)
+    public static bool TryOpen(MobilityHeaderSocketOptions options, [NotNullWhen(true)] out MobilityHeaderSocket? socket, out LinuxSetupError error)
     {
         socket = null;
         var fd = LibC.socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_MH);
         if (fd < 0)
         {
-            error = new SocketSetupError("socket(AF_INET6, SOCK_RAW, IPPROTO_MH)", errno);
+            error = new LinuxSetupError("socket(AF_INET6, SOCK_RAW, IPPROTO_MH)", errno, MobilityHeaderSocket.PrivilegeHint);
             return false;
         }
         if (!TryConfigure(fd, options, out var deviceIndex, out error))
@@ -106,7 +92,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
         return true;
     }
 
-    private static bool TryConfigure(int fd, MobilityHeaderSocketOptions options, out int deviceIndex, out SocketSetupError error)
+    private static bool TryConfigure(int fd, MobilityHeaderSocketOptions options, out int deviceIndex, out LinuxSetupError error)
     {
         deviceIndex = 0;
         var checksum = options.KernelChecksum ? RawSocketNumbers.MobilityHeaderChecksumOffset : RawSocketNumbers.ChecksumDisabled;
@@ -135,7 +121,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
             var length = NetInterface.WriteName(device, new Span<byte>(name, NetInterface.NameSize));
             if (length == 0)
             {
-                error = new SocketSetupError($"setsockopt(SO_BINDTODEVICE, \"{device}\")", EINVAL);
+                error = new LinuxSetupError($"setsockopt(SO_BINDTODEVICE, \"{device}\")", EINVAL, MobilityHeaderSocket.PrivilegeHint);
                 return false;
             }
             if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, length) < 0)
@@ -143,7 +129,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
             deviceIndex = NetInterface.IndexOf(device, out var indexErrno);
             if (deviceIndex == 0)
             {
-                error = new SocketSetupError($"if_nametoindex(\"{device}\")", indexErrno);
+                error = new LinuxSetupError($"if_nametoindex(\"{device}\")", indexErrno, MobilityHeaderSocket.PrivilegeHint);
                 return false;
             }
         }
@@ -162,9 +148,9 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
         return true;
     }
 
-    private static bool Fail(out SocketSetupError error, string call)
+    private static bool Fail(out LinuxSetupError error, string call)
     {
-        error = new SocketSetupError(call, errno);
+        error = new LinuxSetupError(call, errno, MobilityHeaderSocket.PrivilegeHint);
         return false;
     }
 

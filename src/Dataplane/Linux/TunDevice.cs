@@ -13,28 +13,14 @@ using static Tmds.Linux.LibC;
 
 namespace Pmip6Akka.Dataplane.Linux;
 
-/// <summary>Why opening a <see cref="TunDevice"/> failed: the call and its errno.</summary>
-public readonly record struct TunSetupError(string Call, int Errno)
-{
-    public string Message => Errno == EPERM || Errno == EACCES
-        ? $"{Call} failed: {Interop.Errno.Describe(Errno)} (creating a TUN device needs CAP_NET_ADMIN)"
-        : $"{Call} failed: {Interop.Errno.Describe(Errno)}";
-
-    public override string ToString() => Message;
-}
-
-public sealed class TunDeviceException(TunSetupError error) : IOException(error.Message)
-{
-    public TunSetupError Error { get; } = error;
-    public int Errno => Error.Errno;
-}
-
 public sealed unsafe class TunDevice : IDisposable
 {
+    internal const string PrivilegeHint = "creating a TUN device needs CAP_NET_ADMIN";
+
     /// <summary>A buffer this large holds any packet a TUN device can hand over (IPv6 payload length is 16 bits).</summary>
     public const int MaxPacketLength = ushort.MaxValue + 40;
 
-    /// <summary>How long <see cref="Read"/> waits when no timeout is given to <see cref="TryOpen(string, TimeSpan, out TunDevice?, out TunSetupError)"/>.</summary>
+    /// <summary>How long <see cref="Read"/> waits when no timeout is given to <see cref="TryOpen(string, TimeSpan, out TunDevice?, out LinuxSetupError)"/>.</summary>
     public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromMilliseconds(500);
 
     private int _fd;
@@ -55,12 +41,12 @@ public sealed unsafe class TunDevice : IDisposable
     /// <summary>The file descriptor, or -1 once disposed.</summary>
     public int FileDescriptor => Volatile.Read(ref _fd);
 
-    /// <summary>Opens (creates) TUN device <paramref name="name"/> in the calling thread's network namespace; throws <see cref="TunDeviceException"/>.</summary>
+    /// <summary>Opens (creates) TUN device <paramref name="name"/> in the calling thread's network namespace; throws <see cref="LinuxSetupException"/>.</summary>
     public static TunDevice Open(string name, TimeSpan? readTimeout = null) =>
-        TryOpen(name, readTimeout ?? DefaultReadTimeout, out var device, out var error) ? device : throw new TunDeviceException(error);
+        TryOpen(name, readTimeout ?? DefaultReadTimeout, out var device, out var error) ? device : throw new LinuxSetupException(error);
 
-    /// <summary>As <see cref="TryOpen(string, TimeSpan, out TunDevice?, out TunSetupError)"/> with <see cref="DefaultReadTimeout"/>.</summary>
-    public static bool TryOpen(string name, [NotNullWhen(true)] out TunDevice? device, out TunSetupError error) =>
+    /// <summary>As <see cref="TryOpen(string, TimeSpan, out TunDevice?, out LinuxSetupError)"/> with <see cref="DefaultReadTimeout"/>.</summary>
+    public static bool TryOpen(string name, [NotNullWhen(true)] out TunDevice? device, out LinuxSetupError error) =>
         TryOpen(name, DefaultReadTimeout, out device, out error);
 
     /// <summary>
@@ -69,13 +55,13 @@ public sealed unsafe class TunDevice : IDisposable
     /// EPERM without CAP_NET_ADMIN, EBUSY when a device of that name is already attached to an fd.
     /// <paramref name="readTimeout"/> bounds each <see cref="Read"/> (zero or less: wait forever).
     /// </summary>
-    public static bool TryOpen(string name, TimeSpan readTimeout, [NotNullWhen(true)] out TunDevice? device, out TunSetupError error)
+    public static bool TryOpen(string name, TimeSpan readTimeout, [NotNullWhen(true)] out TunDevice? device, out LinuxSetupError error)
     {
         device = null;
         Ifreq request = default;
         if (NetInterface.WriteName(name, new Span<byte>(request.ifr_name, NetInterface.NameSize)) == 0)
         {
-            error = new TunSetupError($"TUNSETIFF(\"{name}\")", EINVAL);
+            error = new LinuxSetupError($"TUNSETIFF(\"{name}\")", EINVAL, TunDevice.PrivilegeHint);
             return false;
         }
         request.ifr_flags = TunNumbers.IFF_TUN | TunNumbers.IFF_NO_PI;
@@ -87,12 +73,12 @@ public sealed unsafe class TunDevice : IDisposable
         fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
         {
-            error = new TunSetupError($"open({TunNumbers.ClonePath})", errno);
+            error = new LinuxSetupError($"open({TunNumbers.ClonePath})", errno, TunDevice.PrivilegeHint);
             return false;
         }
         if (TunNumbers.ioctl(fd, TunNumbers.TUNSETIFF, &request) < 0)
         {
-            error = new TunSetupError($"ioctl(TUNSETIFF, \"{name}\", IFF_TUN | IFF_NO_PI)", Marshal.GetLastPInvokeError());
+            error = new LinuxSetupError($"ioctl(TUNSETIFF, \"{name}\", IFF_TUN | IFF_NO_PI)", Marshal.GetLastPInvokeError(), TunDevice.PrivilegeHint);
             close(fd);
             return false;
         }
