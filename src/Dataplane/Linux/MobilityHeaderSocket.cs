@@ -43,29 +43,22 @@ public sealed record MobilityHeaderSocketOptions
     public bool KernelChecksum { get; init; } = true;
 }
 
-public sealed unsafe class MobilityHeaderSocket : IDisposable
+public sealed unsafe class MobilityHeaderSocket : OwnedFileDescriptor
 {
     internal const string PrivilegeHint = "raw sockets need root or CAP_NET_RAW";
 
     /// <summary>A buffer this large holds any Mobility Header (Header Len 255).</summary>
     public const int MaxMessageLength = MobilityHeader.MaxLength;
 
-    private int _fd;
     private readonly int _deviceIndex;
 
-    private MobilityHeaderSocket(int fd, int deviceIndex, MobilityHeaderSocketOptions options)
+    private MobilityHeaderSocket(int fd, int deviceIndex, MobilityHeaderSocketOptions options) : base(fd)
     {
-        _fd = fd;
         _deviceIndex = deviceIndex;
         Options = options;
     }
 
-    ~MobilityHeaderSocket() => Close();
-
     public MobilityHeaderSocketOptions Options { get; }
-
-    /// <summary>The file descriptor, or -1 once disposed.</summary>
-    public int FileDescriptor => Volatile.Read(ref _fd);
 
     /// <summary>Opens the socket in the calling thread's network namespace; throws <see cref="LinuxSetupException"/> naming the failing call and errno.</summary>
     public static MobilityHeaderSocket Open(MobilityHeaderSocketOptions? options = null) =>
@@ -161,7 +154,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
     /// </summary>
     public bool TrySend(ReadOnlySpan<byte> mh, Ipv6Address destination, Ipv6Address? source, out int errno)
     {
-        var fd = Volatile.Read(ref _fd);
+        var fd = FileDescriptor;
         if (fd < 0)
         {
             errno = EBADF;
@@ -232,7 +225,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
         source = default;
         destination = default;
         ifindex = 0;
-        var fd = Volatile.Read(ref _fd);
+        var fd = FileDescriptor;
         if (fd < 0)
         {
             errno = EBADF;
@@ -299,7 +292,7 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
     public bool TryGetKernelDrops(out uint drops, out int errno)
     {
         drops = 0;
-        var fd = Volatile.Read(ref _fd);
+        var fd = FileDescriptor;
         if (fd < 0)
         {
             errno = EBADF;
@@ -327,18 +320,4 @@ public sealed unsafe class MobilityHeaderSocket : IDisposable
     /// </summary>
     public static bool IsTransientReceiveError(int errno) =>
         errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == EMSGSIZE || errno == EHOSTUNREACH;
-
-    /// <summary>Closes the fd. Stop the receive loop first (it returns within the receive timeout).</summary>
-    public void Dispose()
-    {
-        Close();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Close()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-            close(fd);
-    }
 }

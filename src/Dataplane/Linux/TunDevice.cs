@@ -13,7 +13,7 @@ using static Tmds.Linux.LibC;
 
 namespace Pmip6Akka.Dataplane.Linux;
 
-public sealed unsafe class TunDevice : IDisposable
+public sealed unsafe class TunDevice : OwnedFileDescriptor
 {
     internal const string PrivilegeHint = "creating a TUN device needs CAP_NET_ADMIN";
 
@@ -23,23 +23,16 @@ public sealed unsafe class TunDevice : IDisposable
     /// <summary>How long <see cref="Read"/> waits when no timeout is given to <see cref="TryOpen(string, TimeSpan, out TunDevice?, out LinuxSetupError)"/>.</summary>
     public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromMilliseconds(500);
 
-    private int _fd;
     private readonly int _timeoutMilliseconds;
 
-    private TunDevice(int fd, string name, int timeoutMilliseconds)
+    private TunDevice(int fd, string name, int timeoutMilliseconds) : base(fd)
     {
-        _fd = fd;
         Name = name;
         _timeoutMilliseconds = timeoutMilliseconds;
     }
 
-    ~TunDevice() => Close();
-
     /// <summary>The interface name the kernel gave the device (the requested one, or a "%d" pattern filled in).</summary>
     public string Name { get; }
-
-    /// <summary>The file descriptor, or -1 once disposed.</summary>
-    public int FileDescriptor => Volatile.Read(ref _fd);
 
     /// <summary>Opens (creates) TUN device <paramref name="name"/> in the calling thread's network namespace; throws <see cref="LinuxSetupException"/>.</summary>
     public static TunDevice Open(string name, TimeSpan? readTimeout = null) =>
@@ -99,7 +92,7 @@ public sealed unsafe class TunDevice : IDisposable
     /// </summary>
     public int Read(Span<byte> buffer, out int errno)
     {
-        var fd = Volatile.Read(ref _fd);
+        var fd = FileDescriptor;
         if (fd < 0)
         {
             errno = EBADF;
@@ -138,7 +131,7 @@ public sealed unsafe class TunDevice : IDisposable
     /// </summary>
     public bool TryWrite(ReadOnlySpan<byte> packet, out int errno)
     {
-        var fd = Volatile.Read(ref _fd);
+        var fd = FileDescriptor;
         if (fd < 0)
         {
             errno = EBADF;
@@ -167,18 +160,4 @@ public sealed unsafe class TunDevice : IDisposable
 
     /// <summary>True for the errnos after which a read loop just calls <see cref="Read"/> again.</summary>
     public static bool IsTransientReadError(int errno) => errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-
-    /// <summary>Closes the fd, which removes the device. Stop the reader first (it returns within the read timeout).</summary>
-    public void Dispose()
-    {
-        Close();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Close()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-            close(fd);
-    }
 }
