@@ -18,15 +18,14 @@ public static class LmaAdmission
         settings.AllowAnyMag || settings.AuthorizedMags.Contains(mag);
 
     /// <summary>
-    /// Null when the PBU may go to its binding entity; otherwise the PBA that rejects it. A PBU with no
-    /// usable MN-ID is answered by <see cref="RejectUndecodable"/> instead.
+    /// For a PBU from an authorised MAG (<see cref="IsAuthorized"/>, checked first, before its options
+    /// are even read) with every mandatory option: null when it may go to its binding entity,
+    /// otherwise the PBA that rejects it (156, 153).
     /// </summary>
     public static ProxyBindingAcknowledgement? Check(ProxyBindingUpdate pbu, LmaAdmissionSettings settings, IPolicyStore policies,
         DateTimeOffset now, out MobileNodePolicy? policy)
     {
         policy = null;
-        if (!IsAuthorized(settings, pbu.ProxyCoa))
-            return ProxyBindingAcknowledgement.Reject(pbu, BindingAcknowledgementStatus.MagNotAuthorizedForProxyRegistration);
         if (pbu.Timestamp is { } ts && (ts.ToDateTimeOffset() - now).Duration() > settings.TimestampValidityWindow)
             return ProxyBindingAcknowledgement.Reject(pbu, BindingAcknowledgementStatus.TimestampMismatch, Pmip6Timestamp.FromDateTimeOffset(now));
         policy = policies.Find(pbu.MobileNodeId);

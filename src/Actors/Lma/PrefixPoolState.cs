@@ -7,7 +7,11 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
 
-public interface IPrefixPoolEvent : Persistence.IPmip6Serializable;
+/// <summary>
+/// A change of the pool. Never persisted: a bucket derives its pool from its binding events
+/// (SessionRegistered/SessionRemoved carry the prefixes).
+/// </summary>
+public interface IPrefixPoolEvent;
 
 public sealed record PrefixesAllocated(string MobileNodeId, int SessionId, ImmutableArray<Ipv6Prefix> Prefixes) : IPrefixPoolEvent;
 

@@ -72,10 +72,6 @@ internal static class Pmip6Codecs
                     states.Add((BindingState)r.Nested());
                 return new BindingBucketSnapshot(states.MoveToImmutable());
             }),
-        Make<PrefixesAllocated>("hnp-allocated.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },
-            r => new PrefixesAllocated(r.String(), r.Int(), r.Prefixes())),
-        Make<PrefixesReleased>("hnp-released.v1", (w, e) => { w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); },
-            r => new PrefixesReleased(r.String(), r.Int(), r.Prefixes())),
         Make<HandleProxyBindingUpdate>("pbu.v1", (w, m) =>
             {
                 var p = m.Pbu;

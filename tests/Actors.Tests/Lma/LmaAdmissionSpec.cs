@@ -15,10 +15,11 @@ public class LmaAdmissionSpec
             AccessTechnologyType.Ieee8023, null, null, Pmip6Timestamp.FromDateTimeOffset(at ?? Now));
 
     [Fact]
-    public void An_unauthorised_mag_is_rejected_with_154()
+    public void Only_the_configured_mags_are_authorised()
     {
-        var reply = LmaAdmission.Check(Pbu(Ipv6Address.Parse("2001:db8:66::6")), Settings, Policies, Now, out _);
-        Assert.Equal(BindingAcknowledgementStatus.MagNotAuthorizedForProxyRegistration, reply!.Status);
+        Assert.True(LmaAdmission.IsAuthorized(Settings, Mag1));
+        Assert.False(LmaAdmission.IsAuthorized(Settings, Ipv6Address.Parse("2001:db8:66::6")));
+        Assert.True(LmaAdmission.IsAuthorized(Settings with { AllowAnyMag = true }, Ipv6Address.Parse("2001:db8:66::6")));
     }
 
     [Fact]
