@@ -1,4 +1,6 @@
-// What `pmip6 lma` and `pmip6 mag` share: waiting for SIGTERM/SIGINT, JSON helpers, one-line fatal errors.
+// What `pmip6 lma` and `pmip6 mag` share: start-up steps with one-line failures, waiting for
+// SIGTERM/SIGINT, JSON options.
+using Akka.Event;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -32,17 +34,22 @@ public static class DaemonRuntime
         return socket!;
     }
 
-    /// <summary>Starts the local HTTP endpoint when one is configured.</summary>
-    public static Http.AdminHttpServer? StartHttp(string role, Uri? endpoint, Func<System.Net.HttpListenerRequest, Task<Http.HttpReply>> handle, Action<string> log)
+    /// <summary>
+    /// Starts the local HTTP endpoint when one is configured; when it cannot, stops the node's actor
+    /// system and fails the start-up with one line.
+    /// </summary>
+    public static async Task<Http.AdminHttpServer?> StartHttpAsync(string role, Uri? endpoint, Akka.Actor.ActorSystem system,
+        Func<System.Net.HttpListenerRequest, Task<Http.HttpReply>> handle)
     {
         if (endpoint is null)
             return null;
         try
         {
-            return new Http.AdminHttpServer(endpoint, handle, log);
+            return new Http.AdminHttpServer(endpoint, handle, message => system.Log.Warning(message));
         }
         catch (System.Net.HttpListenerException e)
         {
+            await system.Terminate();
             throw new StartupFailure($"pmip6 {role}: cannot serve http on {endpoint.Authority}: {e.Message}");
         }
     }

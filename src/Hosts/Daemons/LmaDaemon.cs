@@ -88,17 +88,7 @@ public static class LmaDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
-        AdminHttpServer? http;
-        try
-        {
-            http = DaemonRuntime.StartHttp("lma", settings.Http, request => Serve(request, lma, index, counters, settings, restartCounter),
-                message => system.Log.Warning(message));
-        }
-        catch (StartupFailure)
-        {
-            await system.Terminate();
-            throw;
-        }
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();

@@ -64,16 +64,7 @@ public static class MagDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, dataplane, counters), "mag");
 
-        AdminHttpServer? http;
-        try
-        {
-            http = DaemonRuntime.StartHttp("mag", settings.Http, request => Serve(request, mag, counters, settings), message => system.Log.Warning(message));
-        }
-        catch (StartupFailure)
-        {
-            await system.Terminate();
-            throw;
-        }
+        var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, counters, settings));
         stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
