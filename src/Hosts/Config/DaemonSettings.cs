@@ -115,6 +115,7 @@ public sealed class PolicyStore : IPolicyStore
 {
     private readonly Dictionary<string, MobileNodePolicy> _exact = new(StringComparer.Ordinal);
     private readonly List<(string Suffix, MobileNodePolicy Policy)> _suffixes = [];
+    private readonly Dictionary<string, string> _byLinkLayer = new(StringComparer.Ordinal);
 
     public int Count => _exact.Count + _suffixes.Count;
 
@@ -126,6 +127,17 @@ public sealed class PolicyStore : IPolicyStore
             if (mobileNodeId.EndsWith(suffix, StringComparison.Ordinal))
                 return profile with { MobileNodeId = mobileNodeId };
         return null;
+    }
+
+    public string? MobileNodeIdFor(ReadOnlySpan<byte> linkLayerAddress) => _byLinkLayer.GetValueOrDefault(Convert.ToHexString(linkLayerAddress));
+
+    /// <summary>A link-layer address as "02:00:00:00:00:01", "02-00-..." or plain hex; null when it is not 6 or 8 octets of hex.</summary>
+    public static byte[]? ParseLinkLayerAddress(string text)
+    {
+        var hex = text.Replace(":", "").Replace("-", "");
+        if (hex.Length is not (12 or 16) || !hex.All(Uri.IsHexDigit))
+            return null;
+        return Convert.FromHexString(hex);
     }
 
     public static PolicyStore Load(string file)
@@ -143,6 +155,15 @@ public sealed class PolicyStore : IPolicyStore
                 atts.IsEmpty ? null : atts,
                 p.Has("max-lifetime") ? p.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140)) : null,
                 p.Int("max-sessions", 1, 64, 4));
+            foreach (var text in p.Strings("link-layer-ids"))
+            {
+                var mac = ParseLinkLayerAddress(text)
+                    ?? throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", $"'{text}' is not a link-layer address (6 or 8 octets, e.g. 02:00:00:00:00:01)");
+                if (!p.Has("mn-id"))
+                    throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", "only a profile with an exact mn-id can name link-layer addresses");
+                if (!store._byLinkLayer.TryAdd(Convert.ToHexString(mac), policy.MobileNodeId))
+                    throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", $"{text} is listed by two profiles");
+            }
             if (p.Has("mn-id"))
                 store._exact[policy.MobileNodeId] = policy;
             else if (p.Has("mn-id-suffix"))
