@@ -31,14 +31,16 @@ public enum ForwardingVerdict : byte
     NoBinding,
     /// <summary>A binding exists but the tunnel packet came from another endpoint than the binding's.</summary>
     WrongTunnelEndpoint,
+    /// <summary>A link-local or multicast address (the kernel's own ND/MLD on the TUN device): never tunnelled.</summary>
+    LinkScope,
 }
 
 /// <summary>Drop and traffic counters of one node's tunnel, lock-free.</summary>
 public sealed class ForwardingCounters
 {
     private long _encapsulated, _encapsulatedBytes, _decapsulated, _decapsulatedBytes;
-    private readonly long[] _encapsulateDrops = new long[4];
-    private readonly long[] _decapsulateDrops = new long[4];
+    private readonly long[] _encapsulateDrops = new long[5];
+    private readonly long[] _decapsulateDrops = new long[5];
     private long _sendErrors, _writeErrors, _readErrors, _receiveErrors;
 
     public long Encapsulated => Interlocked.Read(ref _encapsulated);
@@ -87,7 +89,7 @@ public sealed class ForwardingCounters
         yield return ("tunnel_encapsulated_bytes_total", "", EncapsulatedBytes);
         yield return ("tunnel_decapsulated_packets_total", "", Decapsulated);
         yield return ("tunnel_decapsulated_bytes_total", "", DecapsulatedBytes);
-        foreach (var reason in (ForwardingVerdict[])[ForwardingVerdict.Malformed, ForwardingVerdict.NoBinding, ForwardingVerdict.WrongTunnelEndpoint])
+        foreach (var reason in (ForwardingVerdict[])[ForwardingVerdict.Malformed, ForwardingVerdict.NoBinding, ForwardingVerdict.WrongTunnelEndpoint, ForwardingVerdict.LinkScope])
         {
             yield return ("tunnel_encapsulate_dropped_total", ReasonName(reason), EncapsulateDrops(reason));
             yield return ("tunnel_decapsulate_dropped_total", ReasonName(reason), DecapsulateDrops(reason));
@@ -103,6 +105,7 @@ public sealed class ForwardingCounters
         ForwardingVerdict.Malformed => "malformed",
         ForwardingVerdict.NoBinding => "no-binding",
         ForwardingVerdict.WrongTunnelEndpoint => "wrong-tunnel-endpoint",
+        ForwardingVerdict.LinkScope => "link-scope",
         _ => "forward",
     };
 }
@@ -121,6 +124,7 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     {
         endpoint = null!;
         var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? DestinationOffset : SourceOffset, out var key) ? ForwardingVerdict.Malformed
+            : IsLinkScope(packet) ? ForwardingVerdict.LinkScope
             : Table.TryLookup(key, out endpoint) ? ForwardingVerdict.Forward
             : ForwardingVerdict.NoBinding;
         Counters.Encapsulate(verdict, packet.Length);
@@ -141,6 +145,12 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
         if (verdict == ForwardingVerdict.Forward)
             endpoint!.CountIn(packet.Length);
         return verdict;
+    }
+
+    private static bool IsLinkScope(ReadOnlySpan<byte> packet)
+    {
+        var destination = packet[DestinationOffset];
+        return destination == 0xff || (destination == 0xfe && (packet[DestinationOffset + 1] & 0xc0) == 0x80);
     }
 
     private static bool TryReadKey(ReadOnlySpan<byte> packet, int offset, out Ipv6Address key)

@@ -155,4 +155,16 @@ public sealed class TunnelForwarderSpec
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Theory]
+    [InlineData("ff02::2")]
+    [InlineData("ff02::16")]
+    [InlineData("fe80::1")]
+    public void The_kernels_own_link_scope_traffic_on_the_TUN_is_not_tunnelled_and_not_a_binding_miss(string destination)
+    {
+        var lma = Lma_();
+        Assert.Equal(ForwardingVerdict.LinkScope, lma.Encapsulate(Packet(Ipv6Address.Parse("fe80::9"), Ipv6Address.Parse(destination)), out _));
+        Assert.Equal(0, lma.Counters.EncapsulateDrops(ForwardingVerdict.NoBinding));
+        Assert.Equal(1, lma.Counters.EncapsulateDrops(ForwardingVerdict.LinkScope));
+    }
 }
