@@ -151,11 +151,24 @@ public class TunDeviceSpec
         var payload = "written into the tun"u8.ToArray();
         var packet = UdpDatagram(TunLink.Peer, 6000, TunLink.Local, 5556, payload);
 
-        Assert.True(link.Tun.TryWrite(packet, out var errno), Errno.Describe(errno));
-
+        // A device just brought up may still drop what arrives until the kernel has finished activating it
+        // (linkwatch): write again until the first one is delivered, a bounded number of times.
+        listener.ReceiveTimeout = 300;
         var buffer = new byte[1500];
         EndPoint from = new IPEndPoint(IPAddress.IPv6Any, 0);
-        var n = listener.ReceiveFrom(buffer, ref from);
+        var n = -1;
+        for (var attempt = 0; attempt < 10 && n < 0; attempt++)
+        {
+            Assert.True(link.Tun.TryWrite(packet, out var errno), Errno.Describe(errno));
+            try
+            {
+                n = listener.ReceiveFrom(buffer, ref from);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+            {
+            }
+        }
+        Assert.True(n >= 0, "nothing written into the device arrived within 10 attempts");
         Assert.Equal(Bytes.Show(payload), Bytes.Show(buffer.AsSpan(0, n)));
         Assert.Equal(new IPEndPoint(TunLink.Peer.ToIPAddress(), 6000), from);
     }
