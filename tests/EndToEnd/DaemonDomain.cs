@@ -34,6 +34,9 @@ public sealed class DaemonDomain : IDisposable
         _namespaces.AddAddress(MagNamespace, "vm", "2001:db8:100::2/64");
         _namespaces.AddAddress(MagNamespace, "vm", MagAddress + "/128");
         _namespaces.AddRoute(LmaNamespace, MagAddress + "/128", "vl");
+        // Both run the userspace tunnel (the default), which routes and so needs forwarding on.
+        foreach (var ns in new[] { LmaNamespace, MagNamespace })
+            NetworkNamespaces.Ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
         File.WriteAllText(Path.Combine(_dir, "policies.conf"), """
             pmip6.policies {
               profiles = [

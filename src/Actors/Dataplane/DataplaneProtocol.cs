@@ -25,3 +25,34 @@ public sealed record EndpointRegistered(Ipv6Address Address);
 public sealed record InstallBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, Ipv6Address ProxyCoa);
 
 public sealed record RemoveBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
+
+// ---- The MAG's access links (RFC 5213 §6.9: attach and detach; §6.8: the point-to-point link) ----
+
+/// <summary>Subscribe an actor to the access-link events of this node's dataplane.</summary>
+public sealed record RegisterAccessEndpoint;
+
+/// <summary>
+/// An access-link device changed (rtnetlink): <see cref="Usable"/> when it is administratively up and has
+/// carrier; <see cref="Gone"/> when it was deleted or left the namespace (an MN's veth moving to another MAG).
+/// </summary>
+public sealed record AccessLinkChanged(int IfIndex, string Name, bool Usable, bool Gone, byte[] LinkLayerAddress);
+
+/// <summary>A node spoke on an access link: a Router or Neighbor Solicitation carrying its link-layer address, or an answer to a probe.</summary>
+public sealed record AccessNodeSeen(int IfIndex, byte[] LinkLayerAddress, Ipv6Address LinkLocal, bool SolicitedRouter);
+
+/// <summary>A Neighbor Unreachability Detection failure for a node on an access link (rtnetlink NUD_FAILED).</summary>
+public sealed record AccessNeighborFailed(int IfIndex, Ipv6Address Address);
+
+/// <summary>Ask whoever is on the link to answer (an ICMPv6 Echo Request to ff02::1 out of that device).</summary>
+public sealed record ProbeAccessLink(int IfIndex);
+
+/// <summary>Send one ICMPv6 message (its checksum filled by the kernel) out of an access link, hop limit 255.</summary>
+public sealed record SendAccessMessage(int IfIndex, Ipv6Address Destination, byte[] Message);
+
+/// <summary>
+/// MAG side of a binding (RFC 5213 §6.10): the MN's prefixes routed onto its access link, its uplink routed
+/// (source-based) into the tunnel towards <see cref="Lma"/>, and the tunnel's downlink for them accepted from it.
+/// </summary>
+public sealed record InstallAccessRoute(string MobileNodeId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, int IfIndex, Ipv6Address Lma);
+
+public sealed record RemoveAccessRoute(string MobileNodeId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, int IfIndex, Ipv6Address Lma);

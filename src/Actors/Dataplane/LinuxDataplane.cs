@@ -1,7 +1,10 @@
-// The node's dataplane actor on Linux: sole owner of the raw Mobility Header socket (and, with the
-// dataplane issue, the TUN device, tunnels and NFQUEUE). A dedicated receive thread blocks in
-// recvmsg and hands each message to the registered endpoint; sends happen on the actor. Until the
-// userspace tunnel lands, binding installs are logged and counted, not yet programmed.
+// The node's dataplane actor on Linux: the one owner of every descriptor the node uses on the network
+// (ARCHITECTURE.md): the raw Mobility Header socket; in userspace tunnel mode the TUN device and the
+// IPv6-in-IPv6 socket (UserspaceTunnel, with its own forwarding threads); the rtnetlink socket that
+// programs routes and rules; and at a MAG the raw ICMPv6 socket and the rtnetlink monitor of its
+// access links. Receive threads turn what they read into messages to this actor, which hands them to
+// the registered control-plane endpoints; every syscall that changes state happens on the actor.
+using System.Buffers.Binary;
 using Akka.Actor;
 using Akka.Event;
 using Pmip6Akka.Actors.Observability;
@@ -11,70 +14,135 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Dataplane;
 
+/// <summary>The MAG's access side: the ICMPv6 socket for RS/NS/echo replies and RAs, the link monitor, and which devices are access links.</summary>
+public sealed record AccessLinkResources(IcmpV6Socket Icmp, LinkMonitor Links, Func<string, bool> IsAccessInterface)
+{
+    /// <summary>Routing table holding the default route into the tunnel for the MNs' uplink (RFC 5213 §6.10.3, source-based).</summary>
+    public int UplinkTable { get; init; } = 5213;
+    public int RulePriority { get; init; } = 1000;
+}
+
+public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader) : IDisposable
+{
+    public UserspaceTunnel? Tunnel { get; init; }
+    public RouteNetlink? Routes { get; init; }
+    public AccessLinkResources? Access { get; init; }
+
+    /// <summary>Closes everything (for a start-up that fails before the dataplane actor takes them over).</summary>
+    public void Dispose()
+    {
+        Tunnel?.Dispose();
+        Access?.Icmp.Dispose();
+        Access?.Links.Dispose();
+        Routes?.Dispose();
+        MobilityHeader.Dispose();
+    }
+}
+
 public sealed class LinuxDataplane : ReceiveActor
 {
+    private const int MainTable = 254;
+    private static readonly Ipv6Address AllNodes = Ipv6Address.Parse("ff02::1");
+
+    private readonly LinuxDataplaneResources _resources;
     private readonly MobilityHeaderSocket _socket;
     private readonly Counters _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _endpoint = ActorRefs.Nobody;
+    private IActorRef _access = ActorRefs.Nobody;
     private readonly Dictionary<(Ipv6Address, int), DateTime> _lastWarning = new();
-    private Thread? _receiver;
+    private readonly Dictionary<string, DateTime> _lastRouteWarning = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _accessLinks = [];
+    private readonly List<Thread> _threads = [];
+    private readonly byte[] _probe = new byte[8];
+    private ushort _probeSequence;
     private volatile bool _stopping;
 
-    /// <summary>Takes ownership of an opened socket (open it before starting the actor system so a failure stops the daemon at once).</summary>
-    public LinuxDataplane(MobilityHeaderSocket socket, Counters counters)
+    private sealed record EchoReplyFrom(int IfIndex, Ipv6Address Source);
+    private sealed record LinkEvent(NetlinkEvent Event);
+
+    /// <summary>Takes ownership of opened resources (open them before starting the actor system so a failure stops the daemon at once).</summary>
+    public LinuxDataplane(LinuxDataplaneResources resources, Counters counters)
     {
-        _socket = socket;
+        _resources = resources;
+        _socket = resources.MobilityHeader;
         _counters = counters;
         Receive<RegisterEndpoint>(r =>
         {
             _endpoint = Sender;
             Sender.Tell(new EndpointRegistered(r.Address));
         });
-        Receive<SendMobilityMessage>(m =>
-        {
-            if (_socket.TrySend(m.Message, m.Destination, m.Source, out var errno))
-            {
-                _counters.Increment("mh_sent_total");
-                return;
-            }
-            _counters.Increment("mh_send_errors_total", "errno", Errno.Name(errno));
-            // One warning per destination and error per minute; the counter has every one.
-            var key = (m.Destination, errno);
-            var now = DateTime.UtcNow;
-            if (!_lastWarning.TryGetValue(key, out var last) || now - last > TimeSpan.FromMinutes(1))
-            {
-                _lastWarning[key] = now;
-                _log.Warning("sending to {0} failed: {1} (further failures like it counted, logged at most once a minute)", m.Destination, Errno.Describe(errno));
-            }
-        });
-        Receive<InstallBinding>(i =>
-        {
-            _counters.Increment("dataplane_bindings_installed_total");
-            if (_log.IsDebugEnabled)
-                _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
-        });
-        Receive<RemoveBinding>(r => _counters.Increment("dataplane_bindings_removed_total"));
+        Receive<SendMobilityMessage>(SendMobility);
+        Receive<InstallBinding>(InstallBinding);
+        Receive<RemoveBinding>(RemoveBinding);
+        Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
+        Receive<InstallAccessRoute>(InstallAccessRoute);
+        Receive<RemoveAccessRoute>(RemoveAccessRoute);
+        Receive<ProbeAccessLink>(p => SendProbe(p.IfIndex, AllNodes));
+        Receive<SendAccessMessage>(m => SendIcmp(m.Message, m.Destination, m.IfIndex, "access_messages"));
+        Receive<AccessNodeSeen>(s => _access.Tell(s));
+        Receive<EchoReplyFrom>(OnEchoReply);
+        Receive<LinkEvent>(e => OnLinkEvent(e.Event));
+    }
+
+    public LinuxDataplane(MobilityHeaderSocket socket, Counters counters) : this(new LinuxDataplaneResources(socket), counters)
+    {
     }
 
     public static Props Props(MobilityHeaderSocket socket, Counters counters) =>
-        Akka.Actor.Props.Create(() => new LinuxDataplane(socket, counters));
+        Akka.Actor.Props.Create(() => new LinuxDataplane(new LinuxDataplaneResources(socket), counters));
+
+    public static Props Props(LinuxDataplaneResources resources, Counters counters) =>
+        Akka.Actor.Props.Create(() => new LinuxDataplane(resources, counters));
 
     protected override void PreStart()
     {
         var self = Self;
-        _receiver = new Thread(() => ReceiveLoop(self)) { IsBackground = true, Name = "mh-receive" };
-        _receiver.Start();
+        Spawn("mh-receive", () => ReceiveMobility(self));
+        _resources.Tunnel?.Start();
+        if (_resources.Access is { } access)
+        {
+            Spawn("access-icmp", () => ReceiveAccess(access.Icmp, self));
+            Spawn("access-links", () => MonitorLinks(access.Links, self));
+        }
     }
 
     protected override void PostStop()
     {
         _stopping = true;
-        _receiver?.Join(TimeSpan.FromSeconds(2));
-        _socket.Dispose();
+        foreach (var thread in _threads)
+            thread.Join(TimeSpan.FromSeconds(2));
+        _resources.Dispose();
     }
 
-    private void ReceiveLoop(IActorRef self)
+    private void Spawn(string name, ThreadStart body)
+    {
+        var thread = new Thread(body) { IsBackground = true, Name = name };
+        _threads.Add(thread);
+        thread.Start();
+    }
+
+    // ---- signalling ----
+
+    private void SendMobility(SendMobilityMessage m)
+    {
+        if (_socket.TrySend(m.Message, m.Destination, m.Source, out var errno))
+        {
+            _counters.Increment("mh_sent_total");
+            return;
+        }
+        _counters.Increment("mh_send_errors_total", "errno", Errno.Name(errno));
+        // One warning per destination and error per minute; the counter has every one.
+        var key = (m.Destination, errno);
+        var now = DateTime.UtcNow;
+        if (!_lastWarning.TryGetValue(key, out var last) || now - last > TimeSpan.FromMinutes(1))
+        {
+            _lastWarning[key] = now;
+            _log.Warning("sending to {0} failed: {1} (further failures like it counted, logged at most once a minute)", m.Destination, Errno.Describe(errno));
+        }
+    }
+
+    private void ReceiveMobility(IActorRef self)
     {
         var buffer = new byte[MobilityHeaderSocket.MaxMessageLength];
         while (!_stopping)
@@ -92,6 +160,203 @@ public sealed class LinuxDataplane : ReceiveActor
             }
             _counters.Increment("mh_received_total");
             _endpoint.Tell(new MobilityMessageReceived(buffer.AsSpan(0, n).ToArray(), source, destination, DateTimeOffset.UtcNow), self);
+        }
+    }
+
+    // ---- LMA: bindings steer the tunnel ----
+
+    private void InstallBinding(InstallBinding i)
+    {
+        _counters.Increment("dataplane_bindings_installed_total");
+        if (_resources.Tunnel is { } tunnel)
+            foreach (var prefix in i.Prefixes)
+                tunnel.Forwarder.Table.Set(prefix, i.ProxyCoa);
+        if (_log.IsDebugEnabled)
+            _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
+    }
+
+    private void RemoveBinding(RemoveBinding r)
+    {
+        _counters.Increment("dataplane_bindings_removed_total");
+        if (_resources.Tunnel is { } tunnel)
+            foreach (var prefix in r.Prefixes)
+                tunnel.Forwarder.Table.Remove(prefix);
+    }
+
+    // ---- MAG: access links ----
+
+    private void RegisterAccess()
+    {
+        _access = Sender;
+        if (_resources.Access is not { } access || _resources.Routes is not { } routes)
+            return;
+        // Links already up when the daemon starts are reported like new ones.
+        foreach (var link in routes.DumpLinks())
+            if (access.IsAccessInterface(link.Name))
+            {
+                _accessLinks.Add(link.Index);
+                _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier, false, link.LinkLayerAddress));
+            }
+    }
+
+    private void OnLinkEvent(NetlinkEvent e)
+    {
+        if (_resources.Access is not { } access)
+            return;
+        switch (e)
+        {
+            case LinkChanged link when access.IsAccessInterface(link.Name) || _accessLinks.Contains(link.Index):
+                if (link.Deleted)
+                    _accessLinks.Remove(link.Index);
+                else
+                    _accessLinks.Add(link.Index);
+                _counters.Increment("access_link_events_total", "event", link.Deleted ? "gone" : link.IsUp && link.HasCarrier ? "up" : "down");
+                _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier, link.Deleted, link.LinkLayerAddress));
+                break;
+            case NeighborChanged neighbor when neighbor.State == NeighborChanged.NUD_FAILED && _accessLinks.Contains(neighbor.Index):
+                _counters.Increment("access_nud_failures_total");
+                _access.Tell(new AccessNeighborFailed(neighbor.Index, neighbor.Address));
+                break;
+        }
+    }
+
+    private void InstallAccessRoute(InstallAccessRoute i)
+    {
+        if (_resources.Routes is not { } routes || _resources.Access is not { } access)
+            return;
+        foreach (var prefix in i.Prefixes)
+        {
+            // RFC 5213 §6.10.4-5: downlink for the MN's prefixes onto its link; uplink from them into the tunnel.
+            if (!routes.TryAddRoute(prefix, i.IfIndex, MainTable, out var errno))
+                RouteFailure("add route", prefix, i.MobileNodeId, errno);
+            if (!routes.TryAddSourceRule(prefix, access.UplinkTable, access.RulePriority, out errno))
+                RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
+            _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
+        }
+        _counters.Increment("dataplane_bindings_installed_total");
+    }
+
+    private void RemoveAccessRoute(RemoveAccessRoute r)
+    {
+        if (_resources.Routes is not { } routes || _resources.Access is not { } access)
+            return;
+        foreach (var prefix in r.Prefixes)
+        {
+            _resources.Tunnel?.Forwarder.Table.Remove(prefix, onlyVia: r.Lma);
+            if (!routes.TryDeleteSourceRule(prefix, access.UplinkTable, access.RulePriority, out var errno))
+                RouteFailure("delete source rule", prefix, r.MobileNodeId, errno);
+            // The device may already be gone (the MN's link moved away): its routes went with it.
+            if (!routes.TryDeleteRoute(prefix, r.IfIndex, MainTable, out errno) && errno != Tmds.Linux.LibC.ENODEV)
+                RouteFailure("delete route", prefix, r.MobileNodeId, errno);
+        }
+        _counters.Increment("dataplane_bindings_removed_total");
+    }
+
+    private void RouteFailure(string what, Ipv6Prefix prefix, string mn, int errno)
+    {
+        _counters.Increment("route_errors_total", "errno", Errno.Name(errno));
+        var now = DateTime.UtcNow;
+        var key = what + Errno.Name(errno);
+        if (!_lastRouteWarning.TryGetValue(key, out var last) || now - last > TimeSpan.FromMinutes(1))
+        {
+            _lastRouteWarning[key] = now;
+            _log.Warning("{0} for {1} ({2}) failed: {3} (counted in route_errors_total; logged once a minute)", what, prefix, mn, Errno.Describe(errno));
+        }
+    }
+
+    private void SendProbe(int ifIndex, Ipv6Address destination)
+    {
+        // ICMPv6 Echo Request (RFC 4443 §4.1) to all nodes on the link: whoever is there answers from its link-local.
+        _probe[0] = 128;
+        _probe[1] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(_probe.AsSpan(2), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(_probe.AsSpan(4), 5213);
+        BinaryPrimitives.WriteUInt16BigEndian(_probe.AsSpan(6), ++_probeSequence);
+        SendIcmp(_probe, destination, ifIndex, "access_probes");
+    }
+
+    private void SendIcmp(byte[] message, Ipv6Address destination, int ifIndex, string what)
+    {
+        if (_resources.Access is not { } access)
+            return;
+        if (access.Icmp.TrySend(message, destination, ifIndex, null, out var errno))
+            _counters.Increment(what + "_sent_total");
+        else
+            _counters.Increment(what + "_send_errors_total", "errno", Errno.Name(errno));
+    }
+
+    private void OnEchoReply(EchoReplyFrom reply)
+    {
+        // The answer to a probe: the node's link-layer address is in the neighbour cache now (it had to resolve ours).
+        if (_resources.Routes is not { } routes)
+            return;
+        Span<byte> mac = stackalloc byte[32];
+        if (routes.TryFindNeighbor(reply.IfIndex, reply.Source, mac, out var length, out _) && length > 0)
+        {
+            _access.Tell(new AccessNodeSeen(reply.IfIndex, mac[..length].ToArray(), reply.Source, false));
+            return;
+        }
+        // The node answered without resolving us (its cache still held our address): ask it directly, so
+        // the kernel resolves it (NS/NA) and the next answer finds its link-layer address in the cache.
+        _counters.Increment("access_echo_replies_unresolved_total");
+        SendProbe(reply.IfIndex, reply.Source);
+    }
+
+    private void ReceiveAccess(IcmpV6Socket icmp, IActorRef self)
+    {
+        var buffer = new byte[2048];
+        while (!_stopping)
+        {
+            var n = icmp.Receive(buffer, out var source, out _, out var ifIndex, out var hopLimit, out var errno);
+            if (n < 0)
+            {
+                if (IcmpV6Socket.IsTransientReceiveError(errno))
+                    continue;
+                if (_stopping)
+                    return;
+                _counters.Increment("access_receive_errors_total", "errno", Errno.Name(errno));
+                Thread.Sleep(10);
+                continue;
+            }
+            var message = buffer.AsSpan(0, n);
+            if (message[0] == (byte)Icmpv6Type.EchoReply)
+            {
+                if (source.IsLinkLocal)
+                    self.Tell(new EchoReplyFrom(ifIndex, source));
+                continue;
+            }
+            // RFC 4861 §6.1.1 / §7.1.1: ND messages arrive with hop limit 255 or are forged from off-link.
+            if (hopLimit != 255 || !NdMessage.TryDecode(message, out var nd, out var error))
+            {
+                _counters.Increment("access_messages_dropped_total", "reason", hopLimit != 255 ? "hop-limit" : "malformed");
+                continue;
+            }
+            if (nd.Type is not (Icmpv6Type.RouterSolicitation or Icmpv6Type.NeighborSolicitation) || !source.IsLinkLocal)
+                continue;
+            if (!nd.Options.TryGetSourceLinkLayerAddress(out var mac))
+                continue;
+            if (nd.Type == Icmpv6Type.RouterSolicitation)
+                _counters.Increment("router_solicitations_received_total");
+            self.Tell(new AccessNodeSeen(ifIndex, mac.ToArray(), source, nd.Type == Icmpv6Type.RouterSolicitation));
+        }
+    }
+
+    private void MonitorLinks(LinkMonitor links, IActorRef self)
+    {
+        while (!_stopping)
+        {
+            if (links.TryReceive(out var e, out var errno))
+            {
+                if (e is not null)
+                    self.Tell(new LinkEvent(e));
+                continue;
+            }
+            if (LinkMonitor.IsTransientReceiveError(errno))
+                continue;
+            if (_stopping)
+                return;
+            _counters.Increment("link_monitor_errors_total", "errno", Errno.Name(errno));
+            Thread.Sleep(10);
         }
     }
 }

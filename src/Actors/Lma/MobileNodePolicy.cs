@@ -21,6 +21,9 @@ public sealed record MobileNodePolicy(
 public interface IPolicyStore
 {
     MobileNodePolicy? Find(string mobileNodeId);
+
+    /// <summary>The MN-ID of the node with this link-layer address (how a MAG identifies a node that appears on an access link); null when none.</summary>
+    string? MobileNodeIdFor(ReadOnlySpan<byte> linkLayerAddress) => null;
 }
 
 public sealed class InMemoryPolicyStore(IEnumerable<MobileNodePolicy> policies) : IPolicyStore

@@ -31,6 +31,9 @@ public sealed class MagNode : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SessionReport> _reports = new(StringComparer.Ordinal);
+    // An MN that re-attached while its previous session was still de-registering: started once that session ends.
+    private readonly Dictionary<string, MobileNodeAttached> _pendingAttach = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _detaching = new(StringComparer.Ordinal);
     private readonly HashSet<IActorRef> _subscribers = new();
     private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
     private ushort _sequence = (ushort)Random.Shared.Next(ushort.MaxValue);
@@ -50,8 +53,12 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         Receive<MobileNodeAttached>(OnAttached);
         Receive<MobileNodeDetached>(d =>
         {
+            _pendingAttach.Remove(d.MobileNodeId);
             if (_sessions.TryGetValue(d.MobileNodeId, out var session))
+            {
+                _detaching.Add(d.MobileNodeId);
                 session.Tell(new MagSession.Detach());
+            }
         });
         Receive<MobilityMessageReceived>(OnMessage);
         Receive<SessionReport>(report =>
@@ -66,6 +73,9 @@ public sealed class MagNode : ReceiveActor, IWithTimers
             {
                 _sessions.Remove(mn);
                 _reports.Remove(mn);
+                _detaching.Remove(mn);
+                if (_pendingAttach.Remove(mn, out var pending))
+                    OnAttached(pending);
             }
         });
         Receive<SubscribeSessionReports>(_ => _subscribers.Add(Sender));
@@ -89,7 +99,13 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         var mn = attached.Attachment.MobileNodeId;
         if (_sessions.ContainsKey(mn))
         {
-            _log.Debug("{0} attached again while its session runs; ignored", mn);
+            if (_detaching.Contains(mn))
+            {
+                _pendingAttach[mn] = attached;
+                _log.Info("{0} attached again while its de-registration runs; registering once it completes", mn);
+            }
+            else
+                _log.Debug("{0} attached again while its session runs; ignored", mn);
             return;
         }
         if (_settings.Policies is { } policies)
@@ -181,6 +197,8 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         if (bri.Options.TryGetMobileNodeIdentifier(out var id))
         {
             mn = id.ToString();
+            _detaching.Remove(mn);
+            _pendingAttach.Remove(mn);
             if (_sessions.Remove(mn, out var session))
             {
                 Context.Stop(session);

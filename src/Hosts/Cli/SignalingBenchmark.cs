@@ -722,6 +722,8 @@ public static class SignalingBenchmark
                   store = "{{Path.Combine(dir, "lma.db")}}"
                   http = "127.0.0.1:{{HttpPort}}"
                   cluster-port = 0
+                  # Signalling only: the benchmark's MAGs carry no traffic (bench dataplane measures the tunnel).
+                  tunnel { mode = "off" }
                 }
                 """);
             var start = new ProcessStartInfo("ip")

@@ -24,6 +24,9 @@ public sealed record LmaDaemonSettings(
     int ClusterPort,
     bool StoreFullSync)
 {
+    /// <summary>The userspace tunnel towards the MAGs (`tunnel { ... }`).</summary>
+    public TunnelSettings Tunnel { get; init; } = TunnelSettings.Default;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -54,7 +57,10 @@ public sealed record LmaDaemonSettings(
                 "normal" => false,
                 "full" => true,
                 var other => throw new ConfigurationError($"{Path}.store-sync", $"expected normal or full, got '{other}'"),
-            });
+            })
+        {
+            Tunnel = TunnelSettings.Read(c, Path),
+        };
     }
 
     private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
@@ -76,6 +82,12 @@ public sealed record MagDaemonSettings(
 {
     public const string Path = "pmip6.mag";
 
+    /// <summary>The userspace tunnel towards the LMA (`tunnel { ... }`).</summary>
+    public TunnelSettings Tunnel { get; init; } = TunnelSettings.Default;
+
+    /// <summary>The access links (`access { ... }`).</summary>
+    public AccessSettings Access { get; init; } = AccessSettings.Default;
+
     public static MagDaemonSettings Load(string file)
     {
         var c = ConfigReader.Load(file, Path);
@@ -93,7 +105,11 @@ public sealed record MagDaemonSettings(
             c.Duration("max-bindack-timeout", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), ProtocolConstants.MaxBindackTimeout),
             c.FilePath("state-directory"),
             c.HttpEndpoint("http"),
-            PolicyStore.Load(c.FilePath("policy-file")));
+            PolicyStore.Load(c.FilePath("policy-file")))
+        {
+            Tunnel = TunnelSettings.Read(c, Path),
+            Access = AccessSettings.Read(c, Path),
+        };
     }
 
     public static readonly ImmutableDictionary<string, AccessTechnologyType> AccessTechnologies = new Dictionary<string, AccessTechnologyType>
@@ -107,6 +123,65 @@ public sealed record MagDaemonSettings(
         AccessTechnologies.TryGetValue(text.ToLowerInvariant(), out var att) ? att : null;
 }
 
+/// <summary>The node's userspace IPv6-in-IPv6 tunnel (RFC 2473): a TUN device plus a raw next-header-41 socket.</summary>
+public sealed record TunnelSettings(bool Userspace, string Device, int Mtu, int UplinkTable, int RulePriority)
+{
+    /// <summary>1500-byte links less the 40-byte outer header: nothing through the tunnel needs fragmenting.</summary>
+    public const int DefaultMtu = 1460;
+
+    public static readonly TunnelSettings Default = new(true, "pmip6-tun", DefaultMtu, 5213, 1000);
+
+    private static int ReadTable(ConfigReader c, string path)
+    {
+        var table = c.Int("tunnel.table", 1, int.MaxValue, Default.UplinkTable);
+        if (table is >= 253 and <= 255)
+            throw new ConfigurationError($"{path}.tunnel.table", $"{table} is one of the kernel's own tables (253 default, 254 main, 255 local); pick another");
+        return table;
+    }
+
+    public static TunnelSettings Read(ConfigReader c, string path)
+    {
+        var mode = c.String("tunnel.mode", "userspace");
+        var device = c.String("tunnel.device", Default.Device);
+        if (device.Length is 0 or > 15 || device.Any(ch => ch is '/' or ':' || char.IsWhiteSpace(ch)))
+            throw new ConfigurationError($"{path}.tunnel.device", $"'{device}' is not a usable interface name (1 to 15 characters, no '/', ':' or spaces)");
+        return new TunnelSettings(
+            mode switch
+            {
+                "userspace" => true,
+                "off" => false,
+                _ => throw new ConfigurationError($"{path}.tunnel.mode", $"expected userspace or off, got '{mode}' (the kernel ip6tnl mode is not built yet)"),
+            },
+            device,
+            c.Int("tunnel.mtu", 1280, 65535 - 40, DefaultMtu),
+            ReadTable(c, path),
+            c.Int("tunnel.rule-priority", 1, 32765, Default.RulePriority));
+    }
+}
+
+/// <summary>The MAG's access links: which devices they are, and the Router Advertisements sent on them.</summary>
+public sealed record AccessSettings(IReadOnlyList<string> Interfaces, TimeSpan RouterLifetime, TimeSpan AdvertiseInterval)
+{
+    public static readonly AccessSettings Default = new([], TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(10));
+
+    /// <summary>Whether <paramref name="name"/> matches one of the configured globs (`*` any run, `?` one character).</summary>
+    public bool IsAccessInterface(string name) => Interfaces.Any(glob => Glob(glob, name));
+
+    private static bool Glob(string pattern, string text) =>
+        System.Text.RegularExpressions.Regex.IsMatch(text, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$");
+
+    public static AccessSettings Read(ConfigReader c, string path)
+    {
+        var interfaces = c.Strings("access.interfaces");
+        foreach (var glob in interfaces)
+            if (glob.Length is 0 or > 15 || glob.Any(ch => ch is '/' or ':' || char.IsWhiteSpace(ch)))
+                throw new ConfigurationError($"{path}.access.interfaces", $"'{glob}' is not an interface name or glob (1 to 15 characters, no '/', ':' or spaces)");
+        return new AccessSettings(interfaces,
+            c.Duration("access.router-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(9000), Default.RouterLifetime),
+            c.Duration("access.ra-interval", TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), Default.AdvertiseInterval));
+    }
+}
+
 /// <summary>
 /// MN policy profiles from the policy file: exact MN-IDs, and suffix profiles (`mn-id-suffix`) for
 /// whole populations such as a load test's generated identifiers. Exact matches win.
@@ -115,6 +190,7 @@ public sealed class PolicyStore : IPolicyStore
 {
     private readonly Dictionary<string, MobileNodePolicy> _exact = new(StringComparer.Ordinal);
     private readonly List<(string Suffix, MobileNodePolicy Policy)> _suffixes = [];
+    private readonly Dictionary<string, string> _byLinkLayer = new(StringComparer.Ordinal);
 
     public int Count => _exact.Count + _suffixes.Count;
 
@@ -126,6 +202,17 @@ public sealed class PolicyStore : IPolicyStore
             if (mobileNodeId.EndsWith(suffix, StringComparison.Ordinal))
                 return profile with { MobileNodeId = mobileNodeId };
         return null;
+    }
+
+    public string? MobileNodeIdFor(ReadOnlySpan<byte> linkLayerAddress) => _byLinkLayer.GetValueOrDefault(Convert.ToHexString(linkLayerAddress));
+
+    /// <summary>A link-layer address as "02:00:00:00:00:01", "02-00-..." or plain hex; null when it is not 6 or 8 octets of hex.</summary>
+    public static byte[]? ParseLinkLayerAddress(string text)
+    {
+        var hex = text.Replace(":", "").Replace("-", "");
+        if (hex.Length is not (12 or 16) || !hex.All(Uri.IsHexDigit))
+            return null;
+        return Convert.FromHexString(hex);
     }
 
     public static PolicyStore Load(string file)
@@ -143,6 +230,15 @@ public sealed class PolicyStore : IPolicyStore
                 atts.IsEmpty ? null : atts,
                 p.Has("max-lifetime") ? p.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140)) : null,
                 p.Int("max-sessions", 1, 64, 4));
+            foreach (var text in p.Strings("link-layer-ids"))
+            {
+                var mac = ParseLinkLayerAddress(text)
+                    ?? throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", $"'{text}' is not a link-layer address (6 or 8 octets, e.g. 02:00:00:00:00:01)");
+                if (!p.Has("mn-id"))
+                    throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", "only a profile with an exact mn-id can name link-layer addresses");
+                if (!store._byLinkLayer.TryAdd(Convert.ToHexString(mac), policy.MobileNodeId))
+                    throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", $"{text} is listed by two profiles");
+            }
             if (p.Has("mn-id"))
                 store._exact[policy.MobileNodeId] = policy;
             else if (p.Has("mn-id-suffix"))

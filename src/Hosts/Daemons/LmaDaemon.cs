@@ -52,6 +52,7 @@ public static class LmaDaemon
     {
         var restartCounter = DaemonRuntime.NextRestartCounter("lma", settings.Store + ".restart-counter");
         var socket = DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device);
+        var resources = DataplaneSetup.ForLma(settings, socket);
 
         var counters = new Counters();
         ActorSystem system;
@@ -61,11 +62,11 @@ public static class LmaDaemon
         }
         catch (Exception e)
         {
-            socket.Dispose();
+            resources.Dispose();
             throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
         }
 
-        var dataplane = system.ActorOf(LinuxDataplane.Props(socket, counters), "dataplane");
+        var dataplane = system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane");
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
         {
@@ -88,7 +89,7 @@ public static class LmaDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -104,7 +105,7 @@ public static class LmaDaemon
     }
 
     private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
-        LmaDaemonSettings settings, uint restartCounter)
+        LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel)
     {
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
@@ -131,19 +132,20 @@ public static class LmaDaemon
                         lifetimeSeconds = Math.Max(0, (int)(s.ExpiresAt - DateTimeOffset.UtcNow).TotalSeconds),
                     })).ToArray(),
                     counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
+                    tunnel = TunnelStatus.Of(tunnel),
                 };
                 return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
             }
             case ("GET", "/metrics"):
             {
                 var view = await index.Ask<BindingIndexView>(new GetBindingIndex(0), TimeSpan.FromSeconds(10));
-                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_lma_",
+                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_lma_", TunnelStatus.Gauges(tunnel).Concat(
                 [
                     ("bindings", "mobility sessions in the binding cache", view.Sessions),
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
                     ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
-                ]));
+                ])));
             }
             case ("POST", "/revoke"):
             {

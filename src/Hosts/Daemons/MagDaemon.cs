@@ -48,9 +48,10 @@ public static class MagDaemon
     {
         var restartCounter = DaemonRuntime.NextRestartCounter("mag", Path.Combine(settings.StateDirectory, "restart-counter"));
         var socket = DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device);
+        var resources = DataplaneSetup.ForMag(settings, socket);
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString("akka.loglevel = INFO\nakka.stdout-loglevel = INFO"));
         var counters = new Counters();
-        var dataplane = system.ActorOf(LinuxDataplane.Props(socket, counters), "dataplane");
+        var dataplane = system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane");
         var session = new MagSettings
         {
             RequestedLifetime = settings.Lifetime,
@@ -63,8 +64,16 @@ public static class MagDaemon
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, dataplane, counters), "mag");
+        IActorRef? access = null;
+        if (resources.Access is not null)
+            access = system.ActorOf(AccessLink.Props(new AccessLinkSettings(settings.Lma, settings.AccessTechnology)
+            {
+                RouterLifetime = settings.Access.RouterLifetime,
+                AdvertiseInterval = settings.Access.AdvertiseInterval,
+                Mtu = (uint)settings.Tunnel.Mtu,
+            }, mag, dataplane, settings.Policies, counters), "access");
 
-        var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, counters, settings));
+        var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, counters, settings, resources.Tunnel));
         stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -81,7 +90,7 @@ public static class MagDaemon
         return CommandLine.ExitOk;
     }
 
-    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef mag, Counters counters, MagDaemonSettings settings)
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef mag, Counters counters, MagDaemonSettings settings, UserspaceTunnel? tunnel)
     {
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
@@ -104,17 +113,18 @@ public static class MagDaemon
                         detail = e.Detail,
                     }).ToArray(),
                     counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
+                    tunnel = TunnelStatus.Of(tunnel),
                 };
                 return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
             }
             case ("GET", "/metrics"):
             {
                 var bul = await mag.Ask<BindingUpdateListView>(new GetBindingUpdateList(), TimeSpan.FromSeconds(10));
-                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_mag_",
+                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_mag_", TunnelStatus.Gauges(tunnel).Concat(
                 [
                     ("sessions", "entries in the Binding Update List", bul.Entries.Length),
                     ("resident_memory_bytes", "resident memory of the MAG process", Environment.WorkingSet),
-                ]));
+                ])));
             }
             case ("POST", "/attach"):
             {

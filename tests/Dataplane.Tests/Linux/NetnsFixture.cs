@@ -78,6 +78,26 @@ public sealed class NetworkNamespaces : IDisposable
         Ip("-n", namespaceB, "link", "set", deviceB, "up");
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="patience"/>, default 3 s) until <paramref name="device"/> in
+    /// <paramref name="ns"/> is operationally up. A freshly raised veth has carrier at once, but the
+    /// kernel's linkwatch attaches its real qdisc (replacing noop_qdisc, which drops everything) only up
+    /// to a second later; what is sent before then vanishes without an error.
+    /// </summary>
+    public void WaitUntilUp(string ns, string device, TimeSpan? patience = null)
+    {
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(3));
+        while (true)
+        {
+            var line = Ip("-n", ns, "-o", "link", "show", "dev", device);
+            if (line.Contains(" state UP ", StringComparison.Ordinal))
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{device} in {ns} did not come up: {line.Trim()}");
+            Thread.Sleep(20);
+        }
+    }
+
     /// <summary>Adds an address (CIDR) without duplicate address detection, so it is usable at once.</summary>
     public void AddAddress(string ns, string device, string cidr) =>
         Ip("-n", ns, "-6", "addr", "add", cidr, "dev", device, "nodad");

@@ -1,0 +1,165 @@
+// The MAG's access-link actor: a thin shell around AccessLinkState. It hears link changes and node
+// sightings from the dataplane and session reports from the MAG node, turns attach/detach decisions
+// into MobileNodeAttached/Detached for the MAG node, routes into InstallAccessRoute/RemoveAccessRoute
+// for the dataplane, and writes the Router Advertisements (RFC 4861 §4.2, RFC 5213 §6.7: unicast, the
+// MN's home network prefixes only, lifetimes no longer than the binding's).
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Actors.Lma;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Mag;
+
+public sealed record AccessLinkSettings(Ipv6Address Lma, AccessTechnologyType AccessTechnology)
+{
+    /// <summary>Router lifetime advertised (capped by the binding's remaining lifetime and RFC 4861's 9000 s).</summary>
+    public TimeSpan RouterLifetime { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>Period of unsolicited Router Advertisements to each registered node.</summary>
+    public TimeSpan AdvertiseInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often a link that came up is probed until its node answers.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>MTU advertised to nodes: the tunnel's inner MTU, so nothing needs fragmenting (RFC 2473 §7).</summary>
+    public uint Mtu { get; init; } = 1460;
+}
+
+public sealed class AccessLink : ReceiveActor, IWithTimers
+{
+    private sealed record ProbeDue;
+    private sealed record AdvertiseDue;
+
+    private readonly AccessLinkSettings _settings;
+    private readonly IActorRef _mag;
+    private readonly IActorRef _dataplane;
+    private readonly IPolicyStore? _policies;
+    private readonly Counters _counters;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, DateTime> _lastRefusal = new(StringComparer.Ordinal);
+    private readonly byte[] _buffer = new byte[1280];
+    private AccessLinkState _state = AccessLinkState.Empty;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public AccessLink(AccessLinkSettings settings, IActorRef mag, IActorRef dataplane, IPolicyStore? policies, Counters counters)
+    {
+        _settings = settings;
+        _mag = mag;
+        _dataplane = dataplane;
+        _policies = policies;
+        _counters = counters;
+        Receive<AccessLinkChanged>(c => Run(_state.OnLink(c.IfIndex, c.Name, c.Usable, c.Gone, c.LinkLayerAddress)));
+        Receive<AccessNodeSeen>(s => Run(_state.OnNodeSeen(s.IfIndex, s.LinkLayerAddress, s.LinkLocal, s.SolicitedRouter, Identify, DateTimeOffset.UtcNow)));
+        Receive<AccessNeighborFailed>(f => Run(_state.OnNeighborFailed(f.IfIndex, f.Address)));
+        Receive<SessionReport>(r => Run(_state.OnSession(r.MobileNodeId, r.Phase, r.Prefixes, r.Lifetime, DateTimeOffset.UtcNow)));
+        Receive<ProbeDue>(_ => Run(_state.OnProbeTimer()));
+        Receive<AdvertiseDue>(_ => Carry(_state.OnAdvertiseTimer(DateTimeOffset.UtcNow)));
+        Receive<GetAccessLinks>(_ => Sender.Tell(_state));
+    }
+
+    public sealed record GetAccessLinks;
+
+    public static Props Props(AccessLinkSettings settings, IActorRef mag, IActorRef dataplane, IPolicyStore? policies, Counters counters) =>
+        Akka.Actor.Props.Create(() => new AccessLink(settings, mag, dataplane, policies, counters));
+
+    protected override void PreStart()
+    {
+        _dataplane.Tell(new RegisterAccessEndpoint());
+        _mag.Tell(new SubscribeSessionReports());
+        Timers.StartPeriodicTimer("advertise", new AdvertiseDue(), _settings.AdvertiseInterval);
+    }
+
+    private string? Identify(byte[] linkLayer) => _policies?.MobileNodeIdFor(linkLayer);
+
+    private void Run((AccessLinkState State, ImmutableArray<AccessEffect> Effects) step)
+    {
+        _state = step.State;
+        Carry(step.Effects);
+        if (_state.AnyWaiting && !Timers.IsTimerActive("probe"))
+            Timers.StartSingleTimer("probe", new ProbeDue(), _settings.ProbeInterval);
+    }
+
+    private void Carry(ImmutableArray<AccessEffect> effects)
+    {
+        foreach (var effect in effects)
+        {
+            switch (effect)
+            {
+                case AccessEffect.Probe p:
+                    _counters.Increment("access_probes_total");
+                    _dataplane.Tell(new ProbeAccessLink(p.IfIndex));
+                    break;
+                case AccessEffect.Attach a:
+                    _counters.Increment("access_attach_total");
+                    _log.Info("{0} attached on access link {1} (link-layer {2})", a.MobileNodeId, NameOf(a.IfIndex), Convert.ToHexString(a.LinkLayerAddress));
+                    // The MAG cannot tell a handover from a first attach: handoff state unknown (RFC 5213 §5.4.1.2);
+                    // the link-layer identifier lets the LMA find the session that moved.
+                    _mag.Tell(new MobileNodeAttached(new Attachment(a.MobileNodeId, Convert.ToHexString(a.LinkLayerAddress), _settings.AccessTechnology,
+                        HandoffIndicator.HandoffStateUnknown, a.LinkLocal.IsLinkLocal ? a.LinkLocal : null)));
+                    break;
+                case AccessEffect.Detach d:
+                    _counters.Increment("access_detach_total", "reason", d.Why);
+                    _log.Info("{0} detached from access link {1}: {2}", d.MobileNodeId, d.IfIndex, d.Why);
+                    _mag.Tell(new MobileNodeDetached(d.MobileNodeId));
+                    break;
+                case AccessEffect.InstallRoutes i:
+                    _dataplane.Tell(new InstallAccessRoute(i.MobileNodeId, [.. i.Prefixes], i.IfIndex, _settings.Lma));
+                    break;
+                case AccessEffect.RemoveRoutes r:
+                    _dataplane.Tell(new RemoveAccessRoute(r.MobileNodeId, [.. r.Prefixes], r.IfIndex, _settings.Lma));
+                    break;
+                case AccessEffect.Advertise a:
+                    if (TryWriteAdvertisement(a, out var message))
+                    {
+                        _counters.Increment("router_advertisements_sent_total");
+                        _dataplane.Tell(new SendAccessMessage(a.IfIndex, a.Destination, message));
+                    }
+                    break;
+                case AccessEffect.Refused r:
+                    _counters.Increment("attach_refused_total", "reason", "unknown-link-layer-id");
+                    var now = DateTime.UtcNow;
+                    if (!_lastRefusal.TryGetValue(r.LinkLayerId, out var last) || now - last > TimeSpan.FromMinutes(1))
+                    {
+                        _lastRefusal[r.LinkLayerId] = now;
+                        _log.Warning("node {0} on access link {1} not attached: {2} (counted in attach_refused_total, logged once a minute)", r.LinkLayerId, NameOf(r.IfIndex), r.Why);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private string NameOf(int ifIndex) => _state.Ports.TryGetValue(ifIndex, out var p) ? $"{p.Name} ({ifIndex})" : ifIndex.ToString();
+
+    private bool TryWriteAdvertisement(AccessEffect.Advertise a, out byte[] message)
+    {
+        var seconds = (uint)Math.Min(a.Lifetime.TotalSeconds, uint.MaxValue - 1);
+        var routerLifetime = (ushort)Math.Min(Math.Min(seconds, _settings.RouterLifetime.TotalSeconds), 9000);
+        var w = NdWriter.RouterAdvertisement(_buffer, 64, RouterAdvertisementFlags.None, routerLifetime);
+        foreach (var prefix in a.Prefixes)
+            w.PrefixInformation(new PrefixInformation(prefix, PrefixInformationFlags.OnLink | PrefixInformationFlags.Autonomous, seconds, seconds));
+        w.Mtu(_settings.Mtu);
+        if (a.RouterLinkLayerAddress.Length > 0)
+            w.SourceLinkLayerAddress(a.RouterLinkLayerAddress);
+        // The kernel fills the checksum for ICMPv6 raw sockets; this one is correct for the usual source too.
+        if (!w.TryFinish(LinkLocalOf(a.RouterLinkLayerAddress), a.Destination, out var length))
+        {
+            _log.Error("router advertisement for {0} prefixes does not fit {1} bytes", a.Prefixes.Length, _buffer.Length);
+            message = [];
+            return false;
+        }
+        message = _buffer[..length];
+        return true;
+    }
+
+    /// <summary>The EUI-64 link-local address the kernel derives from a 48-bit MAC (RFC 4291 appendix A).</summary>
+    public static Ipv6Address LinkLocalOf(byte[] mac)
+    {
+        if (mac.Length != 6)
+            return default;
+        Span<byte> a = stackalloc byte[16];
+        a[0] = 0xfe; a[1] = 0x80;
+        a[8] = (byte)(mac[0] ^ 0x02); a[9] = mac[1]; a[10] = mac[2]; a[11] = 0xff; a[12] = 0xfe; a[13] = mac[3]; a[14] = mac[4]; a[15] = mac[5];
+        return Ipv6Address.Read(a);
+    }
+}

@@ -1,0 +1,167 @@
+// The per-packet decisions of the userspace IPv6-in-IPv6 tunnel (RFC 2473), kept free of sockets so
+// they are specified by plain tests. Both ends run the same two directions with the key swapped:
+//
+//   role      encapsulate (TUN -> tunnel)              decapsulate (tunnel -> TUN)
+//   Anchor    downlink, keyed on the inner destination  uplink, keyed on the inner source
+//   (LMA)     -> the binding's proxy-CoA                accepted only from that proxy-CoA (RFC 5213 §5.6.2)
+//   Gateway   uplink, keyed on the inner source         downlink, keyed on the inner destination
+//   (MAG)     -> the LMA of the MN's binding            accepted only from that LMA (§6.10.5)
+//
+// The outer header is the kernel's (raw socket, next header 41), so forwarding never copies a packet.
+// Every packet that is not forwarded is counted by reason.
+using System.Buffers.Binary;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Dataplane.Forwarding;
+
+public enum TunnelRole : byte
+{
+    /// <summary>The LMA: home network prefixes are routed into the TUN, bindings say which MAG serves each.</summary>
+    Anchor,
+    /// <summary>The MAG: its MNs' uplink is routed into the TUN (source-based), the LMA's tunnel brings their downlink.</summary>
+    Gateway,
+}
+
+public enum ForwardingVerdict : byte
+{
+    Forward,
+    /// <summary>Not an IPv6 packet, or shorter than its header.</summary>
+    Malformed,
+    /// <summary>No binding covers the packet's MN address.</summary>
+    NoBinding,
+    /// <summary>A binding exists but the tunnel packet came from another endpoint than the binding's.</summary>
+    WrongTunnelEndpoint,
+    /// <summary>A link-local or multicast address (the kernel's own ND/MLD on the TUN device): never tunnelled.</summary>
+    LinkScope,
+}
+
+/// <summary>Drop and traffic counters of one node's tunnel, lock-free.</summary>
+public sealed class ForwardingCounters
+{
+    private long _encapsulated, _encapsulatedBytes, _decapsulated, _decapsulatedBytes;
+    private readonly long[] _encapsulateDrops = new long[5];
+    private readonly long[] _decapsulateDrops = new long[5];
+    private long _sendErrors, _writeErrors, _readErrors, _receiveErrors;
+
+    public long Encapsulated => Interlocked.Read(ref _encapsulated);
+    public long EncapsulatedBytes => Interlocked.Read(ref _encapsulatedBytes);
+    public long Decapsulated => Interlocked.Read(ref _decapsulated);
+    public long DecapsulatedBytes => Interlocked.Read(ref _decapsulatedBytes);
+    public long SendErrors => Interlocked.Read(ref _sendErrors);
+    public long WriteErrors => Interlocked.Read(ref _writeErrors);
+    public long ReadErrors => Interlocked.Read(ref _readErrors);
+    public long ReceiveErrors => Interlocked.Read(ref _receiveErrors);
+
+    public long EncapsulateDrops(ForwardingVerdict reason) => Interlocked.Read(ref _encapsulateDrops[(int)reason]);
+    public long DecapsulateDrops(ForwardingVerdict reason) => Interlocked.Read(ref _decapsulateDrops[(int)reason]);
+
+    internal void Encapsulate(ForwardingVerdict verdict, int bytes)
+    {
+        if (verdict == ForwardingVerdict.Forward)
+        {
+            Interlocked.Increment(ref _encapsulated);
+            Interlocked.Add(ref _encapsulatedBytes, bytes);
+        }
+        else
+            Interlocked.Increment(ref _encapsulateDrops[(int)verdict]);
+    }
+
+    internal void Decapsulate(ForwardingVerdict verdict, int bytes)
+    {
+        if (verdict == ForwardingVerdict.Forward)
+        {
+            Interlocked.Increment(ref _decapsulated);
+            Interlocked.Add(ref _decapsulatedBytes, bytes);
+        }
+        else
+            Interlocked.Increment(ref _decapsulateDrops[(int)verdict]);
+    }
+
+    internal void SendError() => Interlocked.Increment(ref _sendErrors);
+    internal void WriteError() => Interlocked.Increment(ref _writeErrors);
+    internal void ReadError() => Interlocked.Increment(ref _readErrors);
+    internal void ReceiveError() => Interlocked.Increment(ref _receiveErrors);
+
+    /// <summary>Every counter as (name, reason, value), for /metrics.</summary>
+    public IEnumerable<(string Name, string Reason, long Value)> All()
+    {
+        yield return ("tunnel_encapsulated_packets_total", "", Encapsulated);
+        yield return ("tunnel_encapsulated_bytes_total", "", EncapsulatedBytes);
+        yield return ("tunnel_decapsulated_packets_total", "", Decapsulated);
+        yield return ("tunnel_decapsulated_bytes_total", "", DecapsulatedBytes);
+        foreach (var reason in (ForwardingVerdict[])[ForwardingVerdict.Malformed, ForwardingVerdict.NoBinding, ForwardingVerdict.WrongTunnelEndpoint, ForwardingVerdict.LinkScope])
+        {
+            yield return ("tunnel_encapsulate_dropped_total", ReasonName(reason), EncapsulateDrops(reason));
+            yield return ("tunnel_decapsulate_dropped_total", ReasonName(reason), DecapsulateDrops(reason));
+        }
+        yield return ("tunnel_send_errors_total", "", SendErrors);
+        yield return ("tunnel_write_errors_total", "", WriteErrors);
+        yield return ("tunnel_read_errors_total", "", ReadErrors);
+        yield return ("tunnel_receive_errors_total", "", ReceiveErrors);
+    }
+
+    public static string ReasonName(ForwardingVerdict verdict) => verdict switch
+    {
+        ForwardingVerdict.Malformed => "malformed",
+        ForwardingVerdict.NoBinding => "no-binding",
+        ForwardingVerdict.WrongTunnelEndpoint => "wrong-tunnel-endpoint",
+        ForwardingVerdict.LinkScope => "link-scope",
+        _ => "forward",
+    };
+}
+
+public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, ForwardingCounters counters)
+{
+    private const int SourceOffset = 8;
+    private const int DestinationOffset = 24;
+
+    public TunnelRole Role { get; } = role;
+    public TunnelTable Table { get; } = table;
+    public ForwardingCounters Counters { get; } = counters;
+
+    /// <summary>A packet read from the TUN: which tunnel endpoint it goes to.</summary>
+    public ForwardingVerdict Encapsulate(ReadOnlySpan<byte> packet, out TunnelEndpoint endpoint)
+    {
+        endpoint = null!;
+        var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? DestinationOffset : SourceOffset, out var key) ? ForwardingVerdict.Malformed
+            : IsLinkScope(packet) ? ForwardingVerdict.LinkScope
+            : Table.TryLookup(key, out endpoint) ? ForwardingVerdict.Forward
+            : ForwardingVerdict.NoBinding;
+        Counters.Encapsulate(verdict, packet.Length);
+        if (verdict == ForwardingVerdict.Forward)
+            endpoint.CountOut(packet.Length);
+        return verdict;
+    }
+
+    /// <summary>An inner packet received from tunnel endpoint <paramref name="outerSource"/>: whether it may enter the TUN.</summary>
+    public ForwardingVerdict Decapsulate(ReadOnlySpan<byte> packet, Ipv6Address outerSource)
+    {
+        TunnelEndpoint? endpoint = null;
+        var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? SourceOffset : DestinationOffset, out var key) ? ForwardingVerdict.Malformed
+            : !Table.TryLookup(key, out endpoint) ? ForwardingVerdict.NoBinding
+            : endpoint!.Remote != outerSource ? ForwardingVerdict.WrongTunnelEndpoint
+            : ForwardingVerdict.Forward;
+        Counters.Decapsulate(verdict, packet.Length);
+        if (verdict == ForwardingVerdict.Forward)
+            endpoint!.CountIn(packet.Length);
+        return verdict;
+    }
+
+    private static bool IsLinkScope(ReadOnlySpan<byte> packet)
+    {
+        var destination = packet[DestinationOffset];
+        return destination == 0xff || (destination == 0xfe && (packet[DestinationOffset + 1] & 0xc0) == 0x80);
+    }
+
+    private static bool TryReadKey(ReadOnlySpan<byte> packet, int offset, out Ipv6Address key)
+    {
+        if (packet.Length < Ipv6Packet.HeaderLength || packet[0] >> 4 != 6
+            || BinaryPrimitives.ReadUInt16BigEndian(packet[4..]) + Ipv6Packet.HeaderLength > packet.Length)
+        {
+            key = default;
+            return false;
+        }
+        key = Ipv6Address.Read(packet.Slice(offset, Ipv6Address.Length));
+        return true;
+    }
+}

@@ -1,0 +1,104 @@
+// The userspace IPv6-in-IPv6 tunnel end of one node (RFC 2473; ARCHITECTURE.md "userspace" mode): a
+// TUN device the kernel routes the tunnel's traffic into, a raw next-header-41 socket towards the
+// peers, and two threads that move packets between them under TunnelForwarder's rules:
+//   encapsulate: TUN -> socket (to the endpoint the binding names)
+//   decapsulate: socket -> TUN (only from the endpoint the binding names)
+// One instance per node serves every peer: the tunnels to all MAGs (or to the LMA) share the device
+// and socket, and a handover only re-points a prefix in the TunnelTable. Nothing on the per-packet
+// path allocates; errors are counted, never thrown.
+using Pmip6Akka.Dataplane.Forwarding;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Dataplane.Linux;
+
+public sealed class UserspaceTunnel : IDisposable
+{
+    private readonly TunDevice _device;
+    private readonly TunnelSocket _socket;
+    private readonly Thread _encapsulator;
+    private readonly Thread _decapsulator;
+    private volatile bool _stopping;
+    private int _disposed;
+
+    public TunnelForwarder Forwarder { get; }
+    public string DeviceName => _device.Name;
+
+    /// <summary>Takes ownership of <paramref name="device"/> and <paramref name="socket"/>; call <see cref="Start"/> to forward.</summary>
+    public UserspaceTunnel(TunDevice device, TunnelSocket socket, TunnelForwarder forwarder)
+    {
+        _device = device;
+        _socket = socket;
+        Forwarder = forwarder;
+        _encapsulator = new Thread(Encapsulate) { IsBackground = true, Name = "tunnel-encapsulate" };
+        _decapsulator = new Thread(Decapsulate) { IsBackground = true, Name = "tunnel-decapsulate" };
+    }
+
+    public void Start()
+    {
+        _encapsulator.Start();
+        _decapsulator.Start();
+    }
+
+    private void Encapsulate()
+    {
+        var buffer = new byte[TunDevice.MaxPacketLength];
+        var counters = Forwarder.Counters;
+        while (!_stopping)
+        {
+            var n = _device.Read(buffer, out var errno);
+            if (n < 0)
+            {
+                if (TunDevice.IsTransientReadError(errno))
+                    continue;
+                if (_stopping)
+                    return;
+                counters.ReadError();
+                Thread.Sleep(10);
+                continue;
+            }
+            var packet = buffer.AsSpan(0, n);
+            if (Forwarder.Encapsulate(packet, out var endpoint) != ForwardingVerdict.Forward)
+                continue;
+            if (!_socket.TrySend(packet, endpoint.Remote, out _))
+                counters.SendError();
+        }
+    }
+
+    private void Decapsulate()
+    {
+        var buffer = new byte[TunnelSocket.MaxInnerLength];
+        var counters = Forwarder.Counters;
+        while (!_stopping)
+        {
+            var n = _socket.Receive(buffer, out var source, out var errno);
+            if (n < 0)
+            {
+                if (TunnelSocket.IsTransientReceiveError(errno))
+                    continue;
+                if (_stopping)
+                    return;
+                counters.ReceiveError();
+                Thread.Sleep(10);
+                continue;
+            }
+            var packet = buffer.AsSpan(0, n);
+            if (Forwarder.Decapsulate(packet, source) != ForwardingVerdict.Forward)
+                continue;
+            if (!_device.TryWrite(packet, out _))
+                counters.WriteError();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _stopping = true;
+        if (_encapsulator.IsAlive)
+            _encapsulator.Join(TimeSpan.FromSeconds(2));
+        if (_decapsulator.IsAlive)
+            _decapsulator.Join(TimeSpan.FromSeconds(2));
+        _device.Dispose();
+        _socket.Dispose();
+    }
+}

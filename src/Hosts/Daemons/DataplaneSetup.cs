@@ -1,0 +1,104 @@
+// Opens and programs what a daemon's dataplane actor will own, before the actor system starts, so a
+// missing privilege, device or sysctl stops the daemon with one line naming it (exit 1) instead of a
+// node that signals bindings it cannot forward. The daemon itself never shells out: links and routes
+// go through rtnetlink.
+using Pmip6Akka.Actors.Dataplane;
+using Pmip6Akka.Dataplane.Forwarding;
+using Pmip6Akka.Dataplane.Linux;
+using Pmip6Akka.Dataplane.Wire;
+using Pmip6Akka.Hosts.Config;
+
+namespace Pmip6Akka.Hosts.Daemons;
+
+public static class DataplaneSetup
+{
+    private const int MainTable = 254;
+    private const string ForwardingSysctl = "/proc/sys/net/ipv6/conf/all/forwarding";
+
+    /// <summary>The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.</summary>
+    public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh) =>
+        Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null);
+
+    /// <summary>The MAG's resources: the uplink table's default route into the TUN, and the access links' sockets.</summary>
+    public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh) =>
+        Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access);
+
+    private static LinuxDataplaneResources Open(string role, MobilityHeaderSocket mh, Ipv6Address address, TunnelSettings tunnel,
+        TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access)
+    {
+        var owned = new List<IDisposable> { mh };
+        try
+        {
+            RouteNetlink? routes = null;
+            if (tunnel.Userspace || access is { Interfaces.Count: > 0 })
+                routes = Own(owned, RouteNetlink.TryOpen(out var r, out var error) ? r! : throw Fail(role, "cannot open rtnetlink", error));
+            var resources = new LinuxDataplaneResources(mh) { Routes = routes };
+            if (tunnel.Userspace)
+                resources = resources with { Tunnel = OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel) };
+            if (access is { Interfaces.Count: > 0 })
+            {
+                if (!IcmpV6Socket.TryOpen(new IcmpV6SocketOptions { AcceptTypes = [133, 135, 129] }, out var icmp, out var error))
+                    throw Fail(role, "cannot open the ICMPv6 socket for the access links", error);
+                Own(owned, icmp);
+                if (!LinkMonitor.TryOpen(TimeSpan.FromMilliseconds(500), out var links, out error))
+                    throw Fail(role, "cannot watch links over rtnetlink", error);
+                Own(owned, links);
+                resources = resources with
+                {
+                    Access = new AccessLinkResources(icmp!, links!, access.IsAccessInterface)
+                    {
+                        UplinkTable = tunnel.UplinkTable,
+                        RulePriority = tunnel.RulePriority,
+                    },
+                };
+            }
+            return resources;
+        }
+        catch
+        {
+            for (var i = owned.Count - 1; i >= 0; i--)
+                owned[i].Dispose();
+            throw;
+        }
+    }
+
+    private static UserspaceTunnel OpenTunnel(string role, List<IDisposable> owned, RouteNetlink routes, Ipv6Address address,
+        TunnelSettings tunnel, TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel)
+    {
+        if (File.Exists(ForwardingSysctl) && File.ReadAllText(ForwardingSysctl).Trim() == "0")
+            throw new StartupFailure($"pmip6 {role}: tunnel.mode = userspace needs IPv6 forwarding in this network namespace: " +
+                                     "sysctl -w net.ipv6.conf.all.forwarding=1 (or set tunnel.mode = off)");
+        if (!TunDevice.TryOpen(tunnel.Device, out var device, out var error))
+            throw Fail(role, $"cannot create the TUN device {tunnel.Device}", error);
+        Own(owned, device);
+        var index = RouteNetlink.InterfaceIndex(tunnel.Device);
+        if (index <= 0)
+            throw new StartupFailure($"pmip6 {role}: the TUN device {tunnel.Device} vanished right after it was created");
+        if (!routes.TrySetLink(index, true, tunnel.Mtu, out var errno))
+            throw Errno(role, $"cannot bring {tunnel.Device} up with MTU {tunnel.Mtu}", errno);
+        var table = tunnelRole == TunnelRole.Anchor ? MainTable : tunnel.UplinkTable;
+        if (!routes.TryAddRoute(routedIntoTunnel, index, table, out errno))
+            throw Errno(role, $"cannot route {routedIntoTunnel} into {tunnel.Device} (table {table})", errno);
+        if (!TunnelSocket.TryOpen(new TunnelSocketOptions { LocalAddress = address, ReceiveBufferBytes = 8 << 20, SendBufferBytes = 8 << 20 }, out var socket, out error))
+            throw Fail(role, $"cannot open the IPv6-in-IPv6 socket on {address}", error);
+        Own(owned, socket);
+        var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters());
+        var userspace = new UserspaceTunnel(device!, socket!, forwarder);
+        // The tunnel now owns the device and the socket.
+        owned.Remove(device!);
+        owned.Remove(socket!);
+        owned.Add(userspace);
+        return userspace;
+    }
+
+    private static T Own<T>(List<IDisposable> owned, T resource) where T : IDisposable
+    {
+        owned.Add(resource);
+        return resource;
+    }
+
+    private static StartupFailure Fail(string role, string what, LinuxSetupError error) => new($"pmip6 {role}: {what}: {error.Message}");
+
+    private static StartupFailure Errno(string role, string what, int errno) =>
+        new($"pmip6 {role}: {what}: {Pmip6Akka.Dataplane.Linux.Interop.Errno.Describe(errno)}");
+}
