@@ -15,7 +15,7 @@ public static class LabCommand
     public const string DownUsage = "pmip6 lab down";
     public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)]";
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string RunDirectory => LabPlan.RunDirectory;
 

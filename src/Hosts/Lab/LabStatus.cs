@@ -90,7 +90,7 @@ public static class LabStatus
         foreach (var c in counters.EnumerateArray())
         {
             var name = c.GetProperty("name").GetString()!;
-            if (c.TryGetProperty("label", out var label) && label.ValueKind == JsonValueKind.String)
+            if (c.TryGetProperty("label", out var label) && label.ValueKind == JsonValueKind.String && label.GetString() is { Length: > 0 })
                 name += $"{{{label.GetString()}=\"{c.GetProperty("value").GetString()}\"}}";
             result[name] = c.GetProperty("count").GetInt64();
         }
