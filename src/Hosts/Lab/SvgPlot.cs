@@ -24,8 +24,8 @@ public static class SvgPlot
         var height = Top + 2 * PanelHeight + Between + 50;
         var top2 = Top + PanelHeight + Between;
 
-        var text = new StringBuilder();
-        using (var svg = XmlWriter.Create(text, new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false }))
+        var file = new MemoryStream();
+        using (var svg = XmlWriter.Create(file, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) }))
         {
             svg.WriteStartElement("svg", "http://www.w3.org/2000/svg");
             Attr(svg, "width", Width); Attr(svg, "height", height);
@@ -74,7 +74,7 @@ public static class SvgPlot
             }
             svg.WriteEndElement();
         }
-        return text.ToString();
+        return Encoding.UTF8.GetString(file.ToArray());
     }
 
     private static string Polyline(double[] bins, Func<double, double> y, Func<double, double> x)
