@@ -32,7 +32,7 @@ public static class LabDaemons
     public static int Start(string runDirectory, string name, string ns, string role, string config)
     {
         var log = LabState.LogFile(runDirectory, name);
-        const string script = "cd \"$1\" || exit 1; setsid ip netns exec \"$2\" \"$3\" \"$4\" \"$5\" --config \"$6\" >\"$7\" 2>&1 </dev/null & echo $!";
+        const string script = "cd \"$1\" || exit 1; setsid ip netns exec \"$2\" \"$3\" \"$4\" \"$5\" --config \"$6\" >>\"$7\" 2>&1 </dev/null & echo $!";
         var result = Tool.TryRun("bash", ["-c", script, "lab", runDirectory, ns, DotnetHost, Pmip6Dll, role, config, log]);
         if (result.ExitCode != 0 || !int.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             throw new LabFailure($"cannot start the {name} daemon: {Tool.FirstLine(result.Error)}");
