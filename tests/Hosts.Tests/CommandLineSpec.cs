@@ -11,6 +11,7 @@ public class CommandLineSpec
         Assert.Contains("bench fuzz", run.Out);
         Assert.Contains("bench codec", run.Out);
         Assert.Contains("bench signaling", run.Out);
+        Assert.Contains("bench dataplane", run.Out);
     }
 
     [Fact]

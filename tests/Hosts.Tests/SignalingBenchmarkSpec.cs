@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Pmip6Akka.Hosts.Tests;
 
 /// <summary>`pmip6 bench signaling` against our own LMA in namespace pmip-bench (runs as root).</summary>
+[Collection(BenchNamespaces.Name)]
 public class SignalingBenchmarkSpec
 {
     [Fact]

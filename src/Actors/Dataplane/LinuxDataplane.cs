@@ -53,6 +53,8 @@ public sealed class LinuxDataplane : ReceiveActor
     private readonly Dictionary<(Ipv6Address, int), DateTime> _lastWarning = new();
     private readonly Dictionary<string, DateTime> _lastRouteWarning = new(StringComparer.Ordinal);
     private readonly HashSet<int> _accessLinks = [];
+    // What this node programmed into the kernel for its MNs (prefix -> access link), withdrawn at shutdown.
+    private readonly Dictionary<Ipv6Prefix, int> _accessRoutes = new();
     private readonly List<Thread> _threads = [];
     private readonly byte[] _probe = new byte[8];
     private ushort _probeSequence;
@@ -112,6 +114,13 @@ public sealed class LinuxDataplane : ReceiveActor
         _stopping = true;
         foreach (var thread in _threads)
             thread.Join(TimeSpan.FromSeconds(2));
+        // A stopped MAG leaves no source rule pointing its MNs' uplink at a tunnel that is gone.
+        if (_resources.Routes is { } routes && _resources.Access is { } access)
+            foreach (var (prefix, ifIndex) in _accessRoutes)
+            {
+                routes.TryDeleteSourceRule(prefix, access.UplinkTable, access.RulePriority, out _);
+                routes.TryDeleteRoute(prefix, ifIndex, MainTable, out _);
+            }
         _resources.Dispose();
     }
 
@@ -232,6 +241,7 @@ public sealed class LinuxDataplane : ReceiveActor
             if (!routes.TryAddSourceRule(prefix, access.UplinkTable, access.RulePriority, out errno))
                 RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
+            _accessRoutes[prefix] = i.IfIndex;
         }
         _counters.Increment("dataplane_bindings_installed_total");
     }
@@ -243,6 +253,7 @@ public sealed class LinuxDataplane : ReceiveActor
         foreach (var prefix in r.Prefixes)
         {
             _resources.Tunnel?.Forwarder.Table.Remove(prefix, onlyVia: r.Lma);
+            _accessRoutes.Remove(prefix);
             if (!routes.TryDeleteSourceRule(prefix, access.UplinkTable, access.RulePriority, out var errno))
                 RouteFailure("delete source rule", prefix, r.MobileNodeId, errno);
             // The device may already be gone (the MN's link moved away): its routes went with it.

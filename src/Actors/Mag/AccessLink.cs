@@ -52,13 +52,35 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         Receive<AccessLinkChanged>(c => Run(_state.OnLink(c.IfIndex, c.Name, c.Usable, c.Gone, c.LinkLayerAddress)));
         Receive<AccessNodeSeen>(s => Run(_state.OnNodeSeen(s.IfIndex, s.LinkLayerAddress, s.LinkLocal, s.SolicitedRouter, Identify, DateTimeOffset.UtcNow)));
         Receive<AccessNeighborFailed>(f => Run(_state.OnNeighborFailed(f.IfIndex, f.Address)));
-        Receive<SessionReport>(r => Run(_state.OnSession(r.MobileNodeId, r.Phase, r.Prefixes, r.Lifetime, DateTimeOffset.UtcNow)));
+        Receive<SessionReport>(r =>
+        {
+            Run(_state.OnSession(r.MobileNodeId, r.Phase, r.Prefixes, r.Lifetime, DateTimeOffset.UtcNow));
+            if (r.RoundTrip is { } rtt && _seen.Remove(r.MobileNodeId, out var seen))
+                Timed(new AttachTiming(r.MobileNodeId, seen.Link, seen.At, DateTimeOffset.UtcNow - seen.At, rtt));
+        });
+        Receive<GetAttachTimings>(_ => Sender.Tell(_timings.ToArray()));
         Receive<ProbeDue>(_ => Run(_state.OnProbeTimer()));
         Receive<AdvertiseDue>(_ => Carry(_state.OnAdvertiseTimer(DateTimeOffset.UtcNow)));
         Receive<GetAccessLinks>(_ => Sender.Tell(_state));
     }
 
     public sealed record GetAccessLinks;
+
+    /// <summary>The most recent attachments with their timing, newest first.</summary>
+    public sealed record GetAttachTimings;
+
+    /// <summary>
+    /// One attachment: when the node was first seen on its link, and how long until its Router Advertisement
+    /// left (<see cref="SeenToAdvertised"/>), of which <see cref="RoundTrip"/> was the PBU→PBA exchange with the LMA.
+    /// </summary>
+    public sealed record AttachTiming(string MobileNodeId, string Link, DateTimeOffset SeenAt, TimeSpan SeenToAdvertised, TimeSpan RoundTrip)
+    {
+        public TimeSpan Processing => SeenToAdvertised - RoundTrip;
+    }
+
+    private const int KeptTimings = 64;
+    private readonly Dictionary<string, (DateTimeOffset At, string Link)> _seen = new(StringComparer.Ordinal);
+    private readonly LinkedList<AttachTiming> _timings = new();
 
     public static Props Props(AccessLinkSettings settings, IActorRef mag, IActorRef dataplane, IPolicyStore? policies, Counters counters) =>
         Akka.Actor.Props.Create(() => new AccessLink(settings, mag, dataplane, policies, counters));
@@ -92,6 +114,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
                     break;
                 case AccessEffect.Attach a:
                     _counters.Increment("access_attach_total");
+                    _seen[a.MobileNodeId] = (DateTimeOffset.UtcNow, NameOf(a.IfIndex));
                     _log.Info("{0} attached on access link {1} (link-layer {2})", a.MobileNodeId, NameOf(a.IfIndex), Convert.ToHexString(a.LinkLayerAddress));
                     // The MAG cannot tell a handover from a first attach: handoff state unknown (RFC 5213 §5.4.1.2);
                     // the link-layer identifier lets the LMA find the session that moved.
@@ -127,6 +150,16 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
                     break;
             }
         }
+    }
+
+    private void Timed(AttachTiming timing)
+    {
+        // RS/probe answer seen -> RA sent, less the LMA round trip: the MAG's own share (target under 2 ms).
+        _counters.Observe("access_attach_to_ra_seconds", timing.SeenToAdvertised.TotalSeconds);
+        _counters.Observe("access_attach_processing_seconds", Math.Max(0, timing.Processing.TotalSeconds));
+        _timings.AddFirst(timing);
+        if (_timings.Count > KeptTimings)
+            _timings.RemoveLast();
     }
 
     private string NameOf(int ifIndex) => _state.Ports.TryGetValue(ifIndex, out var p) ? $"{p.Name} ({ifIndex})" : ifIndex.ToString();

@@ -12,7 +12,11 @@ public sealed record MobileNodeAttached(Attachment Attachment);
 public sealed record MobileNodeDetached(string MobileNodeId);
 
 /// <summary>Reported to the MAG node (and its subscribers) when a session changes.</summary>
-public sealed record SessionReport(string MobileNodeId, MagSessionPhase Phase, ImmutableArray<Ipv6Prefix> Prefixes, TimeSpan Lifetime, string? Detail);
+public sealed record SessionReport(string MobileNodeId, MagSessionPhase Phase, ImmutableArray<Ipv6Prefix> Prefixes, TimeSpan Lifetime, string? Detail)
+{
+    /// <summary>On an established registration: the PBU→PBA round trip that established it.</summary>
+    public TimeSpan? RoundTrip { get; init; }
+}
 
 /// <summary>Subscribe to every SessionReport of this MAG (tests, the access-link dataplane for RAs).</summary>
 public sealed record SubscribeSessionReports;

@@ -77,7 +77,7 @@ public sealed class MagSession : ReceiveActor, IWithTimers
                     _counters.Observe("pbu_pba_latency_seconds", (DateTimeOffset.UtcNow - _sentAt).TotalSeconds);
                     if (established.Kind == RegistrationKind.Initial)
                         _log.Info("{0} registered: prefixes {1}, lifetime {2}s", mn, string.Join(",", established.Prefixes), established.Lifetime.TotalSeconds);
-                    Report(null);
+                    Report(null, DateTimeOffset.UtcNow - _sentAt);
                     break;
                 case MagEffect.Rejected rejected:
                     _counters.Increment("pba_rejected_total", "status", ((byte)rejected.Status).ToString());
@@ -100,6 +100,6 @@ public sealed class MagSession : ReceiveActor, IWithTimers
         }
     }
 
-    private void Report(string? detail) =>
-        Context.Parent.Tell(new SessionReport(_state.Attachment.MobileNodeId, _state.Phase, _state.Prefixes, _state.GrantedLifetime, detail));
+    private void Report(string? detail, TimeSpan? roundTrip = null) =>
+        Context.Parent.Tell(new SessionReport(_state.Attachment.MobileNodeId, _state.Phase, _state.Prefixes, _state.GrantedLifetime, detail) { RoundTrip = roundTrip });
 }

@@ -4,7 +4,8 @@
 // namespace and, not being persistent (no TUNSETPERSIST), disappears when its fd closes. Bringing the
 // link up, addresses and routes are the caller's job (ip link / ip route).
 // One instance owns one fd; one thread reads. Read and write never allocate and never throw; they
-// return the errno. Read blocks in poll() for at most the read timeout so a reader thread can stop.
+// return the errno. Read blocks in poll() (only when the device is empty) for at most the read timeout
+// so a reader thread can stop.
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Pmip6Akka.Dataplane.Linux.Interop;
@@ -89,6 +90,8 @@ public sealed unsafe class TunDevice : OwnedFileDescriptor
     /// (use <see cref="MaxPacketLength"/>, or at least the device MTU: a larger packet is truncated by
     /// the kernel). Returns its length, or -1 with <paramref name="errno"/>: EAGAIN on timeout; EINTR
     /// when interrupted; EBADF once disposed. EAGAIN and EINTR leave the device usable.
+    /// The fd is non-blocking: a queued packet costs one read(); poll() only runs when the device is
+    /// empty (then a second read() takes what woke it), so a busy reader makes one syscall per packet.
     /// </summary>
     public int Read(Span<byte> buffer, out int errno)
     {
@@ -98,30 +101,28 @@ public sealed unsafe class TunDevice : OwnedFileDescriptor
             errno = EBADF;
             return -1;
         }
-        pollfd poller = default;
-        poller.fd = fd;
-        poller.events = POLLIN;
-        var ready = poll(&poller, 1, _timeoutMilliseconds);
-        if (ready < 0)
-        {
-            errno = LibC.errno;
-            GC.KeepAlive(this);
-            return -1;
-        }
-        if (ready == 0)
-        {
-            errno = EAGAIN;
-            GC.KeepAlive(this);
-            return -1;
-        }
-        long received;
         fixed (byte* data = buffer)
         {
-            received = read(fd, data, (size_t)buffer.Length);
+            var received = read(fd, data, (size_t)buffer.Length);
             errno = received < 0 ? LibC.errno : 0;
+            if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            {
+                pollfd poller = default;
+                poller.fd = fd;
+                poller.events = POLLIN;
+                var ready = poll(&poller, 1, _timeoutMilliseconds);
+                if (ready <= 0)
+                {
+                    errno = ready < 0 ? LibC.errno : EAGAIN;
+                    GC.KeepAlive(this);
+                    return -1;
+                }
+                received = read(fd, data, (size_t)buffer.Length);
+                errno = received < 0 ? LibC.errno : 0;
+            }
+            GC.KeepAlive(this);
+            return received < 0 ? -1 : (int)received;
         }
-        GC.KeepAlive(this);
-        return received < 0 ? -1 : (int)received;
     }
 
     /// <summary>

@@ -72,7 +72,7 @@ public static class SignalingBenchmark
             throw new UsageException($"--lma {lma} collides with a MAG address (2001:db8:1::100 + i)");
 
         var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp);
-        using var environment = new BenchEnvironment();
+        using var environment = new SelfLmaEnvironment();
         using var cancel = new CancellationTokenSource();
         var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
         {
@@ -110,7 +110,7 @@ public static class SignalingBenchmark
     private sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
         bool AgainstSelf, string? LmaHttp);
 
-    private static BenchReport RunBench(BenchSettings s, BenchEnvironment env, CancellationToken cancel)
+    private static BenchReport RunBench(BenchSettings s, SelfLmaEnvironment env, CancellationToken cancel)
     {
         string? ns = null;
         MemorySample? before = null;
@@ -125,7 +125,7 @@ public static class SignalingBenchmark
         {
             env.AddAddresses(null, s.Mags);
             if (s.LmaHttp is not null)
-                before = BenchEnvironment.ReadMetrics(null, s.LmaHttp, null);
+                before = SelfLmaEnvironment.ReadMetrics(null, s.LmaHttp, null);
         }
 
         var sockets = BenchEnvironment.InNamespace(ns, () => s.Mags.Select(mag =>
@@ -135,7 +135,8 @@ public static class SignalingBenchmark
             LargeReceiveBuffer(socket);
             return socket;
         }).ToArray());
-        env.Track(sockets);
+        foreach (var socket in sockets)
+            env.Track(socket);
 
         using var load = new LoadGenerator(s, sockets);
         load.StartReceivers();
@@ -149,7 +150,7 @@ public static class SignalingBenchmark
         if (s.AgainstSelf)
             after = env.SampleMemory(ns);
         else if (s.LmaHttp is not null)
-            after = BenchEnvironment.ReadMetrics(null, s.LmaHttp, null);
+            after = SelfLmaEnvironment.ReadMetrics(null, s.LmaHttp, null);
         return new BenchReport(s, registration, refresh, before, after, load.OtherMessages);
     }
 
@@ -636,71 +637,20 @@ public static class SignalingBenchmark
         };
     }
 
-    private sealed class BenchFailure(string message) : Exception(message);
+    // ---- our LMA in the bench namespace -----------------------------------------------------------
 
-    // ---- namespace, addresses, the LMA process ---------------------------------------------------
-
-    private sealed class BenchEnvironment : IDisposable
+    /// <summary>The shared bench environment plus, with --against-self, our LMA process and its temporary files.</summary>
+    private sealed class SelfLmaEnvironment : BenchEnvironment
     {
-        private const string RunDirectory = "/var/run/netns";
         private const int HttpPort = 9180;
-        private readonly Lock _lock = new();
-        private string? _namespace;
-        private readonly List<(string? Ns, Ipv6Address Address)> _addresses = [];
-        private MobilityHeaderSocket[] _sockets = [];
         private Process? _lma;
         private string? _tempDirectory;
         private readonly ConcurrentQueue<string> _lmaLog = new();
-        private bool _disposed;
-
-        public BenchEnvironment() => AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
-
-        private void OnProcessExit(object? sender, EventArgs e) => Dispose();
-
-        public string CreateNamespace(string name)
-        {
-            if (File.Exists(Path.Combine(RunDirectory, name)))
-                throw new BenchFailure($"network namespace {name} already exists (another bench running, or a killed one: ip netns del {name})");
-            var (code, _, error) = RunIp(null, "netns", "add", name);
-            if (code != 0)
-                throw new BenchFailure($"ip netns add {name} failed: {error.Trim()}");
-            lock (_lock) _namespace = name;
-            Ip(null, "-n", name, "link", "set", "lo", "up");
-            return name;
-        }
-
-        public void AddAddresses(string? ns, IReadOnlyList<Ipv6Address> addresses)
-        {
-            var batch = new StringBuilder();
-            foreach (var address in addresses)
-            {
-                if (ns is null && AddressPresent(address))
-                    continue; // someone else's: use it, leave it
-                batch.Append(CultureInfo.InvariantCulture, $"addr add {address}/128 dev lo nodad\n");
-                lock (_lock) _addresses.Add((ns, address));
-            }
-            if (batch.Length == 0)
-                return;
-            var (code, _, error) = RunIp(batch.ToString(), ns is null ? ["-batch", "-"] : ["-n", ns, "-batch", "-"]);
-            if (code != 0)
-                throw new BenchFailure($"adding the bench addresses failed: {error.Trim()}");
-        }
-
-        private static bool AddressPresent(Ipv6Address address)
-        {
-            var (_, output, _) = RunIp(null, "-6", "-o", "addr", "show", "dev", "lo");
-            return output.Contains($" {address}/", StringComparison.Ordinal);
-        }
-
-        public void Track(MobilityHeaderSocket[] sockets)
-        {
-            lock (_lock) _sockets = sockets;
-        }
 
         public void StartLma(string ns, BenchSettings s, CancellationToken cancel)
         {
             var dir = Directory.CreateTempSubdirectory("pmip6-bench-").FullName;
-            lock (_lock) _tempDirectory = dir;
+            lock (Sync) _tempDirectory = dir;
             var poolLength = 36;
             File.WriteAllText(Path.Combine(dir, "policies.conf"), $$"""
                 pmip6.policies {
@@ -744,7 +694,7 @@ public static class SignalingBenchmark
             {
                 throw new BenchFailure($"could not start the LMA: {e.Message}");
             }
-            lock (_lock) _lma = lma;
+            lock (Sync) _lma = lma;
             lma.OutputDataReceived += (_, e) => Log(e.Data);
             lma.ErrorDataReceived += (_, e) => Log(e.Data);
             lma.BeginOutputReadLine();
@@ -787,7 +737,7 @@ public static class SignalingBenchmark
             var sample = ReadMetrics(ns, $"127.0.0.1:{HttpPort}", null);
             long? vmRss = null;
             Process? lma;
-            lock (_lock) lma = _lma;
+            lock (Sync) lma = _lma;
             if (lma is not null)
             {
                 try
@@ -865,87 +815,16 @@ public static class SignalingBenchmark
             return result.ToString();
         }
 
-        /// <summary>Runs <paramref name="action"/> on a fresh thread inside <paramref name="ns"/> (sockets it opens stay there); null: here.</summary>
-        public static T InNamespace<T>(string? ns, Func<T> action)
-        {
-            if (ns is null)
-                return action();
-            T result = default!;
-            ExceptionDispatchInfo? failure = null;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    using (var handle = File.OpenHandle(Path.Combine(RunDirectory, ns), FileMode.Open, FileAccess.Read))
-                    {
-                        if (setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) < 0)
-                            throw new BenchFailure($"setns({ns}) failed: {Errno.Describe(errno)}");
-                    }
-                    result = action();
-                }
-                catch (Exception e)
-                {
-                    failure = ExceptionDispatchInfo.Capture(e);
-                }
-            }) { IsBackground = true, Name = $"netns {ns}" };
-            thread.Start();
-            thread.Join();
-            failure?.Throw();
-            return result;
-        }
-
-        private static void Ip(string? input, params string[] args)
-        {
-            var (code, _, error) = RunIp(input, args);
-            if (code != 0)
-                throw new BenchFailure($"ip {string.Join(' ', args)} failed: {error.Trim()}");
-        }
-
-        private static (int Code, string Output, string Error) RunIp(string? input, params string[] args)
-        {
-            var start = new ProcessStartInfo("ip")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = input is not null,
-                UseShellExecute = false,
-            };
-            foreach (var arg in args)
-                start.ArgumentList.Add(arg);
-            try
-            {
-                using var process = Process.Start(start) ?? throw new BenchFailure("could not start ip");
-                if (input is not null)
-                {
-                    process.StandardInput.Write(input);
-                    process.StandardInput.Close();
-                }
-                var error = process.StandardError.ReadToEndAsync();
-                var output = process.StandardOutput.ReadToEnd();
-                process.WaitForExit();
-                return (process.ExitCode, output, error.Result);
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                throw new BenchFailure($"cannot run ip (iproute2): {e.Message}");
-            }
-        }
-
-        /// <summary>Stops the LMA (SIGTERM, SIGKILL after 5 s), closes the sockets, removes the addresses, the namespace and the temporary files; never throws.</summary>
-        public void Dispose()
+        /// <summary>Stops the LMA (SIGTERM, SIGKILL after 5 s) and removes the temporary files; never throws.</summary>
+        protected override void CleanUp()
         {
             Process? lma;
-            string? ns, dir;
-            MobilityHeaderSocket[] sockets;
-            List<(string? Ns, Ipv6Address Address)> addresses;
-            lock (_lock)
+            string? dir;
+            lock (Sync)
             {
-                if (_disposed) return;
-                _disposed = true;
-                (lma, ns, dir, sockets, addresses) = (_lma, _namespace, _tempDirectory, _sockets, [.. _addresses]);
-                _lma = null; _namespace = null; _tempDirectory = null; _sockets = []; _addresses.Clear();
+                (lma, dir) = (_lma, _tempDirectory);
+                _lma = null; _tempDirectory = null;
             }
-            AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
             if (lma is not null)
             {
                 try
@@ -963,24 +842,11 @@ public static class SignalingBenchmark
                 catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
                 lma.Dispose();
             }
-            foreach (var socket in sockets)
-                socket.Dispose();
-            var here = addresses.Where(a => a.Ns is null).Select(a => $"addr del {a.Address}/128 dev lo\n").ToList();
-            if (here.Count > 0)
-                TryRunIp(string.Concat(here), "-force", "-batch", "-");
-            if (ns is not null)
-                TryRunIp(null, "netns", "del", ns);
             if (dir is not null)
             {
                 try { Directory.Delete(dir, recursive: true); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             }
-        }
-
-        private static void TryRunIp(string? input, params string[] args)
-        {
-            try { RunIp(input, args); }
-            catch (BenchFailure) { }
         }
     }
 }

@@ -73,7 +73,7 @@ public static class MagDaemon
                 Mtu = (uint)settings.Tunnel.Mtu,
             }, mag, dataplane, settings.Policies, counters), "access");
 
-        var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, counters, settings, resources.Tunnel));
+        var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, access, counters, settings, resources.Tunnel));
         stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -90,7 +90,7 @@ public static class MagDaemon
         return CommandLine.ExitOk;
     }
 
-    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef mag, Counters counters, MagDaemonSettings settings, UserspaceTunnel? tunnel)
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef mag, IActorRef? access, Counters counters, MagDaemonSettings settings, UserspaceTunnel? tunnel)
     {
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
@@ -98,6 +98,7 @@ public static class MagDaemon
             case ("GET", "/status"):
             {
                 var bul = await mag.Ask<BindingUpdateListView>(new GetBindingUpdateList(), TimeSpan.FromSeconds(10));
+                var timings = access is null ? [] : await access.Ask<AccessLink.AttachTiming[]>(new AccessLink.GetAttachTimings(), TimeSpan.FromSeconds(10));
                 var status = new
                 {
                     role = "mag",
@@ -114,6 +115,16 @@ public static class MagDaemon
                     }).ToArray(),
                     counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
                     tunnel = TunnelStatus.Of(tunnel),
+                    // Newest first: node seen on its link -> Router Advertisement sent, and the LMA round trip within it.
+                    attachments = timings.Select(t => new
+                    {
+                        mnId = t.MobileNodeId,
+                        link = t.Link,
+                        seenAt = t.SeenAt.ToString("O"),
+                        seenToRaMs = Math.Round(t.SeenToAdvertised.TotalMilliseconds, 3),
+                        lmaRoundTripMs = Math.Round(t.RoundTrip.TotalMilliseconds, 3),
+                        processingMs = Math.Round(t.Processing.TotalMilliseconds, 3),
+                    }).ToArray(),
                 };
                 return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
             }
