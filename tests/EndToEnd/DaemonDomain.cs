@@ -119,7 +119,7 @@ public sealed class DaemonDomain : IDisposable
         return process;
     }
 
-    private static string Pmip6Dll
+    internal static string Pmip6Dll
     {
         get
         {

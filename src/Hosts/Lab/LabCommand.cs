@@ -1,0 +1,151 @@
+// The `pmip6 lab` verbs (docs/LAB.md): argument checking (usage errors exit 2 before anything is
+// touched), Ctrl-C handling, and turning a LabFailure into its one line and exit code 1.
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Pmip6Akka.Hosts.Cli;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public static class LabCommand
+{
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)]";
+    public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
+    public const string StatusUsage = "pmip6 lab status [--json]";
+    public const string DownUsage = "pmip6 lab down";
+    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)]";
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string RunDirectory => LabPlan.RunDirectory;
+
+    public static int Up(Arguments args, TextWriter stdout)
+    {
+        var mags = (int)args.Integer("mags", 2, 1, LabPlan.MaxMags);
+        var mns = (int)args.Integer("mns", 1, 1, LabPlan.MaxMobileNodes);
+        var timeout = TimeSpan.FromSeconds(args.Integer("timeout", 60, 1, 3600));
+        args.EnsureAllUsed();
+        return Guarded("up", cancel =>
+        {
+            LabUp.Run(LabPlan.Create(mags, mns), RunDirectory, timeout, Console.Error, cancel);
+            foreach (var mn in LabPlan.Create(mags, mns).MobileNodeList)
+                stdout.WriteLine($"{mn.Name,-6} {mn.Namespace,-10} mag1  {string.Join(' ', NodeAddresses.InPool(mn.Namespace))}");
+            return CommandLine.ExitOk;
+        });
+    }
+
+    public static int Move(Arguments args, TextWriter stdout)
+    {
+        var mn = args.Positional(0, "mnK");
+        var mag = args.Positional(1, "magN");
+        var gap = TimeSpan.FromMilliseconds(args.Integer("gap-ms", 50, 0, 60_000));
+        args.EnsureAllUsed();
+        if (LabPlan.ParseMobileNode(mn) is null)
+            throw new UsageException($"<mnK> must name a mobile node like mn1, got '{mn}'");
+        if (LabPlan.ParseMag(mag) is null)
+            throw new UsageException($"<magN> must name a MAG like mag2, got '{mag}'");
+        return Guarded("move", cancel =>
+        {
+            var moved = LabMove.Run(RunDirectory, mn, mag, gap, cancel);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{moved.MobileNode}: {moved.From} -> {moved.To}, detach to registration {moved.DetachToRegistration.TotalMilliseconds:F1} ms (gap {moved.Gap.TotalMilliseconds:F0} ms)"));
+            return CommandLine.ExitOk;
+        }, cleanUpOnFailure: false);
+    }
+
+    public static int Status(Arguments args, TextWriter stdout)
+    {
+        var json = args.Flag("json");
+        args.EnsureAllUsed();
+        return Guarded("status", _ =>
+        {
+            var status = LabStatus.Collect(RunDirectory);
+            if (json)
+                stdout.WriteLine(status.ToJsonString(Indented));
+            else
+                LabStatus.PrintTable(status, stdout);
+            return CommandLine.ExitOk;
+        }, cleanUpOnFailure: false);
+    }
+
+    public static int Down(Arguments args, TextWriter stdout)
+    {
+        args.EnsureAllUsed();
+        return Guarded("down", _ =>
+        {
+            var result = LabTeardown.Down(RunDirectory);
+            stdout.WriteLine(result.Namespaces == 0 && result.Processes == 0 && !result.RunDirectory
+                ? "lab: nothing to remove"
+                : $"lab: stopped {result.Processes} daemons, deleted {result.Namespaces} namespaces{(result.RunDirectory ? $" and {RunDirectory}" : "")}");
+            return CommandLine.ExitOk;
+        }, cleanUpOnFailure: false);
+    }
+
+    public static int Run(Arguments args, TextWriter stdout)
+    {
+        var scenario = args.RequiredString("scenario");
+        var options = new HandoverOptions
+        {
+            Json = args.Flag("json"),
+            Plot = args.String("plot"),
+            Moves = (int)args.Integer("moves", 4, 1, 100),
+            Interval = TimeSpan.FromMilliseconds(args.Integer("interval-ms", 3000, 500, 600_000)),
+            Gap = TimeSpan.FromMilliseconds(args.Integer("gap-ms", 50, 0, 60_000)),
+        };
+        args.EnsureAllUsed();
+        if (scenario != "handover")
+            throw new UsageException($"unknown scenario '{scenario}' (known: handover)");
+        if (options.Plot is { } plot && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"--plot writes SVG: give a FILE.svg, got '{plot}'");
+        return Guarded("run", cancel =>
+        {
+            try
+            {
+                var report = HandoverScenario.Run(RunDirectory, options, Console.Error, cancel);
+                if (options.Json)
+                    stdout.WriteLine(report.ToJson().ToJsonString(Indented));
+                else
+                    report.Print(stdout);
+                if (options.Plot is { } file)
+                {
+                    File.WriteAllText(file, SvgPlot.Render(report));
+                    Console.Error.WriteLine($"lab run: plot written to {file}");
+                }
+                return report.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
+            }
+            finally
+            {
+                LabTeardown.Down(RunDirectory);
+            }
+        }, cleanUpOnFailure: false);
+    }
+
+    /// <summary>Runs a verb with Ctrl-C turned into cancellation; a failure becomes one line and exit 1 (130 when interrupted).</summary>
+    private static int Guarded(string verb, Func<CancellationToken, int> body, bool cleanUpOnFailure = true)
+    {
+        using var cancel = new CancellationTokenSource();
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        })).ToList();
+        try
+        {
+            return body(cancel.Token);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            if (cleanUpOnFailure)
+                LabTeardown.Down(RunDirectory);
+            throw new CommandFailure(130, $"pmip6 lab {verb}: interrupted; cleaned up");
+        }
+        catch (LabFailure e)
+        {
+            throw new CommandFailure(CommandLine.ExitFailure, $"pmip6 lab {verb}: {e.Message}");
+        }
+        finally
+        {
+            signals.ForEach(s => s.Dispose());
+        }
+    }
+}

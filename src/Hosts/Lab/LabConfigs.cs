@@ -1,0 +1,92 @@
+// The configuration files `lab up` writes into the run directory: lma.conf, magN.conf and the
+// shared policies.conf (one profile per mobile node, identified at the MAG by its MAC). Every path
+// points into the run directory, so `lab down` removes everything the daemons wrote.
+using System.Text;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public static class LabConfigs
+{
+    public const string PolicyFile = "policies.conf";
+    public const string LmaFile = "lma.conf";
+
+    public static string MagFile(int n) => $"mag{n}.conf";
+
+    public static string Lma(LabPlan plan, string runDirectory) => $$"""
+        # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
+        pmip6.lma {
+          address = "{{LabPlan.LmaAddress}}"
+          device = ""
+          authorized-mags = [{{string.Join(", ", plan.MagList.Select(m => $"\"{m.Address}\""))}}]
+          prefix-pool = "{{LabPlan.PrefixPool}}"
+          prefix-length = {{LabPlan.PrefixLength}}
+          policy-file = "{{PolicyFile}}"
+          max-lifetime = 1h
+          heartbeat-interval = 5s
+          missing-heartbeats-allowed = 3
+          store = "{{Path.Combine(runDirectory, "lma.db")}}"
+          http = "127.0.0.1:{{LabPlan.LmaHttpPort}}"
+          cluster-port = 0
+          tunnel {
+            mode = "userspace"
+            device = "{{LabPlan.TunnelDevice}}"
+            mtu = {{LabPlan.TunnelMtu}}
+          }
+        }
+        """;
+
+    public static string Mag(MagPlan mag, string runDirectory) => $$"""
+        # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
+        pmip6.mag {
+          address = "{{mag.Address}}"
+          device = ""
+          lma = "{{LabPlan.LmaAddress}}"
+          policy-file = "{{PolicyFile}}"
+          access-technology = "802.3"
+          lifetime = 1h
+          heartbeat-interval = 5s
+          missing-heartbeats-allowed = 3
+          initial-bindack-timeout-first-reg = 500ms
+          max-bindack-timeout = 8s
+          state-directory = "{{Path.Combine(runDirectory, mag.Name + "-state")}}"
+          http = "127.0.0.1:{{mag.HttpPort}}"
+          tunnel {
+            mode = "userspace"
+            device = "{{LabPlan.TunnelDevice}}"
+            mtu = {{LabPlan.TunnelMtu}}
+            table = 5213
+            rule-priority = 1000
+          }
+          access {
+            interfaces = ["mn*"]
+            router-lifetime = 1800s
+            ra-interval = 10s
+          }
+        }
+        """;
+
+    public static string Policies(LabPlan plan)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Written by `pmip6 lab up`: one profile per lab mobile node, recognised at a MAG by its MAC.");
+        text.AppendLine("pmip6.policies {");
+        text.AppendLine("  profiles = [");
+        foreach (var mn in plan.MobileNodeList)
+            text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [\"{mn.Mac}\"], hnp-count = 1, max-lifetime = 1h }}");
+        text.AppendLine("  ]");
+        text.AppendLine("}");
+        return text.ToString();
+    }
+
+    /// <summary>Writes every file into <paramref name="runDirectory"/> (which must exist).</summary>
+    public static void WriteAll(LabPlan plan, string runDirectory)
+    {
+        File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan));
+        File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory));
+        foreach (var mag in plan.MagList)
+        {
+            Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));
+            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory));
+        }
+    }
+}

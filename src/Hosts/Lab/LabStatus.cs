@@ -1,0 +1,119 @@
+// `pmip6 lab status [--json]`: every node's addresses, each daemon's pid and health (process alive,
+// HTTP /status answering), the LMA's binding cache and the daemons' counters. The JSON's minimum
+// shape is the public contract in docs/LAB.md; the table is for people.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public static class LabStatus
+{
+    public static JsonObject Collect(string runDirectory)
+    {
+        var state = LabState.Load(runDirectory);
+        var plan = state.Plan;
+        var lmaStatus = DaemonHttp.TryGetJson(LabPlan.LmaNamespace, LabPlan.LmaHttpPort, "/status?limit=100000");
+        var bindings = new JsonArray();
+        if (lmaStatus is { } l && l.TryGetProperty("bindings", out var b))
+            foreach (var binding in b.EnumerateArray())
+                bindings.Add(JsonNode.Parse(binding.GetRawText()));
+
+        var lmaPid = LabState.ReadPid(runDirectory, "lma");
+        var lma = new JsonObject
+        {
+            ["name"] = "lma",
+            ["namespace"] = LabPlan.LmaNamespace,
+            ["address"] = LabPlan.LmaAddress,
+            ["pid"] = lmaPid,
+            ["health"] = Health(lmaPid, lmaStatus),
+            ["log"] = LabState.LogFile(runDirectory, "lma"),
+            ["counters"] = Counters(lmaStatus),
+        };
+        var mags = new JsonArray();
+        foreach (var mag in plan.MagList)
+        {
+            var pid = LabState.ReadPid(runDirectory, mag.Name);
+            var status = DaemonHttp.TryGetJson(mag.Namespace, mag.HttpPort, "/status");
+            var list = new JsonArray();
+            if (status is { } s && s.TryGetProperty("bindingUpdateList", out var bul))
+                foreach (var entry in bul.EnumerateArray())
+                    list.Add(JsonNode.Parse(entry.GetRawText()));
+            mags.Add(new JsonObject
+            {
+                ["name"] = mag.Name,
+                ["namespace"] = mag.Namespace,
+                ["address"] = mag.Address,
+                ["pid"] = pid,
+                ["health"] = Health(pid, status),
+                ["log"] = LabState.LogFile(runDirectory, mag.Name),
+                ["bindingUpdateList"] = list,
+                ["counters"] = Counters(status),
+            });
+        }
+        var mns = new JsonArray();
+        foreach (var mn in plan.MobileNodeList)
+        {
+            var hnps = new JsonArray();
+            foreach (var binding in bindings)
+                if (binding?["mnId"]?.GetValue<string>() == mn.MnId && binding["hnps"] is JsonArray prefixes)
+                    foreach (var prefix in prefixes)
+                        hnps.Add(prefix?.GetValue<string>());
+            mns.Add(new JsonObject
+            {
+                ["name"] = mn.Name,
+                ["namespace"] = mn.Namespace,
+                ["mnId"] = mn.MnId,
+                ["mac"] = mn.Mac,
+                ["mag"] = state.Placement.GetValueOrDefault(mn.Name),
+                ["addresses"] = new JsonArray([.. NodeAddresses.Global(mn.Namespace, LabPlan.MnDevice).Where(a => !a.Tentative).Select(a => (JsonNode?)a.Address)]),
+                ["hnps"] = hnps,
+            });
+        }
+        return new JsonObject
+        {
+            ["lma"] = new JsonArray(lma),
+            ["mags"] = mags,
+            ["cn"] = new JsonObject { ["namespace"] = LabPlan.CnNamespace, ["address"] = LabPlan.CnAddress },
+            ["mns"] = mns,
+            ["bindings"] = bindings,
+        };
+    }
+
+    private static string Health(int? pid, JsonElement? status) =>
+        pid is null || !LabDaemons.IsAlive(pid.Value) ? "down" : status is null ? "unresponsive" : "ok";
+
+    private static JsonObject Counters(JsonElement? status)
+    {
+        var result = new JsonObject();
+        if (status is not { } s || !s.TryGetProperty("counters", out var counters))
+            return result;
+        foreach (var c in counters.EnumerateArray())
+        {
+            var name = c.GetProperty("name").GetString()!;
+            if (c.TryGetProperty("label", out var label) && label.ValueKind == JsonValueKind.String && label.GetString() is { Length: > 0 })
+                name += $"{{{label.GetString()}=\"{c.GetProperty("value").GetString()}\"}}";
+            result[name] = c.GetProperty("count").GetInt64();
+        }
+        return result;
+    }
+
+    public static void PrintTable(JsonObject status, TextWriter stdout)
+    {
+        stdout.WriteLine($"{"daemon",-8} {"namespace",-12} {"address",-22} {"pid",-8} health");
+        foreach (var d in status["lma"]!.AsArray().Concat(status["mags"]!.AsArray()))
+            stdout.WriteLine($"{d!["name"],-8} {d["namespace"],-12} {d["address"],-22} {d["pid"]?.ToString() ?? "-",-8} {d["health"]}");
+        stdout.WriteLine($"{"cn",-8} {status["cn"]!["namespace"],-12} {status["cn"]!["address"]}");
+        stdout.WriteLine();
+        stdout.WriteLine($"{"node",-6} {"mag",-6} {"addresses",-42} hnps");
+        foreach (var mn in status["mns"]!.AsArray())
+            stdout.WriteLine($"{mn!["name"],-6} {mn["mag"],-6} {Join(mn["addresses"]),-42} {Join(mn["hnps"])}");
+        stdout.WriteLine();
+        var bindings = status["bindings"]!.AsArray();
+        stdout.WriteLine($"LMA binding cache: {bindings.Count} entries");
+        foreach (var b in bindings)
+            stdout.WriteLine($"  {b!["mnId"],-20} {Join(b["hnps"]),-26} via {b["proxyCoa"],-20} {b["state"],-12} {b["lifetimeSeconds"]} s");
+    }
+
+    private static string Join(JsonNode? array) =>
+        array is JsonArray a && a.Count > 0 ? string.Join(' ', a.Select(x => x?.GetValue<string>())) : "-";
+}

@@ -1,0 +1,66 @@
+// Builds the lab's namespaces and links (docs/LAB.md): the transport bridge in pmip-lma with one
+// veth per MAG, the CN's link, and one access veth per mobile node whose MAG-side end carries the
+// shared MAC 02:00:5e:00:52:13 (RFC 5213 §6.8). Sysctls are set before devices move in, so new
+// devices inherit them. The access links' MAG ends stay down until the daemons run: bringing one up
+// is the attach the MAG sees. Tear-down is LabTeardown's (by name pattern), so a half-built lab is
+// removed the same way as a whole one.
+namespace Pmip6Akka.Hosts.Lab;
+
+public static class LabTopology
+{
+    public static IEnumerable<string> Namespaces(LabPlan plan) =>
+        [LabPlan.LmaNamespace, .. plan.MagList.Select(m => m.Namespace), LabPlan.CnNamespace, .. plan.MobileNodeList.Select(m => m.Namespace)];
+
+    public static void Build(LabPlan plan)
+    {
+        Tool.IpBatch(null, Namespaces(plan).Select(ns => $"netns add {ns}"));
+
+        NetnsRunner.Sysctl(LabPlan.LmaNamespace, ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"));
+        foreach (var mag in plan.MagList)
+            NetnsRunner.Sysctl(mag.Namespace, ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"));
+        NetnsRunner.Sysctl(LabPlan.CnNamespace, ("net.ipv6.conf.default.accept_dad", "0"));
+        foreach (var mn in plan.MobileNodeList)
+            NetnsRunner.Sysctl(mn.Namespace, ("net.ipv6.conf.all.forwarding", "0"), ("net.ipv6.conf.default.accept_dad", "0"),
+                ("net.ipv6.conf.default.accept_ra", "1"));
+
+        var first = LabPlan.Mag(1);
+        Tool.IpBatch(null, [
+            .. plan.MagList.Select(m => $"link add name {m.LmaSideDevice} netns {LabPlan.LmaNamespace} type veth peer name lma netns {m.Namespace}"),
+            $"link add name {LabPlan.CnLmaSideDevice} netns {LabPlan.LmaNamespace} type veth peer name {LabPlan.CnDevice} netns {LabPlan.CnNamespace}",
+            .. plan.MobileNodeList.Select(mn =>
+                $"link add name {mn.MagSideDevice} netns {first.Namespace} address {LabPlan.MagAccessMac} type veth peer name {LabPlan.MnDevice} netns {mn.Namespace} address {mn.Mac}"),
+        ]);
+
+        Tool.IpBatch(LabPlan.LmaNamespace, [
+            "link set lo up",
+            $"link add {LabPlan.TransportBridge} type bridge mcast_snooping 0",
+            $"addr add {LabPlan.LmaAddress}/{LabPlan.TransportPrefixLength} dev {LabPlan.TransportBridge} nodad",
+            $"link set {LabPlan.TransportBridge} up",
+            .. plan.MagList.SelectMany(m => new[] { $"link set {m.LmaSideDevice} master {LabPlan.TransportBridge}", $"link set {m.LmaSideDevice} up" }),
+            $"addr add {LabPlan.CnLmaSideAddress}/{LabPlan.CnPrefixLength} dev {LabPlan.CnLmaSideDevice} nodad",
+            $"link set {LabPlan.CnLmaSideDevice} up",
+        ]);
+        foreach (var mag in plan.MagList)
+            Tool.IpBatch(mag.Namespace, [
+                "link set lo up",
+                $"addr add {mag.Address}/{LabPlan.TransportPrefixLength} dev lma nodad",
+                "link set lma up",
+            ]);
+        Tool.IpBatch(LabPlan.CnNamespace, [
+            "link set lo up",
+            $"addr add {LabPlan.CnAddress}/{LabPlan.CnPrefixLength} dev {LabPlan.CnDevice} nodad",
+            $"link set {LabPlan.CnDevice} up",
+            $"route add default via {LabPlan.CnLmaSideAddress} dev {LabPlan.CnDevice}",
+        ]);
+        foreach (var mn in plan.MobileNodeList)
+        {
+            NetnsRunner.Sysctl(mn.Namespace, ($"net.ipv6.conf.{LabPlan.MnDevice}.accept_ra", "1"), ($"net.ipv6.conf.{LabPlan.MnDevice}.accept_dad", "0"),
+                ($"net.ipv6.conf.{LabPlan.MnDevice}.forwarding", "0"));
+            Tool.IpBatch(mn.Namespace, ["link set lo up", $"link set {LabPlan.MnDevice} up"]);
+        }
+    }
+
+    /// <summary>Brings the MAG-side ends of the access links up at MAG 1: the attach of every mobile node.</summary>
+    public static void AttachAll(LabPlan plan) =>
+        Tool.IpBatch(LabPlan.Mag(1).Namespace, plan.MobileNodeList.Select(mn => $"link set {mn.MagSideDevice} up"));
+}

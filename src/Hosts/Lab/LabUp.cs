@@ -1,0 +1,104 @@
+// `pmip6 lab up`: run directory and configuration files, namespaces and links, the LMA (awaited),
+// then the MAGs (awaited), then every access link brought up at MAG 1; returns once every mobile node
+// holds a usable global address from the HNP pool (SLAAC from the MAG's router advertisements). On
+// any failure, timeout or Ctrl-C, everything started so far is removed before the one-line reason.
+using System.Diagnostics;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public static class LabUp
+{
+    public static readonly TimeSpan DaemonStartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Brings the lab up; the caller handles the failure (LabTeardown has already run).</summary>
+    public static LabState Run(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel)
+    {
+        if (Tmds.Linux.LibC.geteuid() != 0)
+            throw new LabFailure("pmip6 lab needs root (it creates network namespaces)");
+        var existing = LabTeardown.LabNamespaces();
+        if (existing.Count > 0 || Directory.Exists(runDirectory))
+            throw new LabFailure($"a lab is already up ({(existing.Count > 0 ? string.Join(", ", existing) : runDirectory)}): pmip6 lab status shows it, pmip6 lab down removes it");
+        try
+        {
+            return Build(plan, runDirectory, addressTimeout, progress, cancel);
+        }
+        catch (Exception e)
+        {
+            var logs = Path.Combine(runDirectory, "logs");
+            var kept = KeepLogs(logs);
+            LabTeardown.Down(runDirectory);
+            if (e is LabFailure failure && kept)
+                throw new LabFailure(failure.Message.Replace(logs, KeptLogDirectory, StringComparison.Ordinal));
+            throw;
+        }
+    }
+
+    /// <summary>Where a failed start-up leaves the daemons' logs (the run directory itself is removed).</summary>
+    public const string KeptLogDirectory = "/tmp/pmip6-lab-logs";
+
+    private static bool KeepLogs(string logs)
+    {
+        try
+        {
+            if (!Directory.Exists(logs))
+                return false;
+            if (Directory.Exists(KeptLogDirectory))
+                Directory.Delete(KeptLogDirectory, recursive: true);
+            Directory.CreateDirectory(KeptLogDirectory);
+            foreach (var file in Directory.GetFiles(logs))
+                File.Copy(file, Path.Combine(KeptLogDirectory, Path.GetFileName(file)));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static LabState Build(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
+        Directory.CreateDirectory(Path.Combine(runDirectory, "pids"));
+        LabConfigs.WriteAll(plan, runDirectory);
+        var state = new LabState(plan.Mags, plan.MobileNodes, plan.MobileNodeList.ToDictionary(mn => mn.Name, _ => "mag1", StringComparer.Ordinal));
+        state.Save(runDirectory);
+        LabTopology.Build(plan);
+        progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA");
+
+        var lmaPid = LabDaemons.Start(runDirectory, "lma", LabPlan.LmaNamespace, "lma", Path.Combine(runDirectory, LabConfigs.LmaFile));
+        LabDaemons.AwaitReady(runDirectory, "lma", LabPlan.LmaNamespace, LabPlan.LmaHttpPort, lmaPid, DaemonStartTimeout, cancel);
+        var mags = plan.MagList.Select(m => (Mag: m, Pid: LabDaemons.Start(runDirectory, m.Name, m.Namespace, "mag", Path.Combine(runDirectory, LabConfigs.MagFile(m.Index))))).ToList();
+        foreach (var (mag, pid) in mags)
+            LabDaemons.AwaitReady(runDirectory, mag.Name, mag.Namespace, mag.HttpPort, pid, DaemonStartTimeout, cancel);
+        progress.WriteLine($"lab: LMA and {plan.Mags} MAGs serving after {clock.Elapsed.TotalSeconds:F1} s; attaching {plan.MobileNodes} mobile nodes to mag1");
+
+        LabTopology.AttachAll(plan);
+        AwaitAddresses(plan, runDirectory, addressTimeout, cancel);
+        progress.WriteLine($"lab: up in {clock.Elapsed.TotalSeconds:F1} s");
+        return state;
+    }
+
+    private static void AwaitAddresses(LabPlan plan, string runDirectory, TimeSpan timeout, CancellationToken cancel)
+    {
+        var waiting = plan.MobileNodeList.ToList();
+        var clock = Stopwatch.StartNew();
+        while (waiting.Count > 0)
+        {
+            cancel.ThrowIfCancellationRequested();
+            waiting.RemoveAll(mn => NodeAddresses.InPool(mn.Namespace).Count > 0);
+            if (waiting.Count == 0)
+                return;
+            foreach (var (name, pid) in LabState.ReadPids(runDirectory))
+                if (!LabDaemons.IsAlive(pid))
+                    throw new LabFailure($"the {name} daemon exited: {LabDaemons.LastLine(runDirectory, name)} (see {LabState.LogFile(runDirectory, name)})");
+            if (clock.Elapsed > timeout)
+            {
+                var names = string.Join(", ", waiting.Take(5).Select(mn => mn.Name)) + (waiting.Count > 5 ? $" and {waiting.Count - 5} more" : "");
+                throw new LabFailure($"{names} got no global address from {LabPlan.PrefixPool} within {timeout.TotalSeconds:F0} s " +
+                                     $"(no router advertisement with its prefix? see {LabState.LogFile(runDirectory, "mag1")} and {LabState.LogFile(runDirectory, "lma")})");
+            }
+            Thread.Sleep(100);
+        }
+    }
+}

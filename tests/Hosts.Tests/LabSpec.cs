@@ -1,0 +1,216 @@
+// The pure parts of `pmip6 lab`: the address plan, the generated configuration (read back by the
+// daemons' own settings loaders), the handover statistics, the SVG plot and argument errors (which
+// must exit 2 before anything is created).
+using System.Xml.Linq;
+using Pmip6Akka.Hosts.Config;
+using Pmip6Akka.Hosts.Lab;
+
+namespace Pmip6Akka.Hosts.Tests;
+
+public class LabPlanSpec
+{
+    [Fact]
+    public void Names_addresses_and_macs_follow_the_lab_contract()
+    {
+        var plan = LabPlan.Create(3, 12);
+        Assert.Equal(["pmip-mag1", "pmip-mag2", "pmip-mag3"], plan.MagList.Select(m => m.Namespace));
+        Assert.Equal("2001:db8:ff::1:2", LabPlan.Mag(2).Address);
+        Assert.Equal("2001:db8:ff::1:a", LabPlan.Mag(10).Address);
+        var mn = LabPlan.MobileNode(12);
+        Assert.Equal(("mn12", "pmip-mn12", "mn12@lab.pmip6", "02:00:00:00:00:0c", "mn12"), (mn.Name, mn.Namespace, mn.MnId, mn.Mac, mn.MagSideDevice));
+        Assert.Equal("02:00:00:00:01:2c", LabPlan.MobileNode(300).Mac);
+        Assert.All(LabTopology.Namespaces(plan), ns => Assert.True(LabPlan.IsLabNamespace(ns), ns));
+    }
+
+    [Theory]
+    [InlineData("pmip-lma", true)]
+    [InlineData("pmip-lma2", true)]
+    [InlineData("pmip-mag7", true)]
+    [InlineData("pmip-cn", true)]
+    [InlineData("pmip-mn50", true)]
+    [InlineData("pmip-t0a1b2cl", false)]
+    [InlineData("pmip-bench", false)]
+    [InlineData("pmip-bench-lma", false)]
+    [InlineData("pmip-lma1", false)]
+    [InlineData("pmip-xm1", false)]
+    [InlineData("pmip-mag", false)]
+    public void Down_owns_only_the_lab_namespaces(string name, bool owned) => Assert.Equal(owned, LabPlan.IsLabNamespace(name));
+
+    [Theory]
+    [InlineData("mn1", 1)]
+    [InlineData("mn50", 50)]
+    [InlineData("mn0", null)]
+    [InlineData("mn01", null)]
+    [InlineData("mag1", null)]
+    [InlineData("mn", null)]
+    public void Mobile_node_names_parse(string name, int? index) => Assert.Equal(index, LabPlan.ParseMobileNode(name));
+
+    [Fact]
+    public void The_pool_test_accepts_only_addresses_from_the_hnp_pool()
+    {
+        Assert.True(LabPlan.InPool("2001:db8:a053::ff:fe00:1"));
+        Assert.False(LabPlan.InPool("2001:db8:cc::2"));
+        Assert.False(LabPlan.InPool("fe80::1"));
+    }
+
+    [Fact]
+    public void Ip_json_addresses_are_parsed_with_the_tentative_flag()
+    {
+        var json = """[{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet6","local":"2001:db8:a000::1","prefixlen":64,"scope":"global","dynamic":true},{"family":"inet6","local":"2001:db8:a000::2","prefixlen":64,"scope":"global","tentative":true}]}]""";
+        Assert.Equal([new NodeAddress("2001:db8:a000::1", 64, false), new NodeAddress("2001:db8:a000::2", 64, true)], NodeAddresses.Parse(json));
+        Assert.Empty(NodeAddresses.Parse(""));
+    }
+}
+
+public sealed class LabConfigSpec : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("pmip6-lab-spec-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_generated_files_load_with_the_daemons_own_settings_readers()
+    {
+        var plan = LabPlan.Create(2, 3);
+        LabConfigs.WriteAll(plan, _dir);
+
+        var lma = LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf"));
+        Assert.Equal(LabPlan.LmaAddress, lma.Address.ToString());
+        Assert.Equal(["2001:db8:ff::1:1", "2001:db8:ff::1:2"], lma.AuthorizedMags.Select(a => a.ToString()).Order());
+        Assert.Equal("2001:db8:a000::/40", lma.PrefixPool.ToString());
+        Assert.StartsWith(_dir, lma.Store);
+        Assert.Equal(3, lma.Policies.Count);
+
+        var mag = MagDaemonSettings.Load(Path.Combine(_dir, "mag2.conf"));
+        Assert.Equal("2001:db8:ff::1:2", mag.Address.ToString());
+        Assert.Equal(LabPlan.LmaAddress, mag.Lma.ToString());
+        Assert.StartsWith(_dir, mag.StateDirectory);
+        Assert.Equal("mn2@lab.pmip6", mag.Policies.Find("mn2@lab.pmip6")?.MobileNodeId);
+        Assert.Contains("link-layer-ids = [\"02:00:00:00:00:03\"]", File.ReadAllText(Path.Combine(_dir, "policies.conf")));
+        Assert.Contains("interfaces = [\"mn*\"]", File.ReadAllText(Path.Combine(_dir, "mag1.conf")));
+    }
+
+    [Fact]
+    public void The_state_file_round_trips_and_a_missing_one_says_how_to_start_a_lab()
+    {
+        var failure = Assert.Throws<LabFailure>(() => LabState.Load(_dir));
+        Assert.Contains("pmip6 lab up", failure.Message);
+        new LabState(2, 1, new() { ["mn1"] = "mag2" }).Save(_dir);
+        var state = LabState.Load(_dir);
+        Assert.Equal((2, 1, "mag2"), (state.Mags, state.MobileNodes, state.Placement["mn1"]));
+    }
+}
+
+public class ArrivalStatisticsSpec
+{
+    private static double[] SendTimes(int count) => [.. Enumerable.Range(0, count).Select(i => (double)i)];
+
+    [Fact]
+    public void A_clean_stream_has_no_loss_and_a_one_interval_gap()
+    {
+        var arrivals = Enumerable.Range(0, 100).Select(i => new Arrival(i, i + 0.5)).ToList();
+        var stats = ArrivalStatistics.Compute(SendTimes(100), arrivals, 0, 100);
+        Assert.Equal(new StreamStatistics(100, 100, 0, 0, 0, 1, stats.GapStartMs), stats);
+    }
+
+    [Fact]
+    public void Loss_duplicates_reordering_and_the_interruption_are_counted()
+    {
+        // 0..9 arrive, 10..29 are lost during a 21 ms silence, 31 overtakes 30, 40 arrives twice.
+        var arrivals = new List<Arrival>();
+        for (var i = 0; i < 10; i++) arrivals.Add(new(i, i + 0.5));
+        arrivals.Add(new(31, 31.5));
+        arrivals.Add(new(30, 31.6));
+        for (var i = 32; i < 50; i++) arrivals.Add(new(i, i + 0.5));
+        arrivals.Add(new(40, 49.7));
+
+        var stats = ArrivalStatistics.Compute(SendTimes(50), arrivals, 0, 50);
+        Assert.Equal(50, stats.Sent);
+        Assert.Equal(30, stats.Received);
+        Assert.Equal(20, stats.Lost);
+        Assert.Equal(1, stats.Duplicated);
+        Assert.Equal(1, stats.Reordered);
+        Assert.Equal(22, stats.LargestGapMs, 6);
+        Assert.Equal(9.5, stats.GapStartMs);
+    }
+
+    [Fact]
+    public void A_window_counts_only_the_packets_sent_inside_it()
+    {
+        var arrivals = Enumerable.Range(0, 100).Where(i => i is < 40 or >= 45).Select(i => new Arrival(i, i + 0.5)).ToList();
+        Assert.Equal(5, ArrivalStatistics.Compute(SendTimes(100), arrivals, 30, 60).Lost);
+        Assert.Equal(0, ArrivalStatistics.Compute(SendTimes(100), arrivals, 60, 100).Lost);
+        Assert.Equal(1, ArrivalStatistics.Compute(SendTimes(100), arrivals, 60, 100).LargestGapMs, 6);
+    }
+
+    [Fact]
+    public void A_stream_that_never_comes_back_is_interrupted_until_the_window_ends()
+    {
+        var arrivals = Enumerable.Range(0, 10).Select(i => new Arrival(i, i + 0.5)).ToList();
+        var stats = ArrivalStatistics.Compute(SendTimes(100), arrivals, 0, 100);
+        Assert.Equal(90, stats.Lost);
+        Assert.Equal(90.5, stats.LargestGapMs, 6);
+    }
+
+    [Fact]
+    public void Rates_are_per_second_in_bins()
+    {
+        Assert.Equal([20.0, 10.0], ArrivalStatistics.Rate([10, 50, 150], 100, 200));
+    }
+}
+
+public class SvgPlotSpec
+{
+    [Fact]
+    public void The_plot_is_well_formed_svg_with_every_handover_marked()
+    {
+        var sends = Enumerable.Range(0, 3000).Select(i => (double)i).ToArray();
+        var arrivals = Enumerable.Range(0, 3000).Where(i => i is < 1000 or >= 1100).Select(i => new Arrival(i, i + 0.4)).ToList();
+        var moves = HandoverReport.WithStatistics([new HandoverMove(1, "mag1", "mag2", 1000, 1080, null!), new HandoverMove(2, "mag2", "mag1", 2000, 2050, null!)],
+            sends, arrivals, 3000);
+        var report = new HandoverReport("mn1", "2001:db8:a000::1", new HandoverOptions { Moves = 2 }, moves,
+            ArrivalStatistics.Compute(sends, arrivals, 0, double.MaxValue), new TcpResult(10, 10, "a", "a", null), null, 3000, sends, arrivals,
+            [(500, 5), (2500, 5)]);
+
+        var svg = XDocument.Parse(SvgPlot.Render(report));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", svg.Root!.Name);
+        Assert.Contains(svg.Descendants(ns + "text"), t => t.Value.Contains("mag1→mag2"));
+        Assert.Equal(8, svg.Descendants(ns + "line").Count(l => (string?)l.Attribute("stroke") is "#c0392b" or "#27ae60"));
+        Assert.Equal(100, moves[0].Udp.Lost);
+        Assert.True(report.Succeeded);
+        Assert.Contains("\"lost\": 100", report.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+}
+
+public class LabArgumentSpec
+{
+    [Theory]
+    [InlineData("lab run --scenario teleport", "unknown scenario 'teleport'")]
+    [InlineData("lab run", "missing option --scenario")]
+    [InlineData("lab run --scenario handover --plot out.png", "--plot writes SVG")]
+    [InlineData("lab run --scenario handover --moves 0", "--moves must be an integer from 1")]
+    [InlineData("lab up --mns 51", "--mns must be an integer from 1 to 50")]
+    [InlineData("lab up --mags 0", "--mags must be an integer from 1")]
+    [InlineData("lab up --colour red", "unknown option --colour")]
+    [InlineData("lab move mn1", "missing argument <magN>")]
+    [InlineData("lab move node1 mag2", "<mnK> must name a mobile node")]
+    [InlineData("lab move mn1 mag2 --gap-ms -1", "--gap-ms must be an integer from 0")]
+    [InlineData("lab status extra", "unexpected argument 'extra'")]
+    [InlineData("lab down now", "unexpected argument 'now'")]
+    public void Bad_lab_arguments_exit_2_with_one_line(string line, string reason)
+    {
+        var run = Cli.Run(line.Split(' '));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(reason, run.Err);
+        Assert.Single(run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Help_lists_the_lab_verbs()
+    {
+        var run = Cli.Run("--help");
+        foreach (var verb in new[] { "lab up", "lab move", "lab status", "lab down", "lab run" })
+            Assert.Contains(verb, run.Out);
+    }
+}
