@@ -204,7 +204,7 @@ public sealed class LinuxDataplane : ReceiveActor
             if (access.IsAccessInterface(link.Name))
             {
                 _accessLinks.Add(link.Index);
-                _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier, false, link.LinkLayerAddress));
+                _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier && link.IsRunning, false, link.LinkLayerAddress));
             }
     }
 
@@ -219,8 +219,11 @@ public sealed class LinuxDataplane : ReceiveActor
                     _accessLinks.Remove(link.Index);
                 else
                     _accessLinks.Add(link.Index);
-                _counters.Increment("access_link_events_total", "event", link.Deleted ? "gone" : link.IsUp && link.HasCarrier ? "up" : "down");
-                _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier, link.Deleted, link.LinkLayerAddress));
+                // Usable once operationally up (IFF_RUNNING, set with the qdisc's activation): a probe sent on
+                // carrier alone can vanish into the not-yet-active queue.
+                var usable = link.IsUp && link.HasCarrier && link.IsRunning;
+                _counters.Increment("access_link_events_total", "event", link.Deleted ? "gone" : usable ? "up" : "down");
+                _access.Tell(new AccessLinkChanged(link.Index, link.Name, usable, link.Deleted, link.LinkLayerAddress));
                 break;
             case NeighborChanged neighbor when neighbor.State == NeighborChanged.NUD_FAILED && _accessLinks.Contains(neighbor.Index):
                 _counters.Increment("access_nud_failures_total");

@@ -19,8 +19,6 @@ public sealed record AccessLinkSettings(Ipv6Address Lma, AccessTechnologyType Ac
     public TimeSpan RouterLifetime { get; init; } = TimeSpan.FromMinutes(30);
     /// <summary>Period of unsolicited Router Advertisements to each registered node.</summary>
     public TimeSpan AdvertiseInterval { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>How often a link that came up is probed until its node answers.</summary>
-    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>MTU advertised to nodes: the tunnel's inner MTU, so nothing needs fragmenting (RFC 2473 §7).</summary>
     public uint Mtu { get; init; } = 1460;
 }
@@ -49,7 +47,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         _dataplane = dataplane;
         _policies = policies;
         _counters = counters;
-        Receive<AccessLinkChanged>(c => Run(_state.OnLink(c.IfIndex, c.Name, c.Usable, c.Gone, c.LinkLayerAddress)));
+        Receive<AccessLinkChanged>(c => Run(_state.OnLink(c.IfIndex, c.Name, c.Usable, c.Gone, c.LinkLayerAddress, DateTimeOffset.UtcNow)));
         Receive<AccessNodeSeen>(s => Run(_state.OnNodeSeen(s.IfIndex, s.LinkLayerAddress, s.LinkLocal, s.SolicitedRouter, Identify, DateTimeOffset.UtcNow)));
         Receive<AccessNeighborFailed>(f => Run(_state.OnNeighborFailed(f.IfIndex, f.Address)));
         Receive<SessionReport>(r =>
@@ -59,7 +57,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
                 Timed(new AttachTiming(r.MobileNodeId, seen.Link, seen.At, DateTimeOffset.UtcNow - seen.At, rtt));
         });
         Receive<GetAttachTimings>(_ => Sender.Tell(_timings.ToArray()));
-        Receive<ProbeDue>(_ => Run(_state.OnProbeTimer()));
+        Receive<ProbeDue>(_ => Run(_state.OnProbeTimer(DateTimeOffset.UtcNow)));
         Receive<AdvertiseDue>(_ => Carry(_state.OnAdvertiseTimer(DateTimeOffset.UtcNow)));
         Receive<GetAccessLinks>(_ => Sender.Tell(_state));
     }
@@ -98,8 +96,13 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
     {
         _state = step.State;
         Carry(step.Effects);
-        if (_state.AnyWaiting && !Timers.IsTimerActive("probe"))
-            Timers.StartSingleTimer("probe", new ProbeDue(), _settings.ProbeInterval);
+        if (_state.NextProbeDue is { } due)
+        {
+            var wait = due - DateTimeOffset.UtcNow;
+            Timers.StartSingleTimer("probe", new ProbeDue(), wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+        }
+        else
+            Timers.Cancel("probe");
     }
 
     private void Carry(ImmutableArray<AccessEffect> effects)
@@ -166,16 +169,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
 
     private bool TryWriteAdvertisement(AccessEffect.Advertise a, out byte[] message)
     {
-        var seconds = (uint)Math.Min(a.Lifetime.TotalSeconds, uint.MaxValue - 1);
-        var routerLifetime = (ushort)Math.Min(Math.Min(seconds, _settings.RouterLifetime.TotalSeconds), 9000);
-        var w = NdWriter.RouterAdvertisement(_buffer, 64, RouterAdvertisementFlags.None, routerLifetime);
-        foreach (var prefix in a.Prefixes)
-            w.PrefixInformation(new PrefixInformation(prefix, PrefixInformationFlags.OnLink | PrefixInformationFlags.Autonomous, seconds, seconds));
-        w.Mtu(_settings.Mtu);
-        if (a.RouterLinkLayerAddress.Length > 0)
-            w.SourceLinkLayerAddress(a.RouterLinkLayerAddress);
-        // The kernel fills the checksum for ICMPv6 raw sockets; this one is correct for the usual source too.
-        if (!w.TryFinish(LinkLocalOf(a.RouterLinkLayerAddress), a.Destination, out var length))
+        if (!TryWriteAdvertisement(_buffer, a, _settings.RouterLifetime, _settings.Mtu, out var length))
         {
             _log.Error("router advertisement for {0} prefixes does not fit {1} bytes", a.Prefixes.Length, _buffer.Length);
             message = [];
@@ -183,6 +177,24 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         }
         message = _buffer[..length];
         return true;
+    }
+
+    /// <summary>
+    /// The Router Advertisement for <paramref name="a"/> (RFC 4861 §4.2): the MN's prefixes on-link and for
+    /// SLAAC with the binding's remaining lifetime, the tunnel MTU, and the MAG-side link-layer address.
+    /// </summary>
+    public static bool TryWriteAdvertisement(Span<byte> buffer, AccessEffect.Advertise a, TimeSpan routerLifetimeCap, uint mtu, out int length)
+    {
+        var seconds = (uint)Math.Min(a.Lifetime.TotalSeconds, uint.MaxValue - 1);
+        var routerLifetime = (ushort)Math.Min(Math.Min(seconds, routerLifetimeCap.TotalSeconds), 9000);
+        var w = NdWriter.RouterAdvertisement(buffer, 64, RouterAdvertisementFlags.None, routerLifetime);
+        foreach (var prefix in a.Prefixes)
+            w.PrefixInformation(new PrefixInformation(prefix, PrefixInformationFlags.OnLink | PrefixInformationFlags.Autonomous, seconds, seconds));
+        w.Mtu(mtu);
+        if (a.RouterLinkLayerAddress.Length > 0)
+            w.SourceLinkLayerAddress(a.RouterLinkLayerAddress);
+        // The kernel fills the checksum for ICMPv6 raw sockets; this one is correct for the usual source too.
+        return w.TryFinish(LinkLocalOf(a.RouterLinkLayerAddress), a.Destination, out length);
     }
 
     /// <summary>The EUI-64 link-local address the kernel derives from a 48-bit MAC (RFC 4291 appendix A).</summary>

@@ -30,19 +30,28 @@ public sealed record AccessPort(int IfIndex, string Name, byte[] RouterLinkLayer
     public ImmutableArray<Ipv6Prefix> Prefixes { get; init; } = [];
     public DateTimeOffset ExpiresAt { get; init; }
     public int Probes { get; init; }
+    public DateTimeOffset NextProbeAt { get; init; }
     public bool Registered => !Prefixes.IsEmpty;
 }
 
 public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
 {
     /// <summary>Probes sent on a link before the MAG waits for the node's own solicitation.</summary>
-    public const int MaxProbes = 20;
+    public const int MaxProbes = 12;
+
+    /// <summary>Wait after the first probe; doubles per probe up to <see cref="MaxProbeInterval"/> (10, 20, 40 ms ... about 6 s in all).</summary>
+    public static readonly TimeSpan FirstProbeInterval = TimeSpan.FromMilliseconds(10);
+    public static readonly TimeSpan MaxProbeInterval = TimeSpan.FromSeconds(1);
+
+    private static DateTimeOffset NextProbe(DateTimeOffset now, int probesSent) =>
+        now + TimeSpan.FromTicks(Math.Min(MaxProbeInterval.Ticks, FirstProbeInterval.Ticks << Math.Min(probesSent - 1, 20)));
 
     public static readonly AccessLinkState Empty = new(ImmutableDictionary<int, AccessPort>.Empty);
 
     public AccessPort? PortOf(string mobileNodeId) => Ports.Values.FirstOrDefault(p => p.MobileNodeId == mobileNodeId);
 
-    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnLink(int ifIndex, string name, bool usable, bool gone, byte[] routerMac)
+    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnLink(int ifIndex, string name, bool usable, bool gone, byte[] routerMac,
+        DateTimeOffset now = default)
     {
         Ports.TryGetValue(ifIndex, out var port);
         if (gone || !usable)
@@ -55,23 +64,31 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
         if (port is { Usable: true })
             return (this, []);
         // Up (again): whoever is there must show itself; probe now, the actor repeats until it answers.
-        var fresh = new AccessPort(ifIndex, name, routerMac.Length > 0 ? routerMac : port?.RouterLinkLayerAddress ?? [], true) { Probes = 1 };
+        var fresh = new AccessPort(ifIndex, name, routerMac.Length > 0 ? routerMac : port?.RouterLinkLayerAddress ?? [], true)
+        {
+            Probes = 1,
+            NextProbeAt = NextProbe(now, 1),
+        };
         return (new(Ports.SetItem(ifIndex, fresh)), [new AccessEffect.Probe(ifIndex)]);
     }
 
-    /// <summary>The actor's probe timer: probe again every link still waiting for its node.</summary>
-    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnProbeTimer()
+    /// <summary>The actor's probe timer: probe again every link still waiting for its node whose back-off has passed.</summary>
+    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnProbeTimer(DateTimeOffset now = default)
     {
-        var waiting = Ports.Values.Where(p => p.Usable && p.MobileNodeId is null && p.Probes < MaxProbes).ToList();
+        var waiting = Ports.Values.Where(p => p.Usable && p.MobileNodeId is null && p.Probes < MaxProbes && p.NextProbeAt <= now).ToList();
         if (waiting.Count == 0)
             return (this, []);
         var ports = Ports;
         foreach (var p in waiting)
-            ports = ports.SetItem(p.IfIndex, p with { Probes = p.Probes + 1 });
+            ports = ports.SetItem(p.IfIndex, p with { Probes = p.Probes + 1, NextProbeAt = NextProbe(now, p.Probes + 1) });
         return (new(ports), [.. waiting.Select(p => (AccessEffect)new AccessEffect.Probe(p.IfIndex))]);
     }
 
     public bool AnyWaiting => Ports.Values.Any(p => p.Usable && p.MobileNodeId is null && p.Probes < MaxProbes);
+
+    /// <summary>When the next probe is due (the actor sets its timer to it), or null when no link waits.</summary>
+    public DateTimeOffset? NextProbeDue =>
+        Ports.Values.Where(p => p.Usable && p.MobileNodeId is null && p.Probes < MaxProbes).Select(p => (DateTimeOffset?)p.NextProbeAt).Min();
 
     /// <summary>A node spoke on <paramref name="ifIndex"/>; <paramref name="identify"/> maps its link-layer address to an MN-ID (policy).</summary>
     public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnNodeSeen(int ifIndex, byte[] nodeMac, Ipv6Address linkLocal,

@@ -30,6 +30,12 @@ public sealed record LinkChanged(int Index, string Name, uint Flags, bool Delete
 
     /// <summary>IFF_LOWER_UP: carrier (for a veth: the peer end is up).</summary>
     public bool HasCarrier => (Flags & Netlink.IFF_LOWER_UP) != 0;
+
+    /// <summary>
+    /// IFF_RUNNING: operationally up. The kernel sets it in linkwatch together with activating the device's
+    /// queueing discipline, so unlike carrier alone it means packets sent now actually leave.
+    /// </summary>
+    public bool IsRunning => (Flags & Netlink.IFF_RUNNING) != 0;
 }
 
 /// <summary>RTM_NEWNEIGH / RTM_DELNEIGH for an IPv6 neighbour; <see cref="State"/> holds NUD_* bits (<linux/neighbour.h>).</summary>

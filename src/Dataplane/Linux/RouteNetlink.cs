@@ -29,6 +29,12 @@ public readonly record struct LinkInfo(int Index, string Name, uint Flags, byte[
 
     /// <summary>IFF_LOWER_UP (0x10000): the driver reports carrier (for a veth, the peer is up).</summary>
     public bool HasCarrier => (Flags & Netlink.IFF_LOWER_UP) != 0;
+
+    /// <summary>
+    /// IFF_RUNNING: operationally up. The kernel sets it in linkwatch together with activating the device's
+    /// queueing discipline, so unlike carrier alone it means packets sent now actually leave.
+    /// </summary>
+    public bool IsRunning => (Flags & Netlink.IFF_RUNNING) != 0;
 }
 
 public sealed unsafe class RouteNetlink : OwnedFileDescriptor

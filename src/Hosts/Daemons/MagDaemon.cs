@@ -73,6 +73,7 @@ public static class MagDaemon
                 Mtu = (uint)settings.Tunnel.Mtu,
             }, mag, dataplane, settings.Policies, counters), "access");
 
+        Warmup.Run(); // compile the attach/handover path now, not during the first real handover
         var http = await DaemonRuntime.StartHttpAsync("mag", settings.Http, system, request => Serve(request, mag, access, counters, settings, resources.Tunnel));
         stdout.WriteLine($"pmip6 mag: serving on {settings.Address}, LMA {settings.Lma}, restart counter {restartCounter}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));

@@ -19,7 +19,7 @@ public sealed class AccessLinkStateSpec
 
     private static string? Identify(byte[] mac) => mac.AsSpan().SequenceEqual(NodeMac) ? Mn : null;
 
-    private static AccessLinkState Up(int ifIndex = 7) => AccessLinkState.Empty.OnLink(ifIndex, "mn1", true, false, RouterMac).State;
+    private static AccessLinkState Up(int ifIndex = 7) => AccessLinkState.Empty.OnLink(ifIndex, "mn1", true, false, RouterMac, Now).State;
 
     private static AccessLinkState Registered()
     {
@@ -28,24 +28,32 @@ public sealed class AccessLinkStateSpec
     }
 
     [Fact]
-    public void A_link_that_comes_up_is_probed_until_its_node_speaks()
+    public void A_link_that_comes_up_is_probed_at_once_and_again_with_a_doubling_back_off_until_its_node_speaks()
     {
-        var (state, effects) = AccessLinkState.Empty.OnLink(7, "mn1", true, false, RouterMac);
+        var (state, effects) = AccessLinkState.Empty.OnLink(7, "mn1", true, false, RouterMac, Now);
         Assert.Equal(new AccessEffect.Probe(7), Assert.Single(effects));
-        Assert.True(state.AnyWaiting);
-        var (again, more) = state.OnProbeTimer();
+        Assert.Equal(Now.AddMilliseconds(10), state.NextProbeDue);
+        Assert.Empty(state.OnProbeTimer(Now.AddMilliseconds(9)).Effects);
+        var (again, more) = state.OnProbeTimer(Now.AddMilliseconds(10));
         Assert.Equal(new AccessEffect.Probe(7), Assert.Single(more));
         Assert.Equal(2, again.Ports[7].Probes);
+        Assert.Equal(Now.AddMilliseconds(30), again.NextProbeDue); // then 20 ms later, 40, 80 ... capped at 1 s
     }
 
     [Fact]
     public void Probing_stops_after_MaxProbes_and_then_waits_for_the_nodes_own_solicitation()
     {
         var state = Up();
+        var at = Now;
         for (var i = 1; i < AccessLinkState.MaxProbes; i++)
-            state = state.OnProbeTimer().State;
+        {
+            at = state.NextProbeDue!.Value;
+            state = state.OnProbeTimer(at).State;
+        }
+        Assert.True(at - Now < TimeSpan.FromSeconds(10), $"the last probe went out {at - Now} after link-up");
         Assert.False(state.AnyWaiting);
-        Assert.Empty(state.OnProbeTimer().Effects);
+        Assert.Null(state.NextProbeDue);
+        Assert.Empty(state.OnProbeTimer(at.AddHours(1)).Effects);
         var attach = state.OnNodeSeen(7, NodeMac, NodeLinkLocal, true, Identify, Now).Effects;
         Assert.Contains(attach, e => e is AccessEffect.Attach);
     }
@@ -142,7 +150,7 @@ public sealed class AccessLinkStateSpec
     [Fact]
     public void The_same_node_appearing_on_another_link_leaves_the_first_one()
     {
-        var state = Registered().OnLink(8, "mn1b", true, false, RouterMac).State;
+        var state = Registered().OnLink(8, "mn1b", true, false, RouterMac, Now).State;
         var (after, effects) = state.OnNodeSeen(8, NodeMac, NodeLinkLocal, true, Identify, Now);
         Assert.Contains(new AccessEffect.Detach(7, Mn, "the node re-appeared on another link"), effects);
         Assert.IsType<AccessEffect.Attach>(effects[^1]);
@@ -152,7 +160,7 @@ public sealed class AccessLinkStateSpec
     [Fact]
     public void Periodic_advertisements_go_to_every_registered_node_only()
     {
-        var state = Registered().OnLink(8, "mn2", true, false, RouterMac).State;
+        var state = Registered().OnLink(8, "mn2", true, false, RouterMac, Now).State;
         var effects = state.OnAdvertiseTimer(Now.AddSeconds(10));
         Assert.Equal(7, Assert.IsType<AccessEffect.Advertise>(Assert.Single(effects)).IfIndex);
     }

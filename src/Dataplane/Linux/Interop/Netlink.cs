@@ -79,6 +79,7 @@ internal static class Netlink
     public const ushort IFLA_IFNAME = 3;
     public const ushort IFLA_MTU = 4;
     public const uint IFF_UP = 0x1;
+    public const uint IFF_RUNNING = 0x40;
     public const uint IFF_LOWER_UP = 0x10000;
 
     // struct ifaddrmsg (8 octets) and its attributes.
