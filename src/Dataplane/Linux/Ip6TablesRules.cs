@@ -153,14 +153,19 @@ public sealed class Ip6TablesRules
         "-j", "NFQUEUE", "--queue-num", queue.ToString(CultureInfo.InvariantCulture),
     ];
 
-    /// <summary>`-C`: exit 0 when the rule is there, 1 with "does a matching rule exist" when not; anything else is an error.</summary>
+    /// <summary>
+    /// `-C`: exit 0 when the rule is there; exit 1 when not, saying "Bad rule (does a matching rule exist
+    /// in that chain?)" (nft backend) or "No chain/target/match by that name." (legacy backend, 1.8.9);
+    /// anything else is an error.
+    /// </summary>
     private (bool Exists, string? Error) Check(Ipv6Prefix destination, ushort queue)
     {
         if (!TryStart(RuleArguments("-C", destination, queue), out var result, out var error))
             return (false, error);
         if (result.Code == 0)
             return (true, null);
-        if (result.Code == 1 && result.Error.Contains("does a matching rule exist", StringComparison.Ordinal))
+        if (result.Code == 1 && (result.Error.Contains("does a matching rule exist", StringComparison.Ordinal)
+                                 || result.Error.Contains("No chain/target/match by that name", StringComparison.Ordinal)))
             return (false, null);
         return (false, Describe(RuleArguments("-C", destination, queue), result));
     }

@@ -376,32 +376,151 @@ public sealed class NetfilterQueueSpec : IDisposable
         Assert.True(inOrder);
     }
 
-    [Fact]
-    public void RemoveAll_deletes_every_rule_of_ours_and_nobody_elses()
+    [Theory]
+    [InlineData("ip6tables")]
+    [InlineData("ip6tables-legacy")]
+    public void RemoveAll_deletes_every_rule_of_ours_and_nobody_elses(string executable)
     {
+        if (!File.Exists(Path.Combine("/usr/sbin", executable)))
+        {
+            _output.WriteLine($"{executable} is not installed: nothing to check");
+            return;
+        }
+        var rules = new Ip6TablesRules(executable);
         var error = "";
         _namespaces.Run(_r, () =>
         {
-            Assert.True(_rules.TryAddQueueRule(Hnp, Queue, out error), error);
-            Assert.True(_rules.TryAddQueueRule(Hnp, Queue, out error), "adding again succeeds: " + error);
-            Assert.True(_rules.TryAddQueueRule(Ipv6Prefix.Parse("2001:db8:b::/64"), 8, out error), error);
-            Assert.True(_rules.TryAddQueueRule(Ipv6Prefix.Parse("2001:db8:c::1/128"), 9, out error), error);
+            Assert.True(rules.TryAddQueueRule(Hnp, Queue, out error), error);
+            Assert.True(rules.TryAddQueueRule(Hnp, Queue, out error), "adding again succeeds: " + error);
+            Assert.True(rules.TryAddQueueRule(Ipv6Prefix.Parse("2001:db8:b::/64"), 8, out error), error);
+            Assert.True(rules.TryAddQueueRule(Ipv6Prefix.Parse("2001:db8:c::1/128"), 9, out error), error);
+            Assert.True(rules.TryRemoveQueueRule(Ipv6Prefix.Parse("2001:db8:e::/64"), 9, out error), "removing what is not there succeeds: " + error);
         });
-        NetworkNamespaces.Ip("netns", "exec", _r, "ip6tables", "-w", "-t", "mangle", "-A", "PREROUTING", "-d", "2001:db8:d::/64",
+        NetworkNamespaces.Ip("netns", "exec", _r, executable, "-w", "-t", "mangle", "-A", "PREROUTING", "-d", "2001:db8:d::/64",
             "-m", "comment", "--comment", "someone-else", "-j", "ACCEPT");
 
-        var listed = _namespaces.Run(_r, () => _rules.TryListOurs(out var ours, out _) ? ours : []);
+        var listed = _namespaces.Run(_r, () => rules.TryListOurs(out var ours, out _) ? ours : []);
         Assert.Equal(3, listed.Count);
         Assert.Contains(listed, rule => rule.Contains("-d 2001:db8:a::/64", StringComparison.Ordinal) && rule.EndsWith("--queue-num 7", StringComparison.Ordinal));
-        Assert.Equal(3, _namespaces.Run(_r, _rules.RemoveAll));
+        Assert.Equal(3, _namespaces.Run(_r, rules.RemoveAll));
 
-        var left = NetworkNamespaces.Ip("netns", "exec", _r, "ip6tables", "-w", "-t", "mangle", "-S", "PREROUTING");
+        var left = NetworkNamespaces.Ip("netns", "exec", _r, executable, "-w", "-t", "mangle", "-S", "PREROUTING");
         Assert.DoesNotContain("pmip6", left);
         Assert.Contains("someone-else", left);
-        Assert.Equal(0, _namespaces.Run(_r, _rules.RemoveAll));
+        Assert.Equal(0, _namespaces.Run(_r, rules.RemoveAll));
         // Nothing of this ran in the test's own namespace.
-        Assert.True(_rules.TryListOurs(out var rootRules, out error), error);
+        Assert.True(rules.TryListOurs(out var rootRules, out error), error);
         Assert.Empty(rootRules);
+    }
+
+    [Fact]
+    public void The_legacy_backend_queues_and_releases_as_well()
+    {
+        if (!File.Exists("/usr/sbin/ip6tables-legacy"))
+        {
+            _output.WriteLine("ip6tables-legacy is not installed: nothing to check");
+            return;
+        }
+        var legacy = new Ip6TablesRules("ip6tables-legacy");
+        var queue = OpenQueue();
+        var error = "";
+        try
+        {
+            Assert.True(_namespaces.Run(_r, () => legacy.TryAddQueueRule(Hnp, Queue, out error)), error);
+            Send(0, 3);
+            var held = ReceiveHeld(queue, 3);
+            Assert.Equal(-1, Delivered(200));
+            Assert.True(queue.TrySetBatchVerdict(held[^1].Id, NetfilterVerdict.Accept, out var errno), Errno.Describe(errno));
+            Assert.Equal([0, 1, 2], new[] { Delivered(), Delivered(), Delivered() });
+        }
+        finally
+        {
+            Assert.True(_namespaces.Run(_r, () => legacy.TryRemoveQueueRule(Hnp, Queue, out error)), error);
+        }
+    }
+
+    [Fact]
+    public void Verdicts_may_come_from_another_thread_while_the_receiver_waits()
+    {
+        const int Packets = 200;
+        var queue = OpenQueue(new() { QueueNumber = Queue, ReceiveBufferBytes = 1 << 20, ReceiveTimeout = TimeSpan.FromSeconds(2) });
+        AddRule();
+        using var ids = new System.Collections.Concurrent.BlockingCollection<uint>();
+        var receiver = new Thread(() =>
+        {
+            var buffer = new byte[queue.MinimumReceiveBufferLength];
+            var received = 0;
+            while (received < Packets)
+            {
+                var length = queue.Receive(buffer, out var errno);
+                if (length < 0)
+                {
+                    if (errno == EAGAIN)
+                        break;
+                    continue;
+                }
+                var reader = NetfilterQueue.Packets(buffer.AsSpan(0, length));
+                while (reader.MoveNext())
+                {
+                    ids.Add(reader.Current.PacketId);
+                    received++;
+                }
+            }
+            ids.CompleteAdding();
+        });
+        receiver.Start();
+
+        Send(0, Packets);
+        var released = 0;
+        foreach (var id in ids.GetConsumingEnumerable())
+        {
+            Assert.True(queue.TrySetVerdict(id, NetfilterVerdict.Accept, out var errno), Errno.Describe(errno));
+            released++;
+        }
+        receiver.Join();
+
+        Assert.Equal(Packets, released);
+        Assert.Equal(Enumerable.Range(0, Packets), Enumerable.Range(0, Packets).Select(_ => Delivered()));
+    }
+
+    [Fact]
+    public void A_full_socket_buffer_shows_as_a_counted_ENOBUFS_and_as_user_dropped()
+    {
+        const int Packets = 100;
+        var queue = OpenQueue(new() { QueueNumber = Queue, ReceiveBufferBytes = 4096, ReceiveTimeout = TimeSpan.FromMilliseconds(300) });
+        AddRule();
+
+        Send(0, Packets);
+        var held = new List<uint>();
+        var buffer = new byte[queue.MinimumReceiveBufferLength];
+        var overruns = 0;
+        while (true)
+        {
+            var length = queue.Receive(buffer, out var errno);
+            if (length < 0)
+            {
+                Assert.True(NetfilterQueue.IsTransientReceiveError(errno), Errno.Describe(errno));
+                if (errno == EAGAIN)
+                    break;
+                overruns += errno == ENOBUFS ? 1 : 0;
+                continue;
+            }
+            var reader = NetfilterQueue.Packets(buffer.AsSpan(0, length));
+            while (reader.MoveNext())
+                held.Add(reader.Current.PacketId);
+        }
+        var statistics = _namespaces.Run(_r, () => NetfilterQueue.TryReadQueueStatistics(Queue, out var s) ? s : default);
+        _output.WriteLine($"held {held.Count}, ENOBUFS {overruns}, {statistics}");
+
+        Assert.True(overruns >= 1);
+        Assert.Equal(overruns, queue.ReceiveOverruns);
+        Assert.True(statistics.UserDropped > 0);
+        Assert.Equal((uint)Packets, held.Count + statistics.UserDropped);
+        Assert.True(queue.TrySetBatchVerdict(held[^1], NetfilterVerdict.Accept, out var verdictErrno), Errno.Describe(verdictErrno));
+        var delivered = 0;
+        while (Delivered(300) >= 0)
+            delivered++;
+        Assert.Equal(held.Count, delivered);
     }
 
     [Fact]
