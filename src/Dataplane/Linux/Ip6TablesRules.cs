@@ -1,0 +1,240 @@
+// The ip6tables rules that send a mobile node's downlink to our nfnetlink_queue while the LMA buffers
+// it across a handover: `ip6tables -t mangle -I PREROUTING -d <HNP> -m comment --comment pmip6
+// -j NFQUEUE --queue-num N` (iptables-extensions(8): NFQUEUE, comment). Added once per buffering
+// episode and removed after the release, so running ip6tables (a process, with an argument list, no
+// shell) is fine here; nothing runs per packet. Works with either backend (iptables-nft and
+// iptables-legacy speak the same command line).
+// Why mangle PREROUTING: it is the first hook a forwarded packet reaches, before the routing decision,
+// so the packet is parked before it is routed towards the old MAG; on NF_ACCEPT it continues to the
+// routing decision then, with the routes of the new binding. -I (insert at the head of the chain): a
+// rule before ours that ACCEPTs would otherwise let the packet skip the queue.
+// Every rule carries the comment "pmip6": `ip6tables -t mangle -S PREROUTING` shows what is ours, and
+// RemoveAll (run at startup) deletes exactly those, e.g. the rules a crashed daemon left behind.
+//
+// No --queue-bypass, a deliberate choice. The kernel never holds a packet for a queue nobody has
+// bound: without a listener, NFQUEUE drops it (nf_queue: no instance, NF_DROP), and with
+// --queue-bypass it would instead continue as if the rule were not there. Also, when the listener's
+// socket closes, the packets it held are dropped (the queue instance is flushed with NF_DROP). So
+// "hold while the daemon is away" is not on offer; the choice is drop or pass. We drop (fail closed):
+// during a handover the mobile node's routes are in flux (the old tunnel route is being withdrawn,
+// the new one not yet there), and passing the packet on means sending it along a stale route (to the
+// old MAG, which no longer serves the node) or along the default route back upstream, where it loops
+// until its hop limit runs out. A dead daemon serves no binding anyway, so dropping loses nothing a
+// bypass would have delivered. The cost: a rule left by a crashed daemon black-holes that prefix until
+// the next start runs RemoveAll; its packet counters (`ip6tables -t mangle -L PREROUTING -v`) show
+// what it caught. Order of operations: bind the queue before adding a rule, remove the rule after the
+// release.
+// Rules live in the network namespace of the process that runs ip6tables: the child inherits the
+// calling thread's namespace (fork copies the thread's nsproxy), as the tests rely on.
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Dataplane.Linux;
+
+public sealed class Ip6TablesRules
+{
+    /// <summary>The comment on every rule we add: how ours are told from anyone else's.</summary>
+    public const string Comment = "pmip6";
+    public const string Table = "mangle";
+    public const string Chain = "PREROUTING";
+
+    /// <summary>The Debian package that provides ip6tables.</summary>
+    public const string Package = "iptables";
+
+    /// <summary>Seconds ip6tables waits for the xtables lock (`-w`) before giving up.</summary>
+    private const int LockWaitSeconds = 10;
+
+    private readonly string _executable;
+    private readonly TimeSpan _timeout;
+
+    /// <param name="executable">ip6tables (found on PATH), or a full path.</param>
+    /// <param name="timeout">How long one run may take before it is killed (default 30 s: the lock wait plus margin).</param>
+    public Ip6TablesRules(string executable = "ip6tables", TimeSpan? timeout = null)
+    {
+        _executable = executable;
+        _timeout = timeout ?? TimeSpan.FromSeconds(30);
+    }
+
+    /// <summary>
+    /// Sends packets to <paramref name="destination"/> to NFQUEUE <paramref name="queue"/> (inserted at the
+    /// head of mangle PREROUTING). Adding a rule that is already there changes nothing and succeeds.
+    /// False with ip6tables' own message (or what to install when it is missing).
+    /// </summary>
+    public bool TryAddQueueRule(Ipv6Prefix destination, ushort queue, out string error)
+    {
+        var (exists, checkError) = Check(destination, queue);
+        if (checkError is not null)
+        {
+            error = checkError;
+            return false;
+        }
+        if (exists)
+        {
+            error = "";
+            return true;
+        }
+        return TryRun(RuleArguments("-I", destination, queue), out _, out error);
+    }
+
+    /// <summary>Deletes the rule <see cref="TryAddQueueRule"/> adds; a rule that is not there counts as deleted.</summary>
+    public bool TryRemoveQueueRule(Ipv6Prefix destination, ushort queue, out string error)
+    {
+        var (exists, checkError) = Check(destination, queue);
+        if (checkError is not null)
+        {
+            error = checkError;
+            return false;
+        }
+        if (!exists)
+        {
+            error = "";
+            return true;
+        }
+        return TryRun(RuleArguments("-D", destination, queue), out _, out error);
+    }
+
+    /// <summary>Our rules in mangle PREROUTING, as `ip6tables -S` prints them ("-A PREROUTING -d ... --comment pmip6 ...").</summary>
+    public bool TryListOurs(out IReadOnlyList<string> rules, out string error)
+    {
+        rules = [];
+        if (!TryRun(["-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture), "-t", Table, "-S", Chain], out var output, out error))
+            return false;
+        rules = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(IsOurs)
+            .ToList();
+        return true;
+    }
+
+    /// <summary>Deletes every rule of ours in mangle PREROUTING (startup cleanup); <paramref name="removed"/> counts them.</summary>
+    public bool TryRemoveAll(out int removed, out string error)
+    {
+        removed = 0;
+        if (!TryListOurs(out var rules, out error))
+            return false;
+        foreach (var rule in rules)
+        {
+            // "-A PREROUTING <spec>" -> "-D PREROUTING <spec>": the same tokens delete it. Ours carry no
+            // quoted arguments (the comment is a single word), so splitting on spaces is exact.
+            var tokens = rule.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (tokens.Length < 2 || tokens[0] != "-A")
+                continue;
+            tokens[0] = "-D";
+            if (!TryRun(["-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture), "-t", Table, .. tokens], out _, out error))
+                return false;
+            removed++;
+        }
+        return true;
+    }
+
+    /// <summary>As <see cref="TryRemoveAll"/>, throwing <see cref="InvalidOperationException"/> with ip6tables' message; returns how many rules it removed.</summary>
+    public int RemoveAll() =>
+        TryRemoveAll(out var removed, out var error) ? removed : throw new InvalidOperationException(error);
+
+    /// <summary>A line of `ip6tables -S` that is an appended rule with exactly our comment.</summary>
+    internal static bool IsOurs(string line)
+    {
+        var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (tokens.Length == 0 || tokens[0] != "-A")
+            return false;
+        for (var i = 0; i + 1 < tokens.Length; i++)
+            if (tokens[i] == "--comment" && tokens[i + 1] == Comment)
+                return true;
+        return false;
+    }
+
+    internal static List<string> RuleArguments(string operation, Ipv6Prefix destination, ushort queue) =>
+    [
+        "-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture),
+        "-t", Table, operation, Chain,
+        "-d", $"{destination.Address.Mask(destination.Length)}/{destination.Length}",
+        "-m", "comment", "--comment", Comment,
+        "-j", "NFQUEUE", "--queue-num", queue.ToString(CultureInfo.InvariantCulture),
+    ];
+
+    /// <summary>
+    /// `-C`: exit 0 when the rule is there; exit 1 when not, saying "Bad rule (does a matching rule exist
+    /// in that chain?)" (nft backend) or "No chain/target/match by that name." (legacy backend, 1.8.9);
+    /// anything else is an error.
+    /// </summary>
+    private (bool Exists, string? Error) Check(Ipv6Prefix destination, ushort queue)
+    {
+        if (!TryStart(RuleArguments("-C", destination, queue), out var result, out var error))
+            return (false, error);
+        if (result.Code == 0)
+            return (true, null);
+        if (result.Code == 1 && (result.Error.Contains("does a matching rule exist", StringComparison.Ordinal)
+                                 || result.Error.Contains("No chain/target/match by that name", StringComparison.Ordinal)))
+            return (false, null);
+        return (false, Describe(RuleArguments("-C", destination, queue), result));
+    }
+
+    private bool TryRun(List<string> arguments, out string output, out string error)
+    {
+        output = "";
+        if (!TryStart(arguments, out var result, out error))
+            return false;
+        if (result.Code != 0)
+        {
+            error = Describe(arguments, result);
+            return false;
+        }
+        output = result.Output;
+        error = "";
+        return true;
+    }
+
+    private string Describe(List<string> arguments, (int Code, string Output, string Error) result) =>
+        $"{_executable} {string.Join(' ', arguments)} failed ({result.Code}): {result.Error.Trim()}";
+
+    private bool TryStart(List<string> arguments, out (int Code, string Output, string Error) result, out string error)
+    {
+        result = default;
+        var start = new ProcessStartInfo(_executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        Process? process;
+        try
+        {
+            process = Process.Start(start);
+        }
+        catch (Win32Exception e)
+        {
+            error = $"cannot run {_executable} ({e.Message}): install the {Package} package (apt-get install {Package})";
+            return false;
+        }
+        if (process is null)
+        {
+            error = $"cannot run {_executable}";
+            return false;
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(_timeout))
+            {
+                try
+                {
+                    process.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // it ended meanwhile
+                }
+                error = $"{_executable} {string.Join(' ', arguments)} did not finish within {_timeout.TotalSeconds:F0} s";
+                return false;
+            }
+            process.WaitForExit();
+            result = (process.ExitCode, stdout.Result, stderr.Result);
+            error = "";
+            return true;
+        }
+    }
+}
