@@ -24,6 +24,12 @@ public sealed record EndpointRegistered(Ipv6Address Address);
 /// <summary>Dataplane effects of a binding (acted on by the Linux dataplane issue; logged and counted until then).</summary>
 public sealed record InstallBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, Ipv6Address ProxyCoa);
 
+/// <summary>
+/// The LMA accepted a de-registration: hold the MN's downlink (handover buffering) until its next binding is
+/// installed, when it is released in order, paced.
+/// </summary>
+public sealed record BufferDownlink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
+
 public sealed record RemoveBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
 // ---- The MAG's access links (RFC 5213 §6.9: attach and detach; §6.8: the point-to-point link) ----

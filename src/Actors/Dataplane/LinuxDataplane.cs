@@ -27,10 +27,13 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     public UserspaceTunnel? Tunnel { get; init; }
     public RouteNetlink? Routes { get; init; }
     public AccessLinkResources? Access { get; init; }
+    /// <summary>The LMA's handover buffer (NFQUEUE), when buffering is on.</summary>
+    public HandoverBuffering? Buffering { get; init; }
 
     /// <summary>Closes everything (for a start-up that fails before the dataplane actor takes them over).</summary>
     public void Dispose()
     {
+        Buffering?.Dispose();
         Tunnel?.Dispose();
         Access?.Icmp.Dispose();
         Access?.Links.Dispose();
@@ -39,8 +42,10 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     }
 }
 
-public sealed class LinuxDataplane : ReceiveActor
+public sealed class LinuxDataplane : ReceiveActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private const int MainTable = 254;
     private static readonly Ipv6Address AllNodes = Ipv6Address.Parse("ff02::1");
 
@@ -61,6 +66,10 @@ public sealed class LinuxDataplane : ReceiveActor
     private volatile bool _stopping;
 
     private sealed record EchoReplyFrom(int IfIndex, Ipv6Address Source);
+    private sealed record ForgetDeparted(Ipv6Prefix Prefix, Ipv6Address Lma);
+
+    /// <summary>How long a MAG returns downlink for an MN that left (to the LMA's handover buffer) before dropping it.</summary>
+    public static readonly TimeSpan DepartedHoldTime = TimeSpan.FromSeconds(2);
     private sealed record LinkEvent(NetlinkEvent Event);
 
     /// <summary>Takes ownership of opened resources (open them before starting the actor system so a failure stops the daemon at once).</summary>
@@ -77,6 +86,13 @@ public sealed class LinuxDataplane : ReceiveActor
         Receive<SendMobilityMessage>(SendMobility);
         Receive<InstallBinding>(InstallBinding);
         Receive<RemoveBinding>(RemoveBinding);
+        Receive<BufferDownlink>(b =>
+        {
+            if (_resources.Buffering is not { } buffering)
+                return;
+            _counters.Increment("buffering_started_total");
+            buffering.Begin(b.MobileNodeId, b.Prefixes);
+        });
         Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
         Receive<InstallAccessRoute>(InstallAccessRoute);
         Receive<RemoveAccessRoute>(RemoveAccessRoute);
@@ -84,6 +100,7 @@ public sealed class LinuxDataplane : ReceiveActor
         Receive<SendAccessMessage>(m => SendIcmp(m.Message, m.Destination, m.IfIndex, "access_messages"));
         Receive<AccessNodeSeen>(s => _access.Tell(s));
         Receive<EchoReplyFrom>(OnEchoReply);
+        Receive<ForgetDeparted>(f => _resources.Tunnel?.Forwarder.Departed.Remove(f.Prefix, onlyVia: f.Lma));
         Receive<LinkEvent>(e => OnLinkEvent(e.Event));
     }
 
@@ -102,6 +119,7 @@ public sealed class LinuxDataplane : ReceiveActor
         var self = Self;
         Spawn("mh-receive", () => ReceiveMobility(self));
         _resources.Tunnel?.Start();
+        _resources.Buffering?.Start();
         if (_resources.Access is { } access)
         {
             Spawn("access-icmp", () => ReceiveAccess(access.Icmp, self));
@@ -180,6 +198,9 @@ public sealed class LinuxDataplane : ReceiveActor
         if (_resources.Tunnel is { } tunnel)
             foreach (var prefix in i.Prefixes)
                 tunnel.Forwarder.Table.Set(prefix, i.ProxyCoa);
+        // After the route change: what was held for the node now leaves through its new tunnel.
+        if (_resources.Buffering?.Release(i.MobileNodeId) == true)
+            _counters.Increment("buffering_flushes_total");
         if (_log.IsDebugEnabled)
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
     }
@@ -190,6 +211,7 @@ public sealed class LinuxDataplane : ReceiveActor
         if (_resources.Tunnel is { } tunnel)
             foreach (var prefix in r.Prefixes)
                 tunnel.Forwarder.Table.Remove(prefix);
+        _resources.Buffering?.Discard(r.MobileNodeId, r.Prefixes, "session removed");
     }
 
     // ---- MAG: access links ----
@@ -244,6 +266,7 @@ public sealed class LinuxDataplane : ReceiveActor
             if (!routes.TryAddSourceRule(prefix, access.UplinkTable, access.RulePriority, out errno))
                 RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
+            _resources.Tunnel?.Forwarder.Departed.Remove(prefix);
             _accessRoutes[prefix] = i.IfIndex;
         }
         _counters.Increment("dataplane_bindings_installed_total");
@@ -255,7 +278,12 @@ public sealed class LinuxDataplane : ReceiveActor
             return;
         foreach (var prefix in r.Prefixes)
         {
-            _resources.Tunnel?.Forwarder.Table.Remove(prefix, onlyVia: r.Lma);
+            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma))
+            {
+                // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6).
+                forwarder.Departed.Set(prefix, r.Lma);
+                Timers.StartSingleTimer("departed " + prefix, new ForgetDeparted(prefix, r.Lma), DepartedHoldTime);
+            }
             _accessRoutes.Remove(prefix);
             if (!routes.TryDeleteSourceRule(prefix, access.UplinkTable, access.RulePriority, out var errno))
                 RouteFailure("delete source rule", prefix, r.MobileNodeId, errno);

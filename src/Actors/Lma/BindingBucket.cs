@@ -282,6 +282,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 break;
             case SessionDeregistered d:
                 _log.Info("{0} session {1}: de-registered, kept until {2:O} for a handover", mn, d.SessionId, d.DeleteAt);
+                if (_states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left)
+                    _dataplane.Tell(new BufferDownlink(mn, d.SessionId, [.. left.Prefixes]));
                 break;
             case SessionRemoved r:
                 _dataplane.Tell(new RemoveBinding(mn, r.SessionId, [.. r.ReleasedPrefixes]));

@@ -33,14 +33,21 @@ public enum ForwardingVerdict : byte
     WrongTunnelEndpoint,
     /// <summary>A link-local or multicast address (the kernel's own ND/MLD on the TUN device): never tunnelled.</summary>
     LinkScope,
+    /// <summary>
+    /// At a MAG: downlink for an MN that has just left this MAG; it goes back to the LMA through the tunnel
+    /// (to join the handover buffer there) instead of being lost.
+    /// </summary>
+    ReturnToAnchor,
+    /// <summary>At the LMA: such a returned downlink packet, from a MAG, for one of our bound prefixes.</summary>
+    Returned,
 }
 
 /// <summary>Drop and traffic counters of one node's tunnel, lock-free.</summary>
 public sealed class ForwardingCounters
 {
     private long _encapsulated, _encapsulatedBytes, _decapsulated, _decapsulatedBytes;
-    private readonly long[] _encapsulateDrops = new long[5];
-    private readonly long[] _decapsulateDrops = new long[5];
+    private readonly long[] _encapsulateDrops = new long[7];
+    private readonly long[] _decapsulateDrops = new long[7];
     private long _sendErrors, _writeErrors, _readErrors, _receiveErrors;
 
     public long Encapsulated => Interlocked.Read(ref _encapsulated);
@@ -77,6 +84,11 @@ public sealed class ForwardingCounters
             Interlocked.Increment(ref _decapsulateDrops[(int)verdict]);
     }
 
+    private long _returnedDropped;
+
+    /// <summary>A returned packet the LMA could neither buffer nor forward (it would have gone back where it came from).</summary>
+    public void ReturnedDropped() => Interlocked.Increment(ref _returnedDropped);
+
     internal void SendError() => Interlocked.Increment(ref _sendErrors);
     internal void WriteError() => Interlocked.Increment(ref _writeErrors);
     internal void ReadError() => Interlocked.Increment(ref _readErrors);
@@ -94,6 +106,9 @@ public sealed class ForwardingCounters
             yield return ("tunnel_encapsulate_dropped_total", ReasonName(reason), EncapsulateDrops(reason));
             yield return ("tunnel_decapsulate_dropped_total", ReasonName(reason), DecapsulateDrops(reason));
         }
+        yield return ("tunnel_returned_to_lma_total", "", DecapsulateDrops(ForwardingVerdict.ReturnToAnchor));
+        yield return ("tunnel_returned_by_mag_total", "", DecapsulateDrops(ForwardingVerdict.Returned));
+        yield return ("tunnel_returned_dropped_total", "", Interlocked.Read(ref _returnedDropped));
         yield return ("tunnel_send_errors_total", "", SendErrors);
         yield return ("tunnel_write_errors_total", "", WriteErrors);
         yield return ("tunnel_read_errors_total", "", ReadErrors);
@@ -106,6 +121,8 @@ public sealed class ForwardingCounters
         ForwardingVerdict.NoBinding => "no-binding",
         ForwardingVerdict.WrongTunnelEndpoint => "wrong-tunnel-endpoint",
         ForwardingVerdict.LinkScope => "link-scope",
+        ForwardingVerdict.ReturnToAnchor => "returned-to-lma",
+        ForwardingVerdict.Returned => "returned-by-mag",
         _ => "forward",
     };
 }
@@ -117,6 +134,12 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
 
     public TunnelRole Role { get; } = role;
     public TunnelTable Table { get; } = table;
+
+    /// <summary>
+    /// At a MAG: prefixes of MNs that just left, still pointing at their LMA for a short while, so downlink that
+    /// was already on its way is returned (issue 6) rather than dropped. Entries are removed by the owner.
+    /// </summary>
+    public TunnelTable Departed { get; } = new();
     public ForwardingCounters Counters { get; } = counters;
 
     /// <summary>A packet read from the TUN: which tunnel endpoint it goes to.</summary>
@@ -138,13 +161,37 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     {
         TunnelEndpoint? endpoint = null;
         var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? SourceOffset : DestinationOffset, out var key) ? ForwardingVerdict.Malformed
-            : !Table.TryLookup(key, out endpoint) ? ForwardingVerdict.NoBinding
+            : !Table.TryLookup(key, out endpoint) ? NotBound(packet, outerSource, key, out endpoint)
             : endpoint!.Remote != outerSource ? ForwardingVerdict.WrongTunnelEndpoint
             : ForwardingVerdict.Forward;
         Counters.Decapsulate(verdict, packet.Length);
         if (verdict == ForwardingVerdict.Forward)
             endpoint!.CountIn(packet.Length);
         return verdict;
+    }
+
+    /// <summary>Where a <see cref="ForwardingVerdict.ReturnToAnchor"/> packet goes: the LMA the departed prefix was bound to.</summary>
+    public bool TryReturnTarget(ReadOnlySpan<byte> packet, out TunnelEndpoint anchor)
+    {
+        anchor = null!;
+        return packet.Length >= Ipv6Packet.HeaderLength && Departed.TryLookup(Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length)), out anchor);
+    }
+
+    private ForwardingVerdict NotBound(ReadOnlySpan<byte> packet, Ipv6Address outerSource, Ipv6Address key, out TunnelEndpoint? endpoint)
+    {
+        endpoint = null;
+        if (Role == TunnelRole.Gateway)
+            // Downlink for a node that left: back to the LMA it came from, never anywhere else.
+            return Departed.TryLookup(key, out var anchor) && anchor.Remote == outerSource ? Return(anchor, out endpoint) : ForwardingVerdict.NoBinding;
+        // At the LMA, a packet whose source is no MN of ours but whose destination is: a MAG returned it.
+        var destination = Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length));
+        return Table.TryLookup(destination, out _) ? ForwardingVerdict.Returned : ForwardingVerdict.NoBinding;
+    }
+
+    private static ForwardingVerdict Return(TunnelEndpoint anchor, out TunnelEndpoint? endpoint)
+    {
+        endpoint = anchor;
+        return ForwardingVerdict.ReturnToAnchor;
     }
 
     private static bool IsLinkScope(ReadOnlySpan<byte> packet)

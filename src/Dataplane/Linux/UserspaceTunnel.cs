@@ -23,6 +23,16 @@ public sealed class UserspaceTunnel : IDisposable
     public TunnelForwarder Forwarder { get; }
     public string DeviceName => _device.Name;
 
+    /// <summary>
+    /// At the LMA: takes a downlink packet a MAG returned for an MN that left it (copy it if kept); true when
+    /// it took it (e.g. parked for the handover buffer). Without one, or when it declines, the packet is
+    /// forwarded by the kernel if the MN's binding already points elsewhere, and dropped otherwise.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, Ipv6Address, bool, bool>? ReturnedDownlink { get; set; }
+
+    /// <summary>Hands a packet to the kernel as if it had arrived from the tunnel (e.g. a parked returned packet).</summary>
+    public bool TryInject(ReadOnlySpan<byte> packet, out int errno) => _device.TryWrite(packet, out errno);
+
     /// <summary>Takes ownership of <paramref name="device"/> and <paramref name="socket"/>; call <see cref="Start"/> to forward.</summary>
     public UserspaceTunnel(TunDevice device, TunnelSocket socket, TunnelForwarder forwarder)
     {
@@ -82,10 +92,33 @@ public sealed class UserspaceTunnel : IDisposable
                 continue;
             }
             var packet = buffer.AsSpan(0, n);
-            if (Forwarder.Decapsulate(packet, source) != ForwardingVerdict.Forward)
-                continue;
-            if (!_device.TryWrite(packet, out _))
-                counters.WriteError();
+            switch (Forwarder.Decapsulate(packet, source))
+            {
+                case ForwardingVerdict.Forward:
+                    if (!_device.TryWrite(packet, out _))
+                        counters.WriteError();
+                    break;
+                case ForwardingVerdict.ReturnToAnchor:
+                    if (!Forwarder.TryReturnTarget(packet, out var anchor) || !_socket.TrySend(packet, anchor.Remote, out _))
+                        counters.SendError();
+                    break;
+                case ForwardingVerdict.Returned:
+                {
+                    var bound = Forwarder.Table.TryLookup(Ipv6Address.Read(packet.Slice(24, Ipv6Address.Length)), out var current);
+                    var stillThere = bound && current.Remote == source;
+                    if (ReturnedDownlink?.Invoke(buffer.AsMemory(0, n), source, stillThere) == true)
+                        break;
+                    // Forward only if the binding has moved on: never back to the MAG that returned it.
+                    if (bound && !stillThere)
+                    {
+                        if (!_device.TryWrite(packet, out _))
+                            counters.WriteError();
+                    }
+                    else
+                        counters.ReturnedDropped();
+                    break;
+                }
+            }
         }
     }
 

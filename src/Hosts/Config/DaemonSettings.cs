@@ -27,6 +27,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>The userspace tunnel towards the MAGs (`tunnel { ... }`).</summary>
     public TunnelSettings Tunnel { get; init; } = TunnelSettings.Default;
 
+    /// <summary>Handover buffering (`buffering { ... }`).</summary>
+    public BufferingSettings Buffering { get; init; } = BufferingSettings.Default;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -60,6 +63,7 @@ public sealed record LmaDaemonSettings(
             })
         {
             Tunnel = TunnelSettings.Read(c, Path),
+            Buffering = BufferingSettings.Read(c, Path),
         };
     }
 
@@ -156,6 +160,29 @@ public sealed record TunnelSettings(bool Userspace, string Device, int Mtu, int 
             c.Int("tunnel.mtu", 1280, 65535 - 40, DefaultMtu),
             ReadTable(c, path),
             c.Int("tunnel.rule-priority", 1, 32765, Default.RulePriority));
+    }
+}
+
+/// <summary>The LMA's handover buffering (NFQUEUE): on/off, the queue number and the limits.</summary>
+public sealed record BufferingSettings(bool Enabled, ushort Queue, Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits Limits)
+{
+    public static readonly BufferingSettings Default = new(true, 5213, new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits());
+
+    public static BufferingSettings Read(ConfigReader c, string path)
+    {
+        var d = Default.Limits;
+        return new BufferingSettings(
+            c.Bool("buffering.enabled", true),
+            (ushort)c.Int("buffering.queue", 0, 65535, Default.Queue),
+            new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits
+            {
+                MaxPacketsPerNode = c.Int("buffering.max-packets-per-node", 1, 1_000_000, d.MaxPacketsPerNode),
+                MaxBytesPerNode = c.Int("buffering.max-bytes-per-node", 1500, int.MaxValue, (int)d.MaxBytesPerNode),
+                MaxPackets = c.Int("buffering.max-packets", 1, 10_000_000, d.MaxPackets),
+                MaxHoldTime = c.Duration("buffering.max-hold-time", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), d.MaxHoldTime),
+                FlushRate = c.Int("buffering.flush-rate", 1, 10_000_000, d.FlushRate),
+                Adaptive = c.Bool("buffering.adaptive", d.Adaptive),
+            });
     }
 }
 

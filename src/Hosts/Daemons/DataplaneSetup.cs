@@ -16,8 +16,40 @@ public static class DataplaneSetup
     private const string ForwardingSysctl = "/proc/sys/net/ipv6/conf/all/forwarding";
 
     /// <summary>The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.</summary>
-    public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh) =>
-        Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null);
+    public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh)
+    {
+        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null);
+        if (!settings.Buffering.Enabled)
+            return resources;
+        try
+        {
+            var buffering = OpenBuffering(settings.Buffering);
+            if (resources.Tunnel is { } tunnel)
+            {
+                // Downlink a previous MAG returns joins the MN's buffer (issue 6: no loss before the de-registration either).
+                buffering.InjectWith(packet => tunnel.TryInject(packet, out _));
+                tunnel.ReturnedDownlink = buffering.OnReturned;
+            }
+            return resources with { Buffering = buffering };
+        }
+        catch
+        {
+            resources.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The handover buffer: the node's NFQUEUE and the ip6tables rules that feed it (RFC 5213 has none; issue 6).</summary>
+    private static HandoverBuffering OpenBuffering(BufferingSettings settings)
+    {
+        var rules = new Ip6TablesRules();
+        if (!rules.TryListOurs(out _, out var error))
+            throw new StartupFailure($"pmip6 lma: buffering.enabled = on needs ip6tables: {error} (or set buffering.enabled = off)");
+        if (!NetfilterQueue.TryOpen(new NetfilterQueueOptions { QueueNumber = settings.Queue, MaxQueueLength = Math.Max(1024, settings.Limits.MaxPackets + 1024), ReceiveBufferBytes = 8 << 20 },
+                out var queue, out var openError))
+            throw Fail("lma", $"cannot own NFQUEUE {settings.Queue} for handover buffering (buffering.queue)", openError);
+        return new HandoverBuffering(queue!, rules, settings.Limits, message => Console.Error.WriteLine($"pmip6 lma: buffering: {message}"));
+    }
 
     /// <summary>The MAG's resources: the uplink table's default route into the TUN, and the access links' sockets.</summary>
     public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh) =>

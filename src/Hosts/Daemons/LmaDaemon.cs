@@ -90,7 +90,7 @@ public static class LmaDaemon
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -106,7 +106,7 @@ public static class LmaDaemon
     }
 
     private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
-        LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel)
+        LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel, HandoverBuffering? buffering)
     {
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
@@ -134,13 +134,14 @@ public static class LmaDaemon
                     })).ToArray(),
                     counters = counters.Snapshot().Counters.Select(c => new { name = c.Name, label = c.Label, value = c.LabelValue, count = c.Value }).ToArray(),
                     tunnel = TunnelStatus.Of(tunnel),
+                    buffering = BufferingStatus.Of(buffering),
                 };
                 return HttpReply.Json(JsonSerializer.Serialize(status, DaemonRuntime.Json));
             }
             case ("GET", "/metrics"):
             {
                 var view = await index.Ask<BindingIndexView>(new GetBindingIndex(0), TimeSpan.FromSeconds(10));
-                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_lma_", TunnelStatus.Gauges(tunnel).Concat(
+                return HttpReply.Text(Prometheus.Render(counters.Snapshot(), "pmip6_lma_", TunnelStatus.Gauges(tunnel).Concat(BufferingStatus.Gauges(buffering)).Concat(
                 [
                     ("bindings", "mobility sessions in the binding cache", view.Sessions),
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),

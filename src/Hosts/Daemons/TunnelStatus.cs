@@ -32,3 +32,51 @@ public static class TunnelStatus
             yield return (reason.Length == 0 ? name : $"{name.Replace("_total", "")}_{reason.Replace('-', '_')}_total", "userspace tunnel counter", value);
     }
 }
+
+/// <summary>The LMA's handover buffer as /status and /metrics show it.</summary>
+public static class BufferingStatus
+{
+    public static object? Of(HandoverBuffering? buffering) => buffering is null ? null : new
+    {
+        queue = buffering.QueueNumber,
+        nodesBuffering = buffering.Buffer.NodesBuffering,
+        packetsHeld = buffering.Buffer.PacketsHeld,
+        heldTotal = buffering.Buffer.HeldTotal,
+        releasedTotal = buffering.Buffer.ReleasedTotal,
+        passedTotal = buffering.Buffer.PassedTotal,
+        dropped = Enum.GetValues<Pmip6Akka.Dataplane.Forwarding.BufferDropReason>()
+            .Select(r => new { reason = Pmip6Akka.Dataplane.Forwarding.HandoverBuffer.ReasonName(r), count = buffering.Buffer.Dropped(r) }).ToArray(),
+        verdictErrors = buffering.VerdictErrors,
+        ruleErrors = buffering.RuleErrors,
+        receiveOverruns = buffering.ReceiveOverruns,
+        // Newest first.
+        episodes = buffering.Buffer.RecentEpisodes().Select(e => new
+        {
+            mnId = e.MobileNodeId,
+            startedAt = e.StartedAt.ToString("O"),
+            heldMs = Math.Round(e.Held.TotalMilliseconds, 3),
+            packets = e.Packets,
+            peak = e.Peak,
+            peakBytes = e.PeakBytes,
+            released = e.Released,
+            dropped = e.Dropped,
+            flushMs = Math.Round(e.FlushDuration.TotalMilliseconds, 3),
+            maxAddedDelayMs = Math.Round(e.MaxAddedDelay.TotalMilliseconds, 3),
+            meanAddedDelayMs = Math.Round(e.MeanAddedDelay.TotalMilliseconds, 3),
+            outcome = e.Outcome,
+        }).ToArray(),
+    };
+
+    public static IEnumerable<(string Name, string Help, double Value)> Gauges(HandoverBuffering? buffering)
+    {
+        if (buffering is null)
+            yield break;
+        yield return ("buffer_nodes", "mobile nodes whose downlink is being held", buffering.Buffer.NodesBuffering);
+        yield return ("buffer_packets", "packets held in the handover queue", buffering.Buffer.PacketsHeld);
+        yield return ("buffer_held_total", "packets ever held for a handover", buffering.Buffer.HeldTotal);
+        yield return ("buffer_released_total", "held packets released after a handover", buffering.Buffer.ReleasedTotal);
+        foreach (var reason in Enum.GetValues<Pmip6Akka.Dataplane.Forwarding.BufferDropReason>())
+            yield return ($"buffer_dropped_{Pmip6Akka.Dataplane.Forwarding.HandoverBuffer.ReasonName(reason).Replace('-', '_')}_total", "held packets dropped", buffering.Buffer.Dropped(reason));
+        yield return ("buffer_rule_errors_total", "ip6tables rule changes that failed", buffering.RuleErrors);
+    }
+}

@@ -1,0 +1,263 @@
+// The LMA's handover buffer at work (issue 6): an NFQUEUE the node owns, an ip6tables mangle PREROUTING
+// rule per buffered home network prefix steering its downlink into that queue, and three threads:
+//   receive  reads queued packets, HandoverBuffer decides hold or pass (pass = ACCEPT at once);
+//   pacer    every millisecond releases what each flushing node's rate allows, expires old buffers;
+//   rules    adds and removes the ip6tables rules (an exec each, a few ms: never on the actor or receive path).
+// Order of a buffering episode: rule added -> packets held -> new binding's route installed -> flush,
+// paced, in order -> queue empty -> rule removed -> stragglers released -> done. Rules carry the comment
+// "pmip6" and are removed one by one; at start every rule a previous run left behind is removed.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Pmip6Akka.Dataplane.Forwarding;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Dataplane.Linux;
+
+public sealed class HandoverBuffering : IVerdicts, IDisposable
+{
+    private readonly NetfilterQueue _queue;
+    private readonly Ip6TablesRules _rules;
+    private readonly Action<string> _warn;
+    private readonly BlockingCollection<Action> _ruleWork = new();
+    private readonly Thread _receiver, _pacer, _ruleWorker;
+    private volatile bool _stopping;
+    private int _disposed;
+    private long _verdictErrors, _ruleErrors, _notIpv6, _parkedTotal, _parkedDropped;
+
+    // Downlink that a previous MAG returned (issue 6, closing the window before the de-registration reaches
+    // us): parked here until the MN's queue rule is in place, then injected so it joins the queue.
+    private const int MaxParked = 4096;
+    private static readonly long ParkTicks = Stopwatch.Frequency / 2;
+    private readonly Lock _parkLock = new();
+    private readonly List<(Ipv6Address Destination, byte[] Packet, long At)> _parked = [];
+    private readonly HashSet<Ipv6Prefix> _active = [];
+    private Func<byte[], bool>? _inject;
+
+    public HandoverBuffer Buffer { get; }
+    public ushort QueueNumber => _queue.QueueNumber;
+    public long VerdictErrors => Interlocked.Read(ref _verdictErrors);
+    public long RuleErrors => Interlocked.Read(ref _ruleErrors);
+    public long ReceiveOverruns => _queue.ReceiveOverruns;
+    public long ParkedTotal => Interlocked.Read(ref _parkedTotal);
+    public long ParkedDropped => Interlocked.Read(ref _parkedDropped);
+
+    /// <summary>How a parked packet re-enters the node (the userspace tunnel's TUN device).</summary>
+    public void InjectWith(Func<byte[], bool> inject) => _inject = inject;
+
+    /// <summary>
+    /// A previous MAG returned this downlink packet: if its MN is being buffered it joins the queue (injected
+    /// now, or parked until the rule is in place); false when it is nobody's to buffer.
+    /// </summary>
+    public bool OnReturned(ReadOnlyMemory<byte> packet, Ipv6Address from, bool stillBoundToSender)
+    {
+        if (_inject is null || packet.Length < Ipv6Packet.HeaderLength)
+            return false;
+        var destination = Ipv6Address.Read(packet.Span.Slice(24, Ipv6Address.Length));
+        lock (_parkLock)
+        {
+            if (_active.Any(p => p.Contains(destination)))
+                return _inject(packet.ToArray());
+            // Parked only while our binding still names the MAG that returned it: its de-registration is on the
+            // way and buffering about to start. Once the binding moved on, the kernel forwards it to the new MAG.
+            if (!stillBoundToSender)
+                return false;
+            if (_parked.Count >= MaxParked)
+            {
+                Interlocked.Increment(ref _parkedDropped);
+                return true;
+            }
+            _parked.Add((destination, packet.ToArray(), Stopwatch.GetTimestamp()));
+            Interlocked.Increment(ref _parkedTotal);
+            return true;
+        }
+    }
+
+    private void Activated(Ipv6Prefix[] prefixes)
+    {
+        lock (_parkLock)
+        {
+            foreach (var prefix in prefixes)
+                _active.Add(prefix);
+            // In the order they came back: they join the queue behind what it already holds.
+            for (var i = 0; i < _parked.Count; i++)
+            {
+                var (destination, packet, _) = _parked[i];
+                if (!prefixes.Any(p => p.Contains(destination)))
+                    continue;
+                _inject?.Invoke(packet);
+                _parked.RemoveAt(i--);
+            }
+        }
+    }
+
+    private void Deactivated(Ipv6Prefix[] prefixes)
+    {
+        lock (_parkLock)
+            foreach (var prefix in prefixes)
+                _active.Remove(prefix);
+    }
+
+    private void ExpireParked(long now)
+    {
+        lock (_parkLock)
+        {
+            var removed = _parked.RemoveAll(p => now - p.At > ParkTicks);
+            if (removed > 0)
+                Interlocked.Add(ref _parkedDropped, removed);
+        }
+    }
+
+    /// <summary>Takes ownership of <paramref name="queue"/>; removes stale rules of a previous run first.</summary>
+    public HandoverBuffering(NetfilterQueue queue, Ip6TablesRules rules, HandoverBufferLimits limits, Action<string> warn)
+    {
+        _queue = queue;
+        _rules = rules;
+        _warn = warn;
+        Buffer = new HandoverBuffer(limits, this);
+        if (_rules.TryRemoveAll(out var removed, out var error) && removed > 0)
+            _warn($"removed {removed} buffering rules a previous run left behind");
+        else if (error.Length > 0)
+            _warn($"could not list stale buffering rules: {error}");
+        _receiver = new Thread(Receive) { IsBackground = true, Name = "buffer-receive" };
+        _pacer = new Thread(Pace) { IsBackground = true, Name = "buffer-pacer" };
+        _ruleWorker = new Thread(WorkRules) { IsBackground = true, Name = "buffer-rules" };
+    }
+
+    public void Start()
+    {
+        _receiver.Start();
+        _pacer.Start();
+        _ruleWorker.Start();
+    }
+
+    /// <summary>The node's de-registration was accepted: hold its downlink until <see cref="Release"/>.</summary>
+    public void Begin(string mobileNodeId, Ipv6Prefix[] prefixes)
+    {
+        Buffer.Start(mobileNodeId, prefixes, Stopwatch.GetTimestamp());
+        _ruleWork.Add(() =>
+        {
+            foreach (var prefix in prefixes)
+                if (!_rules.TryAddQueueRule(prefix, _queue.QueueNumber, out var error))
+                {
+                    Interlocked.Increment(ref _ruleErrors);
+                    _warn($"cannot buffer {prefix} for {mobileNodeId}: {error}");
+                }
+            Activated(prefixes);
+        });
+    }
+
+    /// <summary>The node's new binding is installed (its route points at the new MAG): release, paced, in order.</summary>
+    public bool Release(string mobileNodeId) => Buffer.Flush(mobileNodeId, Stopwatch.GetTimestamp());
+
+    /// <summary>No new binding will come: drop what is held and remove the rules.</summary>
+    public void Discard(string mobileNodeId, Ipv6Prefix[] prefixes, string why)
+    {
+        if (Buffer.Discard(mobileNodeId, why))
+            _ruleWork.Add(() => RemoveRules(mobileNodeId, prefixes));
+    }
+
+    void IVerdicts.Accept(uint packetId) => Verdict(packetId, NetfilterVerdict.Accept);
+
+    void IVerdicts.Drop(uint packetId) => Verdict(packetId, NetfilterVerdict.Drop);
+
+    private void Verdict(uint packetId, NetfilterVerdict verdict)
+    {
+        if (!_queue.TrySetVerdict(packetId, verdict, out _))
+            Interlocked.Increment(ref _verdictErrors);
+    }
+
+    private void Receive()
+    {
+        var buffer = new byte[Math.Max(_queue.MinimumReceiveBufferLength, 65536)];
+        while (!_stopping)
+        {
+            var n = _queue.Receive(buffer, out var errno);
+            if (n < 0)
+            {
+                if (NetfilterQueue.IsTransientReceiveError(errno) || _stopping)
+                    continue;
+                Thread.Sleep(10);
+                continue;
+            }
+            var now = Stopwatch.GetTimestamp();
+            foreach (var packet in NetfilterQueue.Packets(buffer.AsSpan(0, n)))
+            {
+                var payload = packet.Payload;
+                if (payload.Length < Ipv6Packet.HeaderLength || payload[0] >> 4 != 6)
+                {
+                    Interlocked.Increment(ref _notIpv6);
+                    Verdict(packet.PacketId, NetfilterVerdict.Accept);
+                    continue;
+                }
+                var destination = Ipv6Address.Read(payload.Slice(24, Ipv6Address.Length));
+                if (!Buffer.TryHold(packet.PacketId, destination, packet.OriginalLength, now))
+                    Verdict(packet.PacketId, NetfilterVerdict.Accept);
+            }
+        }
+    }
+
+    private void Pace()
+    {
+        var finished = new List<(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Expired)>();
+        while (!_stopping)
+        {
+            ExpireParked(Stopwatch.GetTimestamp());
+            if (!Buffer.AnyActive)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+            finished.Clear();
+            Buffer.Tick(Stopwatch.GetTimestamp(), finished);
+            foreach (var (mn, prefixes, expired) in finished)
+            {
+                if (expired)
+                    _warn($"{mn}: no new binding within the buffering limit; held downlink dropped");
+                _ruleWork.Add(() =>
+                {
+                    RemoveRules(mn, prefixes);
+                    if (!expired)
+                        Buffer.Complete(mn, Stopwatch.GetTimestamp());
+                });
+            }
+            Thread.Sleep(1);
+        }
+    }
+
+    private void RemoveRules(string mobileNodeId, Ipv6Prefix[] prefixes)
+    {
+        Deactivated(prefixes);
+        foreach (var prefix in prefixes)
+            if (!_rules.TryRemoveQueueRule(prefix, _queue.QueueNumber, out var error))
+            {
+                Interlocked.Increment(ref _ruleErrors);
+                _warn($"cannot remove the buffering rule for {prefix} ({mobileNodeId}): {error}");
+            }
+    }
+
+    private void WorkRules()
+    {
+        try
+        {
+            foreach (var work in _ruleWork.GetConsumingEnumerable())
+                work();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _stopping = true;
+        _ruleWork.CompleteAdding();
+        foreach (var thread in new[] { _receiver, _pacer, _ruleWorker })
+            if (thread.IsAlive)
+                thread.Join(TimeSpan.FromSeconds(5));
+        // Our rules go first, so nothing more is queued; what is still held dies with the queue.
+        _rules.TryRemoveAll(out _, out _);
+        _queue.Dispose();
+    }
+}
