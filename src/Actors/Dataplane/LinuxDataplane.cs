@@ -267,6 +267,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
             _resources.Tunnel?.Forwarder.Departed.Remove(prefix);
+            _resources.Tunnel?.ReleaseParked(prefix);
             _accessRoutes[prefix] = i.IfIndex;
         }
         _counters.Increment("dataplane_bindings_installed_total");

@@ -51,6 +51,9 @@ public sealed class TunnelTable
     /// <summary>The endpoint for <paramref name="remote"/>, created on first use and kept.</summary>
     public TunnelEndpoint Endpoint(Ipv6Address remote) => _endpoints.GetOrAdd(remote, static r => new TunnelEndpoint(r));
 
+    /// <summary>Whether a tunnel to <paramref name="remote"/> exists (a peer we have had a binding with).</summary>
+    public bool TryLookupEndpoint(Ipv6Address remote, out TunnelEndpoint endpoint) => _endpoints.TryGetValue(remote, out endpoint!);
+
     /// <summary>Routes <paramref name="prefix"/> through the tunnel to <paramref name="remote"/> (replacing any earlier route: a handover).</summary>
     public void Set(Ipv6Prefix prefix, Ipv6Address remote)
     {

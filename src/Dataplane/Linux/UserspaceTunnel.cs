@@ -20,6 +20,22 @@ public sealed class UserspaceTunnel : IDisposable
     private volatile bool _stopping;
     private int _disposed;
 
+    // At a MAG: downlink from our LMA for a prefix not (yet) bound here. The LMA may start sending a
+    // node's traffic (a handover buffer's flush) the moment it has sent the PBA, before this MAG has
+    // processed it; such packets wait here briefly and are written once the route is installed.
+    private const int MaxParked = 4096;
+    private static readonly long ParkTicks = System.Diagnostics.Stopwatch.Frequency * 3 / 10;
+    private readonly Queue<(Ipv6Address Destination, byte[] Packet, long At)> _parked = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Ipv6Prefix> _replay = new();
+    private long _parkedTotal, _replayedTotal, _parkExpired;
+
+    public long ParkedTotal => Interlocked.Read(ref _parkedTotal);
+    public long ReplayedTotal => Interlocked.Read(ref _replayedTotal);
+    public long ParkExpired => Interlocked.Read(ref _parkExpired);
+
+    /// <summary>A route for <paramref name="prefix"/> is now installed: parked downlink for it goes out (in order, before newer packets).</summary>
+    public void ReleaseParked(Ipv6Prefix prefix) => _replay.Enqueue(prefix);
+
     public TunnelForwarder Forwarder { get; }
     public string DeviceName => _device.Name;
 
@@ -80,6 +96,8 @@ public sealed class UserspaceTunnel : IDisposable
         var counters = Forwarder.Counters;
         while (!_stopping)
         {
+            if (!_replay.IsEmpty || _parked.Count > 0)
+                ServiceParked();
             var n = _socket.Receive(buffer, out var source, out var errno);
             if (n < 0)
             {
@@ -97,6 +115,11 @@ public sealed class UserspaceTunnel : IDisposable
                 case ForwardingVerdict.Forward:
                     if (!_device.TryWrite(packet, out _))
                         counters.WriteError();
+                    break;
+                case ForwardingVerdict.NoBinding when Forwarder.Role == TunnelRole.Gateway && _parked.Count < MaxParked
+                                                      && Forwarder.Table.TryLookupEndpoint(source, out _):
+                    _parked.Enqueue((Ipv6Address.Read(packet.Slice(24, Ipv6Address.Length)), packet.ToArray(), System.Diagnostics.Stopwatch.GetTimestamp()));
+                    Interlocked.Increment(ref _parkedTotal);
                     break;
                 case ForwardingVerdict.ReturnToAnchor:
                     if (!Forwarder.TryReturnTarget(packet, out var anchor) || !_socket.TrySend(packet, anchor.Remote, out _))
@@ -119,6 +142,34 @@ public sealed class UserspaceTunnel : IDisposable
                     break;
                 }
             }
+        }
+    }
+
+    private void ServiceParked()
+    {
+        while (_replay.TryDequeue(out var prefix))
+        {
+            var keep = new Queue<(Ipv6Address, byte[], long)>();
+            while (_parked.TryDequeue(out var parked))
+            {
+                if (prefix.Contains(parked.Destination))
+                {
+                    if (_device.TryWrite(parked.Packet, out _))
+                        Interlocked.Increment(ref _replayedTotal);
+                    else
+                        Forwarder.Counters.WriteError();
+                }
+                else
+                    keep.Enqueue(parked);
+            }
+            foreach (var k in keep)
+                _parked.Enqueue(k);
+        }
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (_parked.TryPeek(out var oldest) && now - oldest.At > ParkTicks)
+        {
+            _parked.Dequeue();
+            Interlocked.Increment(ref _parkExpired);
         }
     }
 

@@ -52,8 +52,14 @@ public static class DataplaneSetup
     }
 
     /// <summary>The MAG's resources: the uplink table's default route into the TUN, and the access links' sockets.</summary>
-    public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh) =>
-        Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access);
+    public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh)
+    {
+        var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access);
+        // The tunnel to our LMA exists from the start: downlink it sends before our first binding is installed
+        // (a handover buffer's flush racing our PBA processing) is recognised as its and parked, not dropped.
+        resources.Tunnel?.Forwarder.Table.Endpoint(settings.Lma);
+        return resources;
+    }
 
     private static LinuxDataplaneResources Open(string role, MobilityHeaderSocket mh, Ipv6Address address, TunnelSettings tunnel,
         TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access)
@@ -111,7 +117,7 @@ public static class DataplaneSetup
         var table = tunnelRole == TunnelRole.Anchor ? MainTable : tunnel.UplinkTable;
         if (!routes.TryAddRoute(routedIntoTunnel, index, table, out errno))
             throw Errno(role, $"cannot route {routedIntoTunnel} into {tunnel.Device} (table {table})", errno);
-        if (!TunnelSocket.TryOpen(new TunnelSocketOptions { LocalAddress = address, ReceiveBufferBytes = 8 << 20, SendBufferBytes = 8 << 20 }, out var socket, out error))
+        if (!TunnelSocket.TryOpen(new TunnelSocketOptions { LocalAddress = address, ReceiveBufferBytes = 8 << 20, SendBufferBytes = 8 << 20, ReceiveTimeout = TimeSpan.FromMilliseconds(20) }, out var socket, out error))
             throw Fail(role, $"cannot open the IPv6-in-IPv6 socket on {address}", error);
         Own(owned, socket);
         var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters());

@@ -19,7 +19,10 @@ public static class TunnelStatus
             packetsIn = e.PacketsIn,
             bytesIn = e.BytesIn,
         }).ToArray(),
-        counters = tunnel.Forwarder.Counters.All().Select(c => new { name = c.Name, reason = c.Reason, count = c.Value }).ToArray(),
+        counters = tunnel.Forwarder.Counters.All().Select(c => new { name = c.Name, reason = c.Reason, count = c.Value })
+            .Append(new { name = "tunnel_parked_total", reason = "", count = tunnel.ParkedTotal })
+            .Append(new { name = "tunnel_parked_released_total", reason = "", count = tunnel.ReplayedTotal })
+            .Append(new { name = "tunnel_parked_expired_total", reason = "", count = tunnel.ParkExpired }).ToArray(),
     };
 
     public static IEnumerable<(string Name, string Help, double Value)> Gauges(UserspaceTunnel? tunnel)
@@ -28,6 +31,9 @@ public static class TunnelStatus
             yield break;
         yield return ("tunnel_prefixes", "home network prefixes steered through the userspace tunnel", tunnel.Forwarder.Table.RouteCount);
         yield return ("tunnel_endpoints", "tunnel endpoints (peers) kept", tunnel.Forwarder.Table.Endpoints.Count);
+        yield return ("tunnel_parked_total", "downlink held at a MAG until its route was installed", tunnel.ParkedTotal);
+        yield return ("tunnel_parked_released_total", "parked downlink released once the route came", tunnel.ReplayedTotal);
+        yield return ("tunnel_parked_expired_total", "parked downlink dropped after 300 ms without a route", tunnel.ParkExpired);
         foreach (var (name, reason, value) in tunnel.Forwarder.Counters.All())
             yield return (reason.Length == 0 ? name : $"{name.Replace("_total", "")}_{reason.Replace('-', '_')}_total", "userspace tunnel counter", value);
     }
