@@ -82,7 +82,7 @@ public sealed class TunnelForwarderSpec
         lma.Table.Set(Hnp, Mag2);
         Assert.Equal(ForwardingVerdict.Forward, lma.Decapsulate(Packet(Mn, Cn), Mag2));
         Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, lma.Decapsulate(Packet(Mn, Cn), Mag1));
-        Assert.Equal(ForwardingVerdict.NoBinding, lma.Decapsulate(Packet(Cn, Mn), Mag2));
+        Assert.Equal(ForwardingVerdict.NoBinding, lma.Decapsulate(Packet(Cn, Ipv6Address.Parse("2001:db8:a000:77::1")), Mag2));
         Assert.Equal(1, lma.Counters.Decapsulated);
         Assert.Equal(1, lma.Counters.DecapsulateDrops(ForwardingVerdict.WrongTunnelEndpoint));
         Assert.Equal(1, lma.Counters.DecapsulateDrops(ForwardingVerdict.NoBinding));
@@ -166,5 +166,27 @@ public sealed class TunnelForwarderSpec
         Assert.Equal(ForwardingVerdict.LinkScope, lma.Encapsulate(Packet(Ipv6Address.Parse("fe80::9"), Ipv6Address.Parse(destination)), out _));
         Assert.Equal(0, lma.Counters.EncapsulateDrops(ForwardingVerdict.NoBinding));
         Assert.Equal(1, lma.Counters.EncapsulateDrops(ForwardingVerdict.LinkScope));
+    }
+
+    [Fact]
+    public void At_the_LMA_a_downlink_packet_a_MAG_sends_back_is_recognised_as_returned()
+    {
+        var lma = Lma_();
+        lma.Table.Set(Hnp, Mag1);
+        Assert.Equal(ForwardingVerdict.Returned, lma.Decapsulate(Packet(Cn, Mn), Mag1));
+        Assert.Equal(1, lma.Counters.DecapsulateDrops(ForwardingVerdict.Returned));
+    }
+
+    [Fact]
+    public void A_MAG_returns_downlink_for_a_departed_node_to_the_LMA_it_came_from_and_only_to_it()
+    {
+        var mag = new TunnelForwarder(TunnelRole.Gateway, new TunnelTable(), new ForwardingCounters());
+        mag.Departed.Set(Hnp, Lma);
+        Assert.Equal(ForwardingVerdict.ReturnToAnchor, mag.Decapsulate(Packet(Cn, Mn), Lma));
+        Assert.True(mag.TryReturnTarget(Packet(Cn, Mn), out var anchor));
+        Assert.Equal(Lma, anchor.Remote);
+        Assert.Equal(ForwardingVerdict.NoBinding, mag.Decapsulate(Packet(Cn, Mn), Mag2)); // not from that LMA: never bounced
+        mag.Departed.Remove(Hnp);
+        Assert.Equal(ForwardingVerdict.NoBinding, mag.Decapsulate(Packet(Cn, Mn), Lma));
     }
 }
