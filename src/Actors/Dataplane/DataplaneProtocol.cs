@@ -49,8 +49,8 @@ public sealed record AccessNodeSeen(int IfIndex, byte[] LinkLayerAddress, Ipv6Ad
 /// <summary>A Neighbor Unreachability Detection failure for a node on an access link (rtnetlink NUD_FAILED).</summary>
 public sealed record AccessNeighborFailed(int IfIndex, Ipv6Address Address);
 
-/// <summary>Ask whoever is on the link to answer (an ICMPv6 Echo Request to ff02::1 out of that device).</summary>
-public sealed record ProbeAccessLink(int IfIndex);
+/// <summary>Ask whoever is on the link (ff02::1), or one node (its link-local), to answer: an ICMPv6 Echo Request out of that device.</summary>
+public sealed record ProbeAccessLink(int IfIndex, Ipv6Address? Destination = null);
 
 /// <summary>Send one ICMPv6 message (its checksum filled by the kernel) out of an access link, hop limit 255.</summary>
 public sealed record SendAccessMessage(int IfIndex, Ipv6Address Destination, byte[] Message);

@@ -96,7 +96,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
         Receive<InstallAccessRoute>(InstallAccessRoute);
         Receive<RemoveAccessRoute>(RemoveAccessRoute);
-        Receive<ProbeAccessLink>(p => SendProbe(p.IfIndex, AllNodes));
+        Receive<ProbeAccessLink>(p => SendProbe(p.IfIndex, p.Destination ?? AllNodes));
         Receive<SendAccessMessage>(m => SendIcmp(m.Message, m.Destination, m.IfIndex, "access_messages"));
         Receive<AccessNodeSeen>(s => _access.Tell(s));
         Receive<EchoReplyFrom>(OnEchoReply);

@@ -19,6 +19,10 @@ public sealed record AccessLinkSettings(Ipv6Address Lma, AccessTechnologyType Ac
     public TimeSpan RouterLifetime { get; init; } = TimeSpan.FromMinutes(30);
     /// <summary>Period of unsolicited Router Advertisements to each registered node.</summary>
     public TimeSpan AdvertiseInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>A node silent this long is asked whether it is still there (unicast Echo Request)...</summary>
+    public TimeSpan LivenessInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>...and one silent this long is detached (its de-registration goes out at once). Zero: off.</summary>
+    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>MTU advertised to nodes: the tunnel's inner MTU, so nothing needs fragmenting (RFC 2473 §7).</summary>
     public uint Mtu { get; init; } = 1460;
 }
@@ -27,6 +31,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
 {
     private sealed record ProbeDue;
     private sealed record AdvertiseDue;
+    private sealed record LivenessDue;
 
     private readonly AccessLinkSettings _settings;
     private readonly IActorRef _mag;
@@ -59,6 +64,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         Receive<GetAttachTimings>(_ => Sender.Tell(_timings.ToArray()));
         Receive<ProbeDue>(_ => Run(_state.OnProbeTimer(DateTimeOffset.UtcNow)));
         Receive<AdvertiseDue>(_ => Carry(_state.OnAdvertiseTimer(DateTimeOffset.UtcNow)));
+        Receive<LivenessDue>(_ => Run(_state.OnLivenessTimer(DateTimeOffset.UtcNow, _settings.LivenessInterval, _settings.LivenessTimeout)));
         Receive<GetAccessLinks>(_ => Sender.Tell(_state));
     }
 
@@ -88,6 +94,8 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         _dataplane.Tell(new RegisterAccessEndpoint());
         _mag.Tell(new SubscribeSessionReports());
         Timers.StartPeriodicTimer("advertise", new AdvertiseDue(), _settings.AdvertiseInterval);
+        if (_settings.LivenessTimeout > TimeSpan.Zero)
+            Timers.StartPeriodicTimer("liveness", new LivenessDue(), TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 50, _settings.LivenessInterval.Ticks / 2)));
     }
 
     private string? Identify(byte[] linkLayer) => _policies?.MobileNodeIdFor(linkLayer);
@@ -113,7 +121,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
             {
                 case AccessEffect.Probe p:
                     _counters.Increment("access_probes_total");
-                    _dataplane.Tell(new ProbeAccessLink(p.IfIndex));
+                    _dataplane.Tell(new ProbeAccessLink(p.IfIndex, p.Destination));
                     break;
                 case AccessEffect.Attach a:
                     _counters.Increment("access_attach_total");

@@ -11,7 +11,8 @@ namespace Pmip6Akka.Actors.Mag;
 
 public abstract record AccessEffect
 {
-    public sealed record Probe(int IfIndex) : AccessEffect;
+    /// <summary>An Echo Request out of the link: to all nodes (who is there?) or to the node (still there?).</summary>
+    public sealed record Probe(int IfIndex, Ipv6Address? Destination = null) : AccessEffect;
     public sealed record Attach(int IfIndex, string MobileNodeId, byte[] LinkLayerAddress, Ipv6Address LinkLocal) : AccessEffect;
     public sealed record Detach(int IfIndex, string MobileNodeId, string Why) : AccessEffect;
     public sealed record InstallRoutes(int IfIndex, string MobileNodeId, ImmutableArray<Ipv6Prefix> Prefixes) : AccessEffect;
@@ -31,6 +32,8 @@ public sealed record AccessPort(int IfIndex, string Name, byte[] RouterLinkLayer
     public DateTimeOffset ExpiresAt { get; init; }
     public int Probes { get; init; }
     public DateTimeOffset NextProbeAt { get; init; }
+    /// <summary>When the node last spoke (solicitation or probe answer): its liveness.</summary>
+    public DateTimeOffset LastHeard { get; init; }
     public bool Registered => !Prefixes.IsEmpty;
 }
 
@@ -98,8 +101,8 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
             return (this, []);
         if (port.MobileNodeId is not null && port.NodeLinkLayerAddress is { } known && known.AsSpan().SequenceEqual(nodeMac))
         {
-            var updated = linkLocal.IsLinkLocal && linkLocal != port.NodeLinkLocal ? port with { NodeLinkLocal = linkLocal } : port;
-            var state = updated == port ? this : new AccessLinkState(Ports.SetItem(ifIndex, updated));
+            var updated = port with { NodeLinkLocal = linkLocal.IsLinkLocal ? linkLocal : port.NodeLinkLocal, LastHeard = now };
+            var state = new AccessLinkState(Ports.SetItem(ifIndex, updated));
             // A solicitation from a registered node is answered at once (RFC 4861 §6.2.6).
             return solicitedRouter && updated.Registered ? (state, [Advertise(updated, now)]) : (state, []);
         }
@@ -126,6 +129,7 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
             NodeLinkLayerAddress = nodeMac,
             NodeLinkLocal = linkLocal,
             Probes = port.Probes,
+            LastHeard = now,
         };
         effects.Add(new AccessEffect.Attach(ifIndex, mn, nodeMac, linkLocal));
         return (new(ports.SetItem(ifIndex, attached)), effects.ToImmutable());
@@ -140,6 +144,36 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
             return (this, []);
         var effects = Leave(port, "neighbour unreachable (NUD failed)");
         return (new(Ports.SetItem(ifIndex, new AccessPort(ifIndex, port.Name, port.RouterLinkLayerAddress, port.Usable) { Probes = MaxProbes })), effects);
+    }
+
+    /// <summary>
+    /// Liveness of attached nodes (issue 6: detach as early as possible when a node stops answering, not only on
+    /// link down): a node silent for <paramref name="interval"/> is asked directly (unicast Echo Request); one
+    /// silent for <paramref name="timeout"/> is detached, like a Neighbor Unreachability Detection failure.
+    /// </summary>
+    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnLivenessTimer(DateTimeOffset now, TimeSpan interval, TimeSpan timeout)
+    {
+        var effects = ImmutableArray.CreateBuilder<AccessEffect>();
+        var ports = Ports;
+        foreach (var port in Ports.Values)
+        {
+            if (port.MobileNodeId is null || !port.Usable)
+                continue;
+            var silent = now - port.LastHeard;
+            if (silent >= timeout)
+            {
+                effects.AddRange(Leave(port, $"no answer for {silent.TotalSeconds:F1} s (NUD)"));
+                // Whoever turns up on the link later is looked for again.
+                ports = ports.SetItem(port.IfIndex, new AccessPort(port.IfIndex, port.Name, port.RouterLinkLayerAddress, true)
+                {
+                    Probes = 1,
+                    NextProbeAt = NextProbe(now, 1),
+                });
+            }
+            else if (silent >= interval)
+                effects.Add(new AccessEffect.Probe(port.IfIndex, port.NodeLinkLocal.IsLinkLocal ? port.NodeLinkLocal : null));
+        }
+        return effects.Count == 0 ? (this, []) : (new(ports), effects.ToImmutable());
     }
 
     /// <summary>The node's session changed (a SessionReport from the MAG).</summary>

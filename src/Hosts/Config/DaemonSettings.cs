@@ -191,6 +191,9 @@ public sealed record AccessSettings(IReadOnlyList<string> Interfaces, TimeSpan R
 {
     public static readonly AccessSettings Default = new([], TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(10));
 
+    public TimeSpan LivenessInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Whether <paramref name="name"/> matches one of the configured globs (`*` any run, `?` one character).</summary>
     public bool IsAccessInterface(string name) => Interfaces.Any(glob => Glob(glob, name));
 
@@ -203,9 +206,17 @@ public sealed record AccessSettings(IReadOnlyList<string> Interfaces, TimeSpan R
         foreach (var glob in interfaces)
             if (glob.Length is 0 or > 15 || glob.Any(ch => ch is '/' or ':' || char.IsWhiteSpace(ch)))
                 throw new ConfigurationError($"{path}.access.interfaces", $"'{glob}' is not an interface name or glob (1 to 15 characters, no '/', ':' or spaces)");
+        var interval = c.Duration("access.liveness-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), Default.LivenessInterval);
+        var timeout = c.Duration("access.liveness-timeout", TimeSpan.Zero, TimeSpan.FromHours(1), Default.LivenessTimeout);
+        if (timeout > TimeSpan.Zero && timeout <= interval)
+            throw new ConfigurationError($"{path}.access.liveness-timeout", $"must be longer than access.liveness-interval ({interval.TotalMilliseconds} ms), or 0 for off");
         return new AccessSettings(interfaces,
             c.Duration("access.router-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(9000), Default.RouterLifetime),
-            c.Duration("access.ra-interval", TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), Default.AdvertiseInterval));
+            c.Duration("access.ra-interval", TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), Default.AdvertiseInterval))
+        {
+            LivenessInterval = interval,
+            LivenessTimeout = timeout,
+        };
     }
 }
 

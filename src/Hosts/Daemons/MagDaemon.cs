@@ -70,6 +70,8 @@ public static class MagDaemon
             {
                 RouterLifetime = settings.Access.RouterLifetime,
                 AdvertiseInterval = settings.Access.AdvertiseInterval,
+                LivenessInterval = settings.Access.LivenessInterval,
+                LivenessTimeout = settings.Access.LivenessTimeout,
                 Mtu = (uint)settings.Tunnel.Mtu,
             }, mag, dataplane, settings.Policies, counters), "access");
 

@@ -108,12 +108,39 @@ public sealed class AccessLinkStateSpec
     }
 
     [Fact]
-    public void A_neighbor_solicitation_from_a_registered_node_changes_nothing()
+    public void A_neighbor_solicitation_from_a_registered_node_only_shows_it_is_alive()
     {
         var state = Registered();
-        var (after, effects) = state.OnNodeSeen(7, NodeMac, NodeLinkLocal, false, Identify, Now);
+        var (after, effects) = state.OnNodeSeen(7, NodeMac, NodeLinkLocal, false, Identify, Now.AddSeconds(5));
         Assert.Empty(effects);
-        Assert.Same(state, after);
+        Assert.Equal(Now.AddSeconds(5), after.Ports[7].LastHeard);
+        Assert.Equal(state.Ports[7].Prefixes, after.Ports[7].Prefixes);
+    }
+
+    [Fact]
+    public void A_node_silent_for_the_liveness_interval_is_asked_directly()
+    {
+        var (_, effects) = Registered().OnLivenessTimer(Now.AddSeconds(1.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        Assert.Equal(new AccessEffect.Probe(7, NodeLinkLocal), Assert.Single(effects));
+        Assert.Empty(Registered().OnLivenessTimer(Now.AddSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)).Effects);
+    }
+
+    [Fact]
+    public void A_node_silent_for_the_liveness_timeout_is_detached_and_the_link_looked_at_again()
+    {
+        var (state, effects) = Registered().OnLivenessTimer(Now.AddSeconds(3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        Assert.IsType<AccessEffect.RemoveRoutes>(effects[0]);
+        var detach = Assert.IsType<AccessEffect.Detach>(effects[1]);
+        Assert.StartsWith("no answer for 3.0 s", detach.Why);
+        Assert.Null(state.PortOf(Mn));
+        Assert.True(state.AnyWaiting);
+    }
+
+    [Fact]
+    public void An_answer_resets_the_liveness_clock()
+    {
+        var state = Registered().OnNodeSeen(7, NodeMac, NodeLinkLocal, false, Identify, Now.AddSeconds(2.5)).State;
+        Assert.Empty(state.OnLivenessTimer(Now.AddSeconds(3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)).Effects);
     }
 
     [Theory]
