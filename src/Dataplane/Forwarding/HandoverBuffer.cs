@@ -39,6 +39,35 @@ public enum BufferDropReason : byte { OverflowNode, OverflowGlobal, Expired, Dis
 public sealed record BufferEpisode(string MobileNodeId, DateTimeOffset StartedAt, TimeSpan Held, int Packets, int Peak, long PeakBytes,
     int Released, int Dropped, TimeSpan FlushDuration, TimeSpan MaxAddedDelay, TimeSpan MeanAddedDelay, string Outcome);
 
+/// <summary>
+/// Held packets in the order of the MN's downlink: normally arrival order (appended); a packet a previous MAG
+/// sent back is inserted where it was first seen, so the flush does not reorder the stream.
+/// </summary>
+public sealed class HeldQueue
+{
+    private readonly LinkedList<((uint Id, int Length, long At) Packet, long Order)> _items = new();
+
+    public int Count => _items.Count;
+
+    public void Enqueue((uint Id, int Length, long At) packet, long order)
+    {
+        var after = _items.Last;
+        while (after is not null && after.Value.Order > order)
+            after = after.Previous;
+        if (after is null)
+            _items.AddFirst((packet, order));
+        else
+            _items.AddAfter(after, (packet, order));
+    }
+
+    public (uint Id, int Length, long At) Dequeue()
+    {
+        var first = _items.First!.Value.Packet;
+        _items.RemoveFirst();
+        return first;
+    }
+}
+
 public sealed class HandoverBuffer
 {
     private sealed class NodeBuffer(string mn, Ipv6Prefix[] prefixes, long startedAt, DateTimeOffset startedAtUtc)
@@ -47,7 +76,7 @@ public sealed class HandoverBuffer
         public Ipv6Prefix[] Prefixes = prefixes;
         public readonly long StartedAt = startedAt;
         public readonly DateTimeOffset StartedAtUtc = startedAtUtc;
-        public readonly Queue<(uint Id, int Length, long At)> Held = new();
+        public readonly HeldQueue Held = new();
         public long Bytes;
         public int Arrived, Peak, Released, Dropped;
         public long PeakBytes;
@@ -129,7 +158,7 @@ public sealed class HandoverBuffer
     }
 
     /// <summary>A packet from the queue. False: nobody holds its destination (release it at once).</summary>
-    public bool TryHold(uint packetId, Ipv6Address destination, int length, long now)
+    public bool TryHold(uint packetId, Ipv6Address destination, int length, long now, long? order = null)
     {
         lock (_lock)
         {
@@ -138,7 +167,7 @@ public sealed class HandoverBuffer
                 _passed++;
                 return false;
             }
-            node.Held.Enqueue((packetId, length, now));
+            node.Held.Enqueue((packetId, length, now), order ?? now);
             node.Bytes += length;
             node.Arrived++;
             _total++;

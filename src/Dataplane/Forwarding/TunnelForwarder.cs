@@ -127,6 +127,20 @@ public sealed class ForwardingCounters
     };
 }
 
+/// <summary>A 64-bit FNV-1a over a packet's first 64 octets (headers and the start of the payload): enough to recognise it again.</summary>
+public static class PacketFingerprint
+{
+    public const int Length = 64;
+
+    public static long Of(ReadOnlySpan<byte> packet)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in packet[..Math.Min(Length, packet.Length)])
+            hash = (hash ^ b) * 1099511628211UL;
+        return (long)hash;
+    }
+}
+
 public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, ForwardingCounters counters)
 {
     private const int SourceOffset = 8;
@@ -152,7 +166,11 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
             : ForwardingVerdict.NoBinding;
         Counters.Encapsulate(verdict, packet.Length);
         if (verdict == ForwardingVerdict.Forward)
+        {
             endpoint.CountOut(packet.Length);
+            if (Role == TunnelRole.Anchor)
+                endpoint.RememberSent(PacketFingerprint.Of(packet), System.Diagnostics.Stopwatch.GetTimestamp());
+        }
         return verdict;
     }
 

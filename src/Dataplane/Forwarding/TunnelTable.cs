@@ -22,6 +22,35 @@ public sealed class TunnelEndpoint(Ipv6Address remote)
     public long PacketsIn => Interlocked.Read(ref _packetsIn);
     public long BytesIn => Interlocked.Read(ref _bytesIn);
 
+    // The last packets sent through this tunnel (fingerprint, time), so a packet the peer sends back can be
+    // put where it belongs in the handover buffer. Written by the one encapsulating thread; a racing reader
+    // at worst misses an entry.
+    private const int RecentSends = 256;
+    private readonly long[] _sentFingerprints = new long[RecentSends];
+    private readonly long[] _sentAt = new long[RecentSends];
+    private int _nextSent;
+
+    internal void RememberSent(long fingerprint, long ticks)
+    {
+        var i = _nextSent;
+        _sentFingerprints[i] = fingerprint;
+        Volatile.Write(ref _sentAt[i], ticks);
+        _nextSent = (i + 1) % RecentSends;
+    }
+
+    /// <summary>When a packet with this fingerprint was last sent through this tunnel (Stopwatch ticks), if recently.</summary>
+    public bool TryFindSent(long fingerprint, out long ticks)
+    {
+        for (var i = 0; i < RecentSends; i++)
+            if (_sentFingerprints[i] == fingerprint)
+            {
+                ticks = Volatile.Read(ref _sentAt[i]);
+                return true;
+            }
+        ticks = 0;
+        return false;
+    }
+
     internal void CountOut(int bytes)
     {
         Interlocked.Increment(ref _packetsOut);

@@ -48,25 +48,27 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     /// A previous MAG returned this downlink packet: if its MN is being buffered it joins the queue (injected
     /// now, or parked until the rule is in place); false when it is nobody's to buffer.
     /// </summary>
-    public bool OnReturned(ReadOnlyMemory<byte> packet, Ipv6Address from, bool stillBoundToSender)
+    public bool OnReturned(ReturnedPacket returned)
     {
+        var packet = returned.Packet;
         if (_inject is null || packet.Length < Ipv6Packet.HeaderLength)
             return false;
         var destination = Ipv6Address.Read(packet.Span.Slice(24, Ipv6Address.Length));
+        var order = returned.SentAt >= 0 ? returned.SentAt : Stopwatch.GetTimestamp();
         lock (_parkLock)
         {
             if (_active.Any(p => p.Contains(destination)))
-                return _inject(packet.ToArray());
+                return Inject(packet.ToArray(), order);
             // Parked only while our binding still names the MAG that returned it: its de-registration is on the
             // way and buffering about to start. Once the binding moved on, the kernel forwards it to the new MAG.
-            if (!stillBoundToSender)
+            if (!returned.StillBoundToSender)
                 return false;
             if (_parked.Count >= MaxParked)
             {
                 Interlocked.Increment(ref _parkedDropped);
                 return true;
             }
-            _parked.Add((destination, packet.ToArray(), Stopwatch.GetTimestamp()));
+            _parked.Add((destination, packet.ToArray(), order));
             Interlocked.Increment(ref _parkedTotal);
             return true;
         }
@@ -84,10 +86,24 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
                 var (destination, packet, _) = _parked[i];
                 if (!prefixes.Any(p => p.Contains(destination)))
                     continue;
-                _inject?.Invoke(packet);
+                Inject(packet, _parked[i].At);
                 _parked.RemoveAt(i--);
             }
         }
+    }
+
+    // Injected packets reach the queue again with a new id: their fingerprint tells the receive thread to put
+    // them where they were in the MN's downlink (when the LMA first sent them), not at the end.
+    private readonly ConcurrentDictionary<long, long> _injectedOrder = new();
+
+    private bool Inject(byte[] packet, long order)
+    {
+        var fingerprint = PacketFingerprint.Of(packet);
+        _injectedOrder[fingerprint] = order;
+        if (_inject?.Invoke(packet) == true)
+            return true;
+        _injectedOrder.TryRemove(fingerprint, out _);
+        return false;
     }
 
     private void Deactivated(Ipv6Prefix[] prefixes)
@@ -102,6 +118,8 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         lock (_parkLock)
         {
             var removed = _parked.RemoveAll(p => now - p.At > ParkTicks);
+            if (_injectedOrder.Count > 4 * MaxParked)
+                _injectedOrder.Clear(); // orders nobody came back for (packets the kernel dropped)
             if (removed > 0)
                 Interlocked.Add(ref _parkedDropped, removed);
         }
@@ -190,7 +208,8 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
                     continue;
                 }
                 var destination = Ipv6Address.Read(payload.Slice(24, Ipv6Address.Length));
-                if (!Buffer.TryHold(packet.PacketId, destination, packet.OriginalLength, now))
+                var order = !_injectedOrder.IsEmpty && _injectedOrder.TryRemove(PacketFingerprint.Of(payload), out var injectedAt) ? injectedAt : now;
+                if (!Buffer.TryHold(packet.PacketId, destination, packet.OriginalLength, now, order))
                     Verdict(packet.PacketId, NetfilterVerdict.Accept);
             }
         }

@@ -11,6 +11,12 @@ using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Dataplane.Linux;
 
+/// <summary>
+/// A downlink packet a MAG sent back: from whom, whether our binding still names that MAG, and when we had
+/// sent it there (Stopwatch ticks, -1 when unknown) — its place in the order of the MN's downlink.
+/// </summary>
+public readonly record struct ReturnedPacket(ReadOnlyMemory<byte> Packet, Ipv6Address From, bool StillBoundToSender, long SentAt);
+
 public sealed class UserspaceTunnel : IDisposable
 {
     private readonly TunDevice _device;
@@ -44,7 +50,7 @@ public sealed class UserspaceTunnel : IDisposable
     /// it took it (e.g. parked for the handover buffer). Without one, or when it declines, the packet is
     /// forwarded by the kernel if the MN's binding already points elsewhere, and dropped otherwise.
     /// </summary>
-    public Func<ReadOnlyMemory<byte>, Ipv6Address, bool, bool>? ReturnedDownlink { get; set; }
+    public Func<ReturnedPacket, bool>? ReturnedDownlink { get; set; }
 
     /// <summary>Hands a packet to the kernel as if it had arrived from the tunnel (e.g. a parked returned packet).</summary>
     public bool TryInject(ReadOnlySpan<byte> packet, out int errno) => _device.TryWrite(packet, out errno);
@@ -129,7 +135,8 @@ public sealed class UserspaceTunnel : IDisposable
                 {
                     var bound = Forwarder.Table.TryLookup(Ipv6Address.Read(packet.Slice(24, Ipv6Address.Length)), out var current);
                     var stillThere = bound && current.Remote == source;
-                    if (ReturnedDownlink?.Invoke(buffer.AsMemory(0, n), source, stillThere) == true)
+                    var sentAt = Forwarder.Table.TryLookupEndpoint(source, out var from) && from.TryFindSent(PacketFingerprint.Of(packet), out var ticks) ? ticks : -1;
+                    if (ReturnedDownlink?.Invoke(new ReturnedPacket(buffer.AsMemory(0, n), source, stillThere, sentAt)) == true)
                         break;
                     // Forward only if the binding has moved on: never back to the MAG that returned it.
                     if (bound && !stillThere)

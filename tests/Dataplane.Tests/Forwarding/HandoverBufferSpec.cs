@@ -193,4 +193,34 @@ public sealed class HandoverBufferSpec
         buffer.Complete("mn1", Ms(7));
         Assert.Equal([1u, 2, 3], verdicts.Accepted);
     }
+
+    [Fact]
+    public void A_packet_sent_back_by_the_previous_MAG_is_released_where_it_was_in_the_stream_not_at_the_end()
+    {
+        var (buffer, verdicts) = Buffer(new HandoverBufferLimits { Adaptive = false, FlushRate = 1_000_000 });
+        buffer.Start("mn1", [Hnp1], 0);
+        buffer.TryHold(11, Mn1, 100, Ms(11));
+        buffer.TryHold(12, Mn1, 100, Ms(12));
+        buffer.TryHold(10, Mn1, 100, Ms(12.4), order: Ms(10)); // first sent to the old MAG at 10 ms, back at 12.4 ms
+        buffer.Flush("mn1", Ms(20));
+        Tick(buffer, Ms(21));
+        Assert.Equal([10u, 11, 12], verdicts.Accepted);
+    }
+
+    [Fact]
+    public void A_tunnel_endpoint_remembers_when_it_sent_a_packet()
+    {
+        var endpoint = new TunnelTable().Endpoint(Ipv6Address.Parse("2001:db8:ff::1:1"));
+        var lma = new TunnelForwarder(TunnelRole.Anchor, new TunnelTable(), new ForwardingCounters());
+        lma.Table.Set(Hnp1, Ipv6Address.Parse("2001:db8:ff::1:1"));
+        var packet = new byte[48];
+        packet[0] = 0x60;
+        packet[5] = 8;
+        Mn1.Write(packet.AsSpan(24));
+        var before = Stopwatch.GetTimestamp();
+        Assert.Equal(ForwardingVerdict.Forward, lma.Encapsulate(packet, out var sentTo));
+        Assert.True(sentTo.TryFindSent(PacketFingerprint.Of(packet), out var at));
+        Assert.InRange(at, before, Stopwatch.GetTimestamp());
+        Assert.False(endpoint.TryFindSent(PacketFingerprint.Of(packet), out _));
+    }
 }
