@@ -91,6 +91,31 @@ public sealed class LabConfigSpec : IDisposable
     }
 
     [Fact]
+    public void The_buffering_setting_reaches_the_lmas_own_settings_reader()
+    {
+        var plan = LabPlan.Create(2, 1);
+        LabConfigs.WriteAll(plan, _dir);
+        Assert.True(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);
+
+        LabConfigs.WriteAll(plan, _dir, new LabBuffering(Enabled: false));
+        Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);
+        Assert.Contains("enabled = off", File.ReadAllText(Path.Combine(_dir, "lma.conf")));
+
+        LabConfigs.WriteAll(plan, _dir, new LabBuffering(true, 100));
+        var settings = LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering;
+        Assert.Equal((true, 100), (settings.Enabled, settings.Limits.MaxPacketsPerNode));
+    }
+
+    [Fact]
+    public void The_state_file_keeps_the_buffering_setting_and_an_older_one_reads_as_on()
+    {
+        new LabState(2, 1, new() { ["mn1"] = "mag1" }) { Buffering = "off", BufferMaxPackets = 50 }.Save(_dir);
+        Assert.Equal(("off", (int?)50), (LabState.Load(_dir).Buffering, LabState.Load(_dir).BufferMaxPackets));
+        File.WriteAllText(LabState.FilePath(_dir), """{"mags": 2, "mobileNodes": 1, "placement": {"mn1": "mag1"}}""");
+        Assert.Equal("on", LabState.Load(_dir).Buffering);
+    }
+
+    [Fact]
     public void The_state_file_round_trips_and_a_missing_one_says_how_to_start_a_lab()
     {
         var failure = Assert.Throws<LabFailure>(() => LabState.Load(_dir));
@@ -183,6 +208,63 @@ public class SvgPlotSpec
     }
 }
 
+public class HandoverBufferFiguresSpec
+{
+    private static LmaEpisode Episode(string mn, double startMs, int packets, int released, int dropped, double mean, double max) =>
+        new(mn, startMs, 200, packets, packets, packets * 100L, released, dropped, 40, max, mean, "flushed");
+
+    private static TunnelCounterSnapshot Counters(long returnedByMag, long returnedAtMag1, long parkedAtMag2) =>
+        new(returnedByMag, new Dictionary<string, long> { ["mag1"] = returnedAtMag1 }, new Dictionary<string, long> { ["mag2"] = parkedAtMag2 });
+
+    [Fact]
+    public void Episodes_go_to_the_move_detached_before_they_started_and_counters_are_differences()
+    {
+        var moves = new[] { new HandoverMove(1, "mag1", "mag2", 1000, 1200, null!), new HandoverMove(2, "mag2", "mag1", 4000, 4200, null!) };
+        var episodes = new[]
+        {
+            Episode("mn1@lab.pmip6", 4010, 210, 210, 0, 100, 190),
+            Episode("mn1@lab.pmip6", 1005, 200, 198, 2, 90, 180),
+            Episode("mn2@lab.pmip6", 1010, 999, 999, 0, 1, 1), // another node's
+            Episode("mn1@lab.pmip6", 500, 7, 7, 0, 1, 1),      // before the first move
+        };
+        var figures = HandoverBufferFigures.Match(moves, "mn1@lab.pmip6", episodes,
+            [Counters(0, 0, 0), Counters(3, 3, 1), Counters(5, 3, 1)]);
+
+        Assert.Equal((1, 200, 198, 2, 90.0, 180.0, 3L, 3L, 1L), (figures[0].Episodes, figures[0].Packets, figures[0].Released, figures[0].Dropped,
+            figures[0].MeanAddedDelayMs, figures[0].MaxAddedDelayMs, figures[0].ReturnedByPreviousMag, figures[0].ReturnedToLma, figures[0].ParkedAtNewMag));
+        Assert.Equal((1, 210, 2L, 0L), (figures[1].Episodes, figures[1].Packets, figures[1].ReturnedByPreviousMag, figures[1].ParkedAtNewMag));
+    }
+
+    [Fact]
+    public void A_move_without_an_episode_has_zeros_and_the_report_shows_the_buffer_only_when_on()
+    {
+        var moves = new[] { new HandoverMove(1, "mag1", "mag2", 1000, 1200, null!) };
+        var figures = HandoverBufferFigures.Match(moves, "mn1@lab.pmip6", [], [Counters(0, 0, 0), Counters(0, 0, 0)]);
+        Assert.Equal((0, 0, (string?)null), (figures[0].Episodes, figures[0].Peak, figures[0].Outcome));
+
+        var sends = Enumerable.Range(0, 2000).Select(i => (double)i).ToArray();
+        var arrivals = sends.Select((t, i) => new Arrival(i, t + 0.5)).ToList();
+        var measured = HandoverReport.WithStatistics(moves, sends, arrivals, 2000);
+        var on = new HandoverReport("mn1", "2001:db8:a000::1", new HandoverOptions { Moves = 1 },
+            [measured[0] with { Buffer = figures[0] with { Peak = 180, FlushMs = 35.5 } }], ArrivalStatistics.Compute(sends, arrivals, 0, 2000),
+            new TcpResult(1, 1, "a", "a", null), null, 2000, sends, arrivals, []);
+        var json = on.ToJson();
+        Assert.Equal("on", json["buffering"]!.GetValue<string>());
+        Assert.Equal(180, json["handovers"]![0]!["buffer"]!["peak"]!.GetValue<int>());
+        var text = new StringWriter();
+        on.Print(text);
+        Assert.Contains("flush ms", text.ToString());
+        Assert.Contains("35.5", text.ToString());
+
+        var off = on with { Options = new HandoverOptions { Moves = 1, Buffering = new LabBuffering(Enabled: false) }, Moves = measured };
+        Assert.Null(off.ToJson()["handovers"]![0]!["buffer"]);
+        var offText = new StringWriter();
+        off.Print(offText);
+        Assert.DoesNotContain("flush ms", offText.ToString());
+        Assert.Contains("buffering off", offText.ToString());
+    }
+}
+
 public class LabArgumentSpec
 {
     [Theory]
@@ -198,6 +280,10 @@ public class LabArgumentSpec
     [InlineData("lab move mn1 mag2 --gap-ms -1", "--gap-ms must be an integer from 0")]
     [InlineData("lab status extra", "unexpected argument 'extra'")]
     [InlineData("lab down now", "unexpected argument 'now'")]
+    [InlineData("lab up --buffering maybe", "--buffering must be on or off, got 'maybe'")]
+    [InlineData("lab up --buffering", "option --buffering needs a value")]
+    [InlineData("lab run --scenario handover --buffering yes", "--buffering must be on or off, got 'yes'")]
+    [InlineData("lab up --buffer-max-packets 0", "--buffer-max-packets must be an integer from 1")]
     public void Bad_lab_arguments_exit_2_with_one_line(string line, string reason)
     {
         var run = Cli.Run(line.Split(' '));

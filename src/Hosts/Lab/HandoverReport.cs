@@ -16,12 +16,16 @@ public sealed record HandoverOptions
     public TimeSpan Gap { get; init; } = TimeSpan.FromMilliseconds(50);
     public int PacketsPerSecond { get; init; } = 1000;
     public long TcpBytesPerSecond { get; init; } = 1 << 20;
+    public LabBuffering Buffering { get; init; } = LabBuffering.Default;
 }
 
 /// <summary>One move as measured: times in ms since the run's start.</summary>
 public sealed record HandoverMove(int Number, string From, string To, double DetachMs, double RegisteredMs, StreamStatistics Udp)
 {
     public double DetachToRegistrationMs => RegisteredMs - DetachMs;
+
+    /// <summary>What the LMA's handover buffer did for this move; null when buffering is off.</summary>
+    public BufferFigures? Buffer { get; init; }
 }
 
 public sealed record HandoverReport(
@@ -59,6 +63,7 @@ public sealed record HandoverReport(
         ["mobileNode"] = MobileNode,
         ["address"] = Address,
         ["gapMs"] = Options.Gap.TotalMilliseconds,
+        ["buffering"] = Options.Buffering.Setting,
         ["udpPacketsPerSecond"] = Options.PacketsPerSecond,
         ["durationMs"] = Math.Round(EndMs, 1),
         ["handovers"] = new JsonArray([.. Moves.Select(m => (JsonNode)new JsonObject
@@ -73,6 +78,7 @@ public sealed record HandoverReport(
             ["lost"] = m.Udp.Lost,
             ["duplicated"] = m.Udp.Duplicated,
             ["reordered"] = m.Udp.Reordered,
+            ["buffer"] = m.Buffer?.ToJson(),
         })]),
         ["udp"] = Stats(Udp),
         ["tcp"] = Tcp is null ? null : new JsonObject
@@ -99,10 +105,15 @@ public sealed record HandoverReport(
     public void Print(TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"handover scenario: {MobileNode} ({Address}), {Moves.Count} of {Options.Moves} moves, gap {Options.Gap.TotalMilliseconds:F0} ms, UDP {Options.PacketsPerSecond}/s CN -> MN"));
-        output.WriteLine($"{"#",-3} {"move",-14} {"detach->reg ms",14} {"interruption ms",16} {"lost",6} {"dup",5} {"reord",6}");
+        output.WriteLine(string.Create(c, $"handover scenario: {MobileNode} ({Address}), {Moves.Count} of {Options.Moves} moves, gap {Options.Gap.TotalMilliseconds:F0} ms, UDP {Options.PacketsPerSecond}/s CN -> MN, buffering {Options.Buffering.Setting}"));
+        var buffered = Options.Buffering.Enabled;
+        output.WriteLine($"{"#",-3} {"move",-14} {"detach->reg ms",14} {"interruption ms",16} {"lost",6} {"dup",5} {"reord",6}"
+                         + (buffered ? $" {"peak",6} {"held",6} {"dropped",7} {"flush ms",9} {"delay mean/max ms",17} {"returned",8}" : ""));
         foreach (var m in Moves)
-            output.WriteLine(string.Create(c, $"{m.Number,-3} {m.From + "->" + m.To,-14} {m.DetachToRegistrationMs,14:F1} {m.Udp.LargestGapMs,16:F1} {m.Udp.Lost,6} {m.Udp.Duplicated,5} {m.Udp.Reordered,6}"));
+            output.WriteLine(string.Create(c, $"{m.Number,-3} {m.From + "->" + m.To,-14} {m.DetachToRegistrationMs,14:F1} {m.Udp.LargestGapMs,16:F1} {m.Udp.Lost,6} {m.Udp.Duplicated,5} {m.Udp.Reordered,6}")
+                             + (buffered && m.Buffer is { } b
+                                 ? string.Create(c, $" {b.Peak,6} {b.Packets,6} {b.Dropped,7} {b.FlushMs,9:F1} {b.MeanAddedDelayMs.ToString("F1", c) + "/" + b.MaxAddedDelayMs.ToString("F1", c),17} {b.ReturnedByPreviousMag,8}")
+                                 : ""));
         output.WriteLine(string.Create(c, $"UDP: {Udp.Sent} sent, {Udp.Received} received, {Udp.Lost} lost, {Udp.Duplicated} duplicated, {Udp.Reordered} reordered"));
         output.WriteLine(Tcp is null
             ? "TCP: not run"

@@ -15,10 +15,12 @@ public static class HandoverScenario
     public static HandoverReport Run(string runDirectory, HandoverOptions options, TextWriter progress, CancellationToken cancel)
     {
         var plan = LabPlan.Create(2, 1);
-        LabUp.Run(plan, runDirectory, TimeSpan.FromSeconds(60), progress, cancel);
+        LabUp.Run(plan, runDirectory, TimeSpan.FromSeconds(60), progress, cancel, options.Buffering);
         var mn = LabPlan.MobileNode(1);
         var address = NodeAddresses.InPool(mn.Namespace)[0];
         var origin = Stopwatch.GetTimestamp();
+        var originUtc = DateTimeOffset.UtcNow;
+        var snapshots = new List<TunnelCounterSnapshot>();
 
         using var udp = new UdpStream(LabPlan.CnNamespace, mn.Namespace, IPAddress.Parse(address), options.PacketsPerSecond, origin);
         using var tcp = new TcpTransfer(LabPlan.CnNamespace, mn.Namespace, IPAddress.Parse(address), options.TcpBytesPerSecond, origin);
@@ -34,6 +36,7 @@ public static class HandoverScenario
             for (var i = 1; i <= options.Moves; i++)
             {
                 var target = i % 2 == 1 ? "mag2" : "mag1";
+                snapshots.Add(HandoverBufferFigures.Snapshot(plan, cancel));
                 var moved = LabMove.Run(runDirectory, mn.Name, target, options.Gap, cancel);
                 moves.Add(new HandoverMove(i, moved.From, moved.To, Ms(origin, moved.DetachTimestamp), Ms(origin, moved.RegisteredTimestamp),
                     new StreamStatistics(0, 0, 0, 0, 0, 0, null)));
@@ -45,13 +48,18 @@ public static class HandoverScenario
             error = e.Message;
         }
         var end = udp.Stop(Drain);
+        snapshots.Add(HandoverBufferFigures.Snapshot(plan, cancel));
+        var episodes = HandoverBufferFigures.Episodes(DaemonHttp.TryGetJson(LabPlan.LmaNamespace, LabPlan.LmaHttpPort, "/status?limit=1", cancel), originUtc);
         if (error is null || tcp.BytesSent > 0)
             tcpResult = tcp.Finish(TimeSpan.FromSeconds(10));
         ticker.Dispose();
 
         var sendTimes = udp.SendTimes;
         var arrivals = udp.Arrivals;
-        return new HandoverReport(mn.Name, address, options, HandoverReport.WithStatistics(moves, sendTimes, arrivals, end),
+        var measured = HandoverReport.WithStatistics(moves, sendTimes, arrivals, end);
+        if (options.Buffering.Enabled)
+            measured = [.. measured.Zip(HandoverBufferFigures.Match(measured, mn.MnId, episodes, snapshots), (m, b) => m with { Buffer = b })];
+        return new HandoverReport(mn.Name, address, options, measured,
             ArrivalStatistics.Compute(sendTimes, arrivals, 0, double.MaxValue), tcpResult, error, end, sendTimes, arrivals,
             tcp.Receipts);
     }

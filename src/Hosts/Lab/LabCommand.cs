@@ -9,11 +9,11 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public static class LabCommand
 {
-    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)]";
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N]";
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
-    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)]";
+    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -24,10 +24,11 @@ public static class LabCommand
         var mags = (int)args.Integer("mags", 2, 1, LabPlan.MaxMags);
         var mns = (int)args.Integer("mns", 1, 1, LabPlan.MaxMobileNodes);
         var timeout = TimeSpan.FromSeconds(args.Integer("timeout", 60, 1, 3600));
+        var buffering = LabBuffering.FromArguments(args);
         args.EnsureAllUsed();
         return Guarded("up", cancel =>
         {
-            LabUp.Run(LabPlan.Create(mags, mns), RunDirectory, timeout, Console.Error, cancel);
+            LabUp.Run(LabPlan.Create(mags, mns), RunDirectory, timeout, Console.Error, cancel, buffering);
             foreach (var mn in LabPlan.Create(mags, mns).MobileNodeList)
                 stdout.WriteLine($"{mn.Name,-6} {mn.Namespace,-10} mag1  {string.Join(' ', NodeAddresses.InPool(mn.Namespace))}");
             return CommandLine.ExitOk;
@@ -91,6 +92,7 @@ public static class LabCommand
             Moves = (int)args.Integer("moves", 4, 1, 100),
             Interval = TimeSpan.FromMilliseconds(args.Integer("interval-ms", 3000, 500, 600_000)),
             Gap = TimeSpan.FromMilliseconds(args.Integer("gap-ms", 50, 0, 60_000)),
+            Buffering = LabBuffering.FromArguments(args),
         };
         args.EnsureAllUsed();
         if (scenario != "handover")

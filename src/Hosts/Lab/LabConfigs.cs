@@ -12,7 +12,7 @@ public static class LabConfigs
 
     public static string MagFile(int n) => $"mag{n}.conf";
 
-    public static string Lma(LabPlan plan, string runDirectory) => $$"""
+    public static string Lma(LabPlan plan, string runDirectory, LabBuffering? buffering = null) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.lma {
           address = "{{LabPlan.LmaAddress}}"
@@ -32,6 +32,7 @@ public static class LabConfigs
             device = "{{LabPlan.TunnelDevice}}"
             mtu = {{LabPlan.TunnelMtu}}
           }
+        {{(buffering ?? LabBuffering.Default).ConfigBlock("  ")}}
         }
         """;
 
@@ -79,10 +80,10 @@ public static class LabConfigs
     }
 
     /// <summary>Writes every file into <paramref name="runDirectory"/> (which must exist).</summary>
-    public static void WriteAll(LabPlan plan, string runDirectory)
+    public static void WriteAll(LabPlan plan, string runDirectory, LabBuffering? buffering = null)
     {
         File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan));
-        File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory));
+        File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory, buffering));
         foreach (var mag in plan.MagList)
         {
             Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));

@@ -14,6 +14,12 @@ public sealed record LabState(int Mags, int MobileNodes, Dictionary<string, stri
 
     public LabPlan Plan => new(Mags, MobileNodes);
 
+    /// <summary>The LMA's handover buffering as `lab up --buffering` set it ("on" or "off"); "on" for a state file written before the option.</summary>
+    public string Buffering { get; init; } = "on";
+
+    /// <summary>`lab up --buffer-max-packets`, when given.</summary>
+    public int? BufferMaxPackets { get; init; }
+
     /// <summary>The lab that is up, or a failure telling the user to start one.</summary>
     public static LabState Load(string runDirectory)
     {

@@ -28,6 +28,8 @@ public static class LabStatus
             ["health"] = Health(lmaPid, lmaStatus),
             ["log"] = LabState.LogFile(runDirectory, "lma"),
             ["counters"] = Counters(lmaStatus),
+            ["buffering"] = lmaStatus is { } ls && ls.TryGetProperty("buffering", out var buf) && buf.ValueKind == JsonValueKind.Object
+                ? JsonNode.Parse(buf.GetRawText()) : null,
         };
         var mags = new JsonArray();
         foreach (var mag in plan.MagList)
@@ -76,6 +78,7 @@ public static class LabStatus
             ["cn"] = new JsonObject { ["namespace"] = LabPlan.CnNamespace, ["address"] = LabPlan.CnAddress },
             ["mns"] = mns,
             ["bindings"] = bindings,
+            ["buffering"] = new JsonObject { ["enabled"] = state.Buffering, ["maxPacketsPerNode"] = state.BufferMaxPackets },
         };
     }
 
@@ -103,6 +106,8 @@ public static class LabStatus
         foreach (var d in status["lma"]!.AsArray().Concat(status["mags"]!.AsArray()))
             stdout.WriteLine($"{d!["name"],-8} {d["namespace"],-12} {d["address"],-22} {d["pid"]?.ToString() ?? "-",-8} {d["health"]}");
         stdout.WriteLine($"{"cn",-8} {status["cn"]!["namespace"],-12} {status["cn"]!["address"]}");
+        if (status["buffering"] is JsonObject buffering)
+            stdout.WriteLine($"handover buffering at the LMA: {buffering["enabled"]}{(buffering["maxPacketsPerNode"] is { } max ? $" (max {max} packets per node)" : "")}");
         stdout.WriteLine();
         stdout.WriteLine($"{"node",-6} {"mag",-6} {"addresses",-42} hnps");
         foreach (var mn in status["mns"]!.AsArray())

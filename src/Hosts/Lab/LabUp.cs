@@ -11,7 +11,8 @@ public static class LabUp
     public static readonly TimeSpan DaemonStartTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Brings the lab up; the caller handles the failure (LabTeardown has already run).</summary>
-    public static LabState Run(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel)
+    public static LabState Run(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel,
+        LabBuffering? buffering = null)
     {
         if (Tmds.Linux.LibC.geteuid() != 0)
             throw new LabFailure("pmip6 lab needs root (it creates network namespaces)");
@@ -20,7 +21,7 @@ public static class LabUp
             throw new LabFailure($"a lab is already up ({(existing.Count > 0 ? string.Join(", ", existing) : runDirectory)}): pmip6 lab status shows it, pmip6 lab down removes it");
         try
         {
-            return Build(plan, runDirectory, addressTimeout, progress, cancel);
+            return Build(plan, runDirectory, addressTimeout, progress, cancel, buffering ?? LabBuffering.Default);
         }
         catch (Exception e)
         {
@@ -55,16 +56,21 @@ public static class LabUp
         }
     }
 
-    private static LabState Build(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel)
+    private static LabState Build(LabPlan plan, string runDirectory, TimeSpan addressTimeout, TextWriter progress, CancellationToken cancel,
+        LabBuffering buffering)
     {
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
         Directory.CreateDirectory(Path.Combine(runDirectory, "pids"));
-        LabConfigs.WriteAll(plan, runDirectory);
-        var state = new LabState(plan.Mags, plan.MobileNodes, plan.MobileNodeList.ToDictionary(mn => mn.Name, _ => "mag1", StringComparer.Ordinal));
+        LabConfigs.WriteAll(plan, runDirectory, buffering);
+        var state = new LabState(plan.Mags, plan.MobileNodes, plan.MobileNodeList.ToDictionary(mn => mn.Name, _ => "mag1", StringComparer.Ordinal))
+        {
+            Buffering = buffering.Setting,
+            BufferMaxPackets = buffering.MaxPacketsPerNode,
+        };
         state.Save(runDirectory);
         LabTopology.Build(plan);
-        progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA");
+        progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA (buffering {buffering.Setting})");
 
         var lmaPid = LabDaemons.Start(runDirectory, "lma", LabPlan.LmaNamespace, "lma", Path.Combine(runDirectory, LabConfigs.LmaFile));
         LabDaemons.AwaitReady(runDirectory, "lma", LabPlan.LmaNamespace, LabPlan.LmaHttpPort, lmaPid, DaemonStartTimeout, cancel);

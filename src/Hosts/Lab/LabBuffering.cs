@@ -1,0 +1,37 @@
+// The lab's handover-buffering choice (issue 6): `--buffering on|off` on `lab up` and `lab run`, and
+// `--buffer-max-packets N` (the LMA's per-node cap, to provoke overflow). Written into lma.conf's
+// `buffering` block and kept in state.json so `lab status` shows what the lab runs with.
+using Pmip6Akka.Hosts.Cli;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = null)
+{
+    public static readonly LabBuffering Default = new();
+
+    public string Setting => Enabled ? "on" : "off";
+
+    /// <summary>`--buffering on|off` (default on) and `--buffer-max-packets N`; anything else is a usage error.</summary>
+    public static LabBuffering FromArguments(Arguments args)
+    {
+        var text = args.String("buffering");
+        var enabled = text switch
+        {
+            null or "on" => true,
+            "off" => false,
+            _ => throw new UsageException($"--buffering must be on or off, got '{text}'"),
+        };
+        var max = args.String("buffer-max-packets") is null ? (int?)null : (int)args.Integer("buffer-max-packets", 0, 1, 1_000_000);
+        return new LabBuffering(enabled, max);
+    }
+
+    /// <summary>The lma.conf `buffering` block.</summary>
+    public string ConfigBlock(string indent)
+    {
+        var lines = new List<string> { "buffering {", $"  enabled = {Setting}" };
+        if (MaxPacketsPerNode is { } max)
+            lines.Add($"  max-packets-per-node = {max}");
+        lines.Add("}");
+        return string.Join("\n", lines.Select(l => indent + l));
+    }
+}
