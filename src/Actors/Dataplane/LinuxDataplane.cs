@@ -91,6 +91,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             if (_resources.Buffering is not { } buffering)
                 return;
             _counters.Increment("buffering_started_total");
+            _log.Info("{0}: holding downlink for {1} until its next binding", b.MobileNodeId, string.Join(",", b.Prefixes.Select(p => p.ToString())));
             buffering.Begin(b.MobileNodeId, b.Prefixes);
         });
         Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
@@ -200,7 +201,10 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 tunnel.Forwarder.Table.Set(prefix, i.ProxyCoa);
         // After the route change: what was held for the node now leaves through its new tunnel.
         if (_resources.Buffering?.Release(i.MobileNodeId) == true)
+        {
             _counters.Increment("buffering_flushes_total");
+            _log.Info("{0}: new binding via {1}; releasing its held downlink", i.MobileNodeId, i.ProxyCoa);
+        }
         if (_log.IsDebugEnabled)
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
     }

@@ -39,7 +39,7 @@ public sealed class UserspaceTunnel : IDisposable
     public long ReplayedTotal => Interlocked.Read(ref _replayedTotal);
     public long ParkExpired => Interlocked.Read(ref _parkExpired);
 
-    /// <summary>A route for <paramref name="prefix"/> is now installed: parked downlink for it goes out (in order, before newer packets).</summary>
+    /// <summary>A route for <paramref name="prefix"/> is now installed: wake the parked downlink for it (it goes out before newer packets).</summary>
     public void ReleaseParked(Ipv6Prefix prefix) => _replay.Enqueue(prefix);
 
     public TunnelForwarder Forwarder { get; }
@@ -119,6 +119,8 @@ public sealed class UserspaceTunnel : IDisposable
             switch (Forwarder.Decapsulate(packet, source))
             {
                 case ForwardingVerdict.Forward:
+                    if (_parked.Count > 0)
+                        ServiceParked();
                     if (!_device.TryWrite(packet, out _))
                         counters.WriteError();
                     break;
@@ -152,25 +154,25 @@ public sealed class UserspaceTunnel : IDisposable
         }
     }
 
+    // Parked downlink whose prefix is bound now goes out first, in the order it came; the rest waits, at most
+    // 300 ms. Runs on the decapsulating thread only, before any newer packet for a bound prefix is written,
+    // so nothing overtakes what was parked.
     private void ServiceParked()
     {
-        while (_replay.TryDequeue(out var prefix))
+        _replay.Clear();
+        var count = _parked.Count;
+        for (var i = 0; i < count; i++)
         {
-            var keep = new Queue<(Ipv6Address, byte[], long)>();
-            while (_parked.TryDequeue(out var parked))
+            var parked = _parked.Dequeue();
+            if (Forwarder.Table.TryLookup(parked.Destination, out _))
             {
-                if (prefix.Contains(parked.Destination))
-                {
-                    if (_device.TryWrite(parked.Packet, out _))
-                        Interlocked.Increment(ref _replayedTotal);
-                    else
-                        Forwarder.Counters.WriteError();
-                }
+                if (_device.TryWrite(parked.Packet, out _))
+                    Interlocked.Increment(ref _replayedTotal);
                 else
-                    keep.Enqueue(parked);
+                    Forwarder.Counters.WriteError();
             }
-            foreach (var k in keep)
-                _parked.Enqueue(k);
+            else
+                _parked.Enqueue(parked);
         }
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
         while (_parked.TryPeek(out var oldest) && now - oldest.At > ParkTicks)
