@@ -51,7 +51,7 @@ public sealed class WireSamplesSpec : IDisposable
         Assert.DoesNotContain("length invalid", verbose, StringComparison.OrdinalIgnoreCase);
         // Every mobility sample is dissected as MIPv6, every ND sample as ICMPv6.
         var protocols = Cli.Tool("tshark", "-r", _pcap, "-T", "fields", "-e", "frame.protocols").Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(14, protocols.Count(p => p.Trim().EndsWith("mipv6")));
+        Assert.Equal(17, protocols.Count(p => p.Trim().EndsWith("mipv6")));
         Assert.Equal(4, protocols.Count(p => p.Trim().EndsWith("icmpv6")));
     }
 

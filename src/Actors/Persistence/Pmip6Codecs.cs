@@ -31,6 +31,34 @@ internal static class Pmip6Codecs
                 w.String(e.MobileNodeId); w.Int(e.SessionId); w.Byte((byte)e.Reason); w.Long(e.At.UtcTicks); w.Prefixes(e.ReleasedPrefixes);
             },
             r => new SessionRemoved(r.String(), r.Int(), (RemovalReason)r.Byte(), new DateTimeOffset(r.Long(), TimeSpan.Zero), r.Prefixes())),
+        Make<ContextCached>("cce-cached.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); w.Address(e.PreviousMag); w.Address(e.NextMag);
+                w.Int(e.Context.IsDefault ? 0 : e.Context.Length);
+                foreach (var item in e.Context.IsDefault ? [] : e.Context) { w.Byte((byte)item.Feature); w.Blob(item.Data); }
+                w.Long(e.CachedAt.UtcTicks); w.Long(e.ExpiresAt.UtcTicks); w.Int(e.Sequence); w.Byte((byte)e.Downlink);
+            },
+            r =>
+            {
+                var mn = r.String(); var session = r.Int(); var prefixes = r.Prefixes(); var previous = r.Address(); var next = r.Address();
+                var n = r.Int();
+                if (n < 0 || n > 256) throw new System.Runtime.Serialization.SerializationException("Pmip6Serializer: corrupt 'cce-cached.v1' payload (item count)");
+                var items = ImmutableArray.CreateBuilder<ContextBlob>(n);
+                for (var i = 0; i < n; i++)
+                    items.Add(new ContextBlob((ContextFeature)r.Byte(), r.Blob()));
+                return new ContextCached(mn, session, prefixes, previous, next, items.MoveToImmutable(), new DateTimeOffset(r.Long(), TimeSpan.Zero),
+                    new DateTimeOffset(r.Long(), TimeSpan.Zero), (ushort)r.Int(), (DownlinkMode)r.Byte());
+            }),
+        Make<ContextReflectionAcknowledged>("cce-acknowledged.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Int(e.Sequence); w.Long(e.At.UtcTicks);
+            },
+            r => new ContextReflectionAcknowledged(r.String(), r.Int(), (ushort)r.Int(), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
+        Make<ContextReleased>("cce-released.v1", (w, e) =>
+            {
+                w.String(e.MobileNodeId); w.Int(e.SessionId); w.Byte((byte)e.Reason); w.Long(e.At.UtcTicks);
+            },
+            r => new ContextReleased(r.String(), r.Int(), (ContextReleaseReason)r.Byte(), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
         Make<BindingState>("bce-state.v1", (w, s) =>
             {
                 w.String(s.MobileNodeId); w.Int(s.NextSessionId); w.Int(s.Sessions.Count);

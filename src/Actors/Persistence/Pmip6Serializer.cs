@@ -134,6 +134,13 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
             if (t is { } v) _bw.Write(v.Raw);
         }
 
+        public void Blob(System.Collections.Immutable.ImmutableArray<byte> data)
+        {
+            var span = data.IsDefault ? [] : data.AsSpan();
+            _bw.Write7BitEncodedInt(span.Length);
+            _bw.Write(span);
+        }
+
         public void Nested(IPmip6Serializable message)
         {
             String(CodecFor(message).Manifest);
@@ -185,6 +192,15 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
         {
             if (_pos >= bytes.Length) throw Corrupt("truncated byte");
             return bytes[_pos++];
+        }
+
+        public System.Collections.Immutable.ImmutableArray<byte> Blob()
+        {
+            var n = Varint(5);
+            if (n < 0 || n > bytes.Length - _pos) throw Corrupt("bad blob length");
+            var blob = System.Collections.Immutable.ImmutableArray.Create(bytes, _pos, (int)n);
+            _pos += (int)n;
+            return blob;
         }
 
         public Pmip6Akka.Dataplane.Wire.Ipv6Address Address()

@@ -22,6 +22,8 @@ public enum DecodeErrorReason : byte
     UnknownMandatoryField,
     /// <summary>A configured limit (option count, extension header count) was exceeded.</summary>
     LimitExceeded,
+    /// <summary>A field or option the message must carry is absent (e.g. a Context Reflection without MN-ID).</summary>
+    MissingMandatoryField,
 }
 
 /// <summary>
@@ -40,7 +42,7 @@ public readonly record struct DecodeError(DecodeErrorReason Reason, string Field
     private static readonly string[] ReasonNames =
     [
         "none", "short-buffer", "length-overrun", "bad-length", "bad-alignment", "bad-checksum",
-        "bad-value", "unknown-mandatory-field", "limit-exceeded",
+        "bad-value", "unknown-mandatory-field", "limit-exceeded", "missing-mandatory-field",
     ];
 
     public override string ToString() => Reason == DecodeErrorReason.None

@@ -7,7 +7,7 @@ using System.Buffers.Binary;
 
 namespace Pmip6Akka.Dataplane.Wire;
 
-public ref struct MobilityHeaderWriter
+public ref partial struct MobilityHeaderWriter
 {
     private readonly Span<byte> _buffer;
     private int _length;

@@ -57,6 +57,43 @@ public static class WireSamples
         return w.TryFinish(Lma, Mag1, out length);
     }
 
+    /// <summary>Sample context items: AAA session state, QoS profile, accounting counters, header-compression state.</summary>
+    public static readonly (ContextFeature Feature, byte[] Blob)[] Context =
+    [
+        (ContextFeature.AaaSessionState, "aaa:session=42;auth=ok"u8.ToArray()),
+        (ContextFeature.QosProfile, [0x00, 0x00, 0x27, 0x10, 0x00, 0x00, 0x4E, 0x20]),
+        (ContextFeature.AccountingCounters, [0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x20, 0]),
+        (ContextFeature.HeaderCompressionState, [0x01, 0x02, 0x03]),
+    ];
+
+    /// <summary>The previous MAG's de-registration carrying the next MAG's address and the MN's context (Context Reflector step 1).</summary>
+    public static bool WriteContextDeregistration(Span<byte> mh, ushort sequence, out int length)
+    {
+        var w = MobilityHeaderWriter.BindingUpdate(mh, sequence, BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, 0);
+        w.MobileNodeIdentifier(MnId);
+        w.HomeNetworkPrefix(Hnp1);
+        w.HandoffIndicator(HandoffIndicator.HandoffStateUnknown);
+        w.AccessTechnologyType(AccessTechnologyType.Ieee8023);
+        w.Timestamp(Timestamp);
+        w.ContextNextMag(Mag2);
+        foreach (var (feature, blob) in Context)
+            w.ContextData(feature, blob);
+        return w.TryFinish(Mag1, Lma, out length);
+    }
+
+    /// <summary>The LMA's Context Reflection to the next MAG (Context Reflector step 2).</summary>
+    public static bool WriteContextReflection(Span<byte> mh, ushort sequence, out int length)
+    {
+        var w = MobilityHeaderWriter.ContextReflection(mh);
+        w.MobileNodeIdentifier(MnId);
+        w.HomeNetworkPrefix(Hnp1);
+        w.ContextSequence(sequence);
+        w.ContextLifetime(10);
+        foreach (var (feature, blob) in Context)
+            w.ContextData(feature, blob);
+        return w.TryFinish(Lma, Mag2, out length);
+    }
+
     public static IReadOnlyList<WireSample> All() =>
     [
         Mh("pbu-first-registration", Mag1, Lma, (Span<byte> b, out int n) => WriteProxyBindingUpdate(b, 7, out n),
@@ -170,6 +207,19 @@ public static class WireSamples
                 return w.TryFinish(Mag1, Lma, out n);
             },
             ("mip6.mhtype", "5"), ("mip6.bu.seqnr", "11"), ("mip6.bi.bid", "5"), ("mip6.vsm.vendorId", "32473"), ("mip6.rc", "1")),
+        Mh("pbu-deregistration-context", Mag1, Lma, (Span<byte> b, out int n) => WriteContextDeregistration(b, 12, out n),
+            ("mip6.mhtype", "5"), ("mip6.bu.seqnr", "12"), ("mip6.bu.lifetime", "0"), ("mip6.hi", "4")),
+        Mh("context-reflection", Lma, Mag2, (Span<byte> b, out int n) => WriteContextReflection(b, 12, out n),
+            ("mip6.mhtype", "11")),
+        Mh("context-reflection-acknowledgement", Mag2, Lma, (Span<byte> b, out int n) =>
+            {
+                var w = MobilityHeaderWriter.ContextReflectionAcknowledgement(b);
+                w.MobileNodeIdentifier(MnId);
+                w.ContextSequence(12);
+                w.ContextStatus(ContextReflectionStatus.Accepted);
+                return w.TryFinish(Mag2, Lma, out n);
+            },
+            ("mip6.mhtype", "11")),
         Nd("router-solicitation", MnLinkLocal, AllRouters, (Span<byte> b, out int n) =>
             {
                 var w = NdWriter.RouterSolicitation(b);
