@@ -95,7 +95,7 @@ public sealed class LabConfigSpec : IDisposable
     {
         var plan = LabPlan.Create(2, 1);
         LabConfigs.WriteAll(plan, _dir);
-        Assert.True(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);
+        Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled); // off by default for now
 
         LabConfigs.WriteAll(plan, _dir, new LabBuffering(Enabled: false));
         Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);
@@ -245,7 +245,7 @@ public class HandoverBufferFiguresSpec
         var sends = Enumerable.Range(0, 2000).Select(i => (double)i).ToArray();
         var arrivals = sends.Select((t, i) => new Arrival(i, t + 0.5)).ToList();
         var measured = HandoverReport.WithStatistics(moves, sends, arrivals, 2000);
-        var on = new HandoverReport("mn1", "2001:db8:a000::1", new HandoverOptions { Moves = 1 },
+        var on = new HandoverReport("mn1", "2001:db8:a000::1", new HandoverOptions { Moves = 1, Buffering = new LabBuffering(Enabled: true) },
             [measured[0] with { Buffer = figures[0] with { Peak = 180, FlushMs = 35.5 } }], ArrivalStatistics.Compute(sends, arrivals, 0, 2000),
             new TcpResult(1, 1, "a", "a", null), null, 2000, sends, arrivals, []);
         var json = on.ToJson();

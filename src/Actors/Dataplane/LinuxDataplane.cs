@@ -248,6 +248,8 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 // Usable once operationally up (IFF_RUNNING, set with the qdisc's activation): a probe sent on
                 // carrier alone can vanish into the not-yet-active queue.
                 var usable = link.IsUp && link.HasCarrier && link.IsRunning;
+                if (!usable || link.Deleted)
+                    DepartLink(link.Index);
                 _counters.Increment("access_link_events_total", "event", link.Deleted ? "gone" : usable ? "up" : "down");
                 _access.Tell(new AccessLinkChanged(link.Index, link.Name, usable, link.Deleted, link.LinkLayerAddress));
                 break;
@@ -255,6 +257,23 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 _counters.Increment("access_nud_failures_total");
                 _access.Tell(new AccessNeighborFailed(neighbor.Index, neighbor.Address));
                 break;
+        }
+    }
+
+    // The node's link is gone: from this instant its downlink goes back to the LMA (issue 6), without waiting
+    // for the access-link actor's detach and route removal to come round.
+    private void DepartLink(int ifIndex)
+    {
+        if (_resources.Tunnel?.Forwarder is not { } forwarder)
+            return;
+        foreach (var (prefix, index) in _accessRoutes)
+        {
+            if (index != ifIndex || !forwarder.Table.TryLookup(prefix.Address, out var endpoint))
+                continue;
+            var lma = endpoint.Remote;
+            forwarder.Departed.Set(prefix, lma);
+            forwarder.Table.Remove(prefix, onlyVia: lma);
+            Timers.StartSingleTimer("departed " + prefix, new ForgetDeparted(prefix, lma), DepartedHoldTime);
         }
     }
 
@@ -283,7 +302,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             return;
         foreach (var prefix in r.Prefixes)
         {
-            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma))
+            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma) | forwarder.Departed.TryLookup(prefix.Address, out _))
             {
                 // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6).
                 forwarder.Departed.Set(prefix, r.Lma);
