@@ -30,6 +30,7 @@ public class DataplaneBenchmarkSpec
     [InlineData("bench dataplane --duration soon", "--duration", "got 'soon'")]
     [InlineData("bench dataplane --pings 0", "--pings", "must be an integer from 1")]
     [InlineData("bench dataplane --rate 5", "--rate", "unknown option")]
+    [InlineData("bench dataplane --cpu-latency-limit-us soon", "--cpu-latency-limit-us", "must be 0..1000000 or off")]
     public void Bad_dataplane_bench_arguments_exit_2_naming_the_option(string line, string option, string reason)
     {
         var run = Cli.Run(line.Split(' '));

@@ -29,12 +29,15 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     public AccessLinkResources? Access { get; init; }
     /// <summary>The LMA's handover buffer (NFQUEUE), when buffering is on.</summary>
     public HandoverBuffering? Buffering { get; init; }
+    /// <summary>A PM QoS CPU wake-up latency request held for the node's life (tunnel.cpu-latency-limit).</summary>
+    public CpuLatencyRequest? CpuLatency { get; init; }
 
     /// <summary>Closes everything (for a start-up that fails before the dataplane actor takes them over).</summary>
     public void Dispose()
     {
         Buffering?.Dispose();
         Tunnel?.Dispose();
+        CpuLatency?.Dispose();
         Access?.Icmp.Dispose();
         Access?.Links.Dispose();
         Routes?.Dispose();

@@ -54,7 +54,7 @@ public static class CommandLine
             "pmip6 bench signaling (--lma ADDRESS | --against-self) --sessions N [--mags M] [--rate R] [--duration S] [--window W] [--lma-http HOST:PORT] [--json]",
             SignalingBenchmark.Run),
         new("bench dataplane", "userspace IPv6-in-IPv6 tunnel vs kernel routing CN -> MN in namespaces pmip-bench-*: packets/s, Mbit/s, added latency (root)",
-            "pmip6 bench dataplane [--duration S] [--sizes 64,512,1400] [--pings N] [--json]", DataplaneBenchmark.Run),
+            "pmip6 bench dataplane [--duration S] [--sizes 64,512,1400] [--pings N] [--cpu-latency-limit-us N|off (default 0)] [--json]", DataplaneBenchmark.Run),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -130,6 +130,9 @@ public sealed record MagDaemonSettings(
 /// <summary>The node's userspace IPv6-in-IPv6 tunnel (RFC 2473): a TUN device plus a raw next-header-41 socket.</summary>
 public sealed record TunnelSettings(bool Userspace, string Device, int Mtu, int UplinkTable, int RulePriority)
 {
+    /// <summary>PM QoS CPU wake-up latency limit held while the daemon runs (`tunnel.cpu-latency-limit`), or null (off).</summary>
+    public TimeSpan? CpuLatencyLimit { get; init; }
+
     /// <summary>1500-byte links less the 40-byte outer header: nothing through the tunnel needs fragmenting.</summary>
     public const int DefaultMtu = 1460;
 
@@ -144,6 +147,13 @@ public sealed record TunnelSettings(bool Userspace, string Device, int Mtu, int 
     }
 
     public static TunnelSettings Read(ConfigReader c, string path)
+    {
+        var limit = c.String("tunnel.cpu-latency-limit", "off") == "off" ? (TimeSpan?)null
+            : c.Duration("tunnel.cpu-latency-limit", TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        return ReadTunnel(c, path) with { CpuLatencyLimit = limit };
+    }
+
+    private static TunnelSettings ReadTunnel(ConfigReader c, string path)
     {
         var mode = c.String("tunnel.mode", "userspace");
         var device = c.String("tunnel.device", Default.Device);

@@ -73,6 +73,12 @@ public static class DataplaneSetup
             var resources = new LinuxDataplaneResources(mh) { Routes = routes };
             if (tunnel.Userspace)
                 resources = resources with { Tunnel = OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel) };
+            if (tunnel.CpuLatencyLimit is { } limit)
+            {
+                if (!CpuLatencyRequest.TryOpen(limit, out var latency, out var latencyError))
+                    throw Fail(role, "cannot limit CPU wake-up latency (tunnel.cpu-latency-limit)", latencyError);
+                resources = resources with { CpuLatency = Own(owned, latency) };
+            }
             if (access is { Interfaces.Count: > 0 })
             {
                 if (!IcmpV6Socket.TryOpen(new IcmpV6SocketOptions { AcceptTypes = [133, 135, 129] }, out var icmp, out var error))
