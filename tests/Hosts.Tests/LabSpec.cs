@@ -95,7 +95,7 @@ public sealed class LabConfigSpec : IDisposable
     {
         var plan = LabPlan.Create(2, 1);
         LabConfigs.WriteAll(plan, _dir);
-        Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled); // off by default for now
+        Assert.True(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);
 
         LabConfigs.WriteAll(plan, _dir, new LabBuffering(Enabled: false));
         Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Buffering.Enabled);

@@ -140,11 +140,13 @@ public sealed class UserspaceTunnel : IDisposable
                     var sentAt = Forwarder.Table.TryLookupEndpoint(source, out var from) && from.TryFindSent(PacketFingerprint.Of(packet), out var ticks) ? ticks : -1;
                     if (ReturnedDownlink?.Invoke(new ReturnedPacket(buffer.AsMemory(0, n), source, stillThere, sentAt)) == true)
                         break;
-                    // Forward only if the binding has moved on: never back to the MAG that returned it.
+                    // Forward only if the binding has moved on — straight into the tunnel of the MAG that serves
+                    // the node now (not back through the kernel: in and out of the same device), and never back
+                    // to the MAG that returned it.
                     if (bound && !stillThere)
                     {
-                        if (!_device.TryWrite(packet, out _))
-                            counters.WriteError();
+                        if (!_socket.TrySend(packet, current.Remote, out _))
+                            counters.SendError();
                     }
                     else
                         counters.ReturnedDropped();

@@ -176,8 +176,7 @@ public sealed record TunnelSettings(bool Userspace, string Device, int Mtu, int 
 /// <summary>The LMA's handover buffering (NFQUEUE): on/off, the queue number and the limits.</summary>
 public sealed record BufferingSettings(bool Enabled, ushort Queue, Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits Limits)
 {
-    // Off by default until the stall seen with mixed UDP+TCP traffic is understood (docs/DESIGN-NOTES.md).
-    public static readonly BufferingSettings Default = new(false, 5213, new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits());
+    public static readonly BufferingSettings Default = new(true, 5213, new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits());
 
     public static BufferingSettings Read(ConfigReader c, string path)
     {

@@ -118,6 +118,19 @@ public static class DataplaneSetup
         var index = RouteNetlink.InterfaceIndex(tunnel.Device);
         if (index <= 0)
             throw new StartupFailure($"pmip6 {role}: the TUN device {tunnel.Device} vanished right after it was created");
+        // No link-local address on the TUN (addr_gen_mode 1, "none", set before the link comes up): the tunnel
+        // needs none, and without one the kernel neither solicits routers nor joins MLD groups through it, nor —
+        // when the LMA hands a packet back into the device it came from (a returned or buffered packet) — sends
+        // the CN an ICMPv6 Redirect for it (ndisc_send_redirect gives up without a link-local address).
+        var genMode = $"/proc/sys/net/ipv6/conf/{tunnel.Device}/addr_gen_mode";
+        try
+        {
+            File.WriteAllText(genMode, "1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupFailure($"pmip6 {role}: cannot turn off link-local addresses on {tunnel.Device} ({genMode}): {e.Message}");
+        }
         if (!routes.TrySetLink(index, true, tunnel.Mtu, out var errno))
             throw Errno(role, $"cannot bring {tunnel.Device} up with MTU {tunnel.Mtu}", errno);
         var table = tunnelRole == TunnelRole.Anchor ? MainTable : tunnel.UplinkTable;

@@ -5,24 +5,20 @@ using Pmip6Akka.Hosts.Cli;
 
 namespace Pmip6Akka.Hosts.Lab;
 
-public sealed record LabBuffering(bool Enabled = false, int? MaxPacketsPerNode = null)
+public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = null)
 {
     public static readonly LabBuffering Default = new();
 
     public string Setting => Enabled ? "on" : "off";
 
-    /// <summary>
-    /// `--buffering on|off` (default off: with a TCP transfer alongside the UDP stream a move sometimes stalls the
-    /// CN for ~3 s with buffering on — under investigation, see docs/DESIGN-NOTES.md) and `--buffer-max-packets N`;
-    /// anything else is a usage error.
-    /// </summary>
+    /// <summary>`--buffering on|off` (default on) and `--buffer-max-packets N`; anything else is a usage error.</summary>
     public static LabBuffering FromArguments(Arguments args)
     {
         var text = args.String("buffering");
         var enabled = text switch
         {
-            "on" => true,
-            null or "off" => false,
+            null or "on" => true,
+            "off" => false,
             _ => throw new UsageException($"--buffering must be on or off, got '{text}'"),
         };
         var max = args.String("buffer-max-packets") is null ? (int?)null : (int)args.Integer("buffer-max-packets", 0, 1, 1_000_000);

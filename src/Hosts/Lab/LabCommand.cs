@@ -9,11 +9,11 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public static class LabCommand
 {
-    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default off)] [--buffer-max-packets N]";
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N]";
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
-    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default off)] [--buffer-max-packets N]";
+    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
