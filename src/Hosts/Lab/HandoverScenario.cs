@@ -60,7 +60,7 @@ public static class HandoverScenario
         if (options.Buffering.Enabled)
             measured = [.. measured.Zip(HandoverBufferFigures.Match(measured, mn.MnId, episodes, snapshots), (m, b) => m with { Buffer = b })];
         return new HandoverReport(mn.Name, address, options, measured,
-            ArrivalStatistics.Compute(sendTimes, arrivals, 0, double.MaxValue), tcpResult, error, end, sendTimes, arrivals,
+            ArrivalStatistics.Compute(sendTimes, arrivals, 0, end), tcpResult, error, end, sendTimes, arrivals,
             tcp.Receipts);
     }
 
