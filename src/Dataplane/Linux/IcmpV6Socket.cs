@@ -128,51 +128,10 @@ public sealed unsafe class IcmpV6Socket : OwnedFileDescriptor
             errno = EBADF;
             return false;
         }
-        sockaddr_in6 to = default;
-        to.sin6_family = AF_INET6;
-        destination.Write(new Span<byte>(&to.sin6_addr, Ipv6Address.Length));
-        if (destination.IsLinkLocal || IsLinkScopeMulticast(destination))
-            to.sin6_scope_id = (uint)ifindex;
-
-        var control = stackalloc ulong[RawSocketNumbers.PktinfoControlWords];
-        var space = ControlMessage.Space(sizeof(in6_pktinfo));
-        new Span<byte>(control, space).Clear();
-        long sent;
-        fixed (byte* payload = icmpMessage)
-        {
-            iovec iov = default;
-            iov.iov_base = payload;
-            iov.iov_len = (size_t)icmpMessage.Length;
-            msghdr msg = default;
-            msg.msg_name = &to;
-            msg.msg_namelen = RawSocketNumbers.SockaddrIn6Size;
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = space;
-            var cmsg = ControlMessage.First(&msg);
-            cmsg->cmsg_level = SOL_IPV6;
-            cmsg->cmsg_type = IPV6_PKTINFO;
-            cmsg->cmsg_len = ControlMessage.Len(sizeof(in6_pktinfo));
-            var info = (in6_pktinfo*)ControlMessage.Data(cmsg);
-            (source ?? Ipv6Address.Unspecified).Write(new Span<byte>(&info->ipi6_addr, Ipv6Address.Length));
-            info->ipi6_ifindex = (uint)ifindex;
-            do
-            {
-                sent = sendmsg(fd, &msg, 0);
-                errno = sent < 0 ? LibC.errno : 0;
-            }
-            while (sent < 0 && errno == EINTR);
-        }
+        var scope = destination.IsLinkLocal || IsLinkScopeMulticast(destination) ? (uint)ifindex : 0;
+        var ok = RawSend.TrySendTo(fd, icmpMessage, destination, scope, true, source ?? Ipv6Address.Unspecified, ifindex, out errno);
         GC.KeepAlive(this);
-        if (sent < 0)
-            return false;
-        if (sent != icmpMessage.Length)
-        {
-            errno = EMSGSIZE;
-            return false;
-        }
-        return true;
+        return ok;
     }
 
     /// <summary>
