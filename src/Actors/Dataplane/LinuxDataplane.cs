@@ -293,7 +293,6 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
             _resources.Tunnel?.Forwarder.Departed.Remove(prefix);
-            _resources.Tunnel?.ReleaseParked(prefix);
             _accessRoutes[prefix] = i.IfIndex;
         }
         _counters.Increment("dataplane_bindings_installed_total");
@@ -305,7 +304,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             return;
         foreach (var prefix in r.Prefixes)
         {
-            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma) | forwarder.Departed.TryLookup(prefix.Address, out _))
+            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma))
             {
                 // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6).
                 forwarder.Departed.Set(prefix, r.Lma);

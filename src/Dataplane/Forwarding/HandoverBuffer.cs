@@ -93,8 +93,7 @@ public sealed class HandoverBuffer
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NodeBuffer> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<Ipv6Prefix, NodeBuffer> _byPrefix = new();
-    private readonly int[] _lengthUse = new int[129];
-    private byte[] _lengths = [];
+    private readonly PrefixLengths _lengths = new();
     private readonly LinkedList<BufferEpisode> _episodes = new();
     private int _total;
     private long _held, _released, _passed;
@@ -146,13 +145,12 @@ public sealed class HandoverBuffer
                 existing.Finishing = false;
                 return;
             }
-            var node = new NodeBuffer(mobileNodeId, [.. prefixes.Select(Normalize)], now, DateTimeOffset.UtcNow);
+            var node = new NodeBuffer(mobileNodeId, [.. prefixes.Select(PrefixLengths.Normalize)], now, DateTimeOffset.UtcNow);
             _nodes[mobileNodeId] = node;
             foreach (var prefix in node.Prefixes)
             {
                 _byPrefix[prefix] = node;
-                if (_lengthUse[prefix.Length]++ == 0)
-                    RebuildLengths();
+                _lengths.Add(prefix.Length);
             }
         }
     }
@@ -242,16 +240,8 @@ public sealed class HandoverBuffer
                 node.LastTick = now;
                 while (node.Held.Count > 0 && node.Tokens >= 1)
                 {
-                    var (id, length, at) = node.Held.Dequeue();
                     node.Tokens -= 1;
-                    node.Bytes -= length;
-                    node.Released++;
-                    _total--;
-                    _released++;
-                    var delay = now - at;
-                    node.DelaySumTicks += delay;
-                    node.DelayMaxTicks = Math.Max(node.DelayMaxTicks, delay);
-                    _verdicts.Accept(id);
+                    ReleaseOldest(node, now);
                 }
                 if (node.Held.Count == 0 && !node.Finishing)
                 {
@@ -273,21 +263,12 @@ public sealed class HandoverBuffer
             if (!_nodes.TryGetValue(mobileNodeId, out var node))
                 return;
             while (node.Held.Count > 0)
-            {
-                var (id, length, at) = node.Held.Dequeue();
-                node.Bytes -= length;
-                node.Released++;
-                _total--;
-                _released++;
-                node.DelaySumTicks += now - at;
-                node.DelayMaxTicks = Math.Max(node.DelayMaxTicks, now - at);
-                _verdicts.Accept(id);
-            }
+                ReleaseOldest(node, now);
             End(node, now, "flushed");
         }
     }
 
-    /// <summary>The earliest moment a held packet will be released or expire, to let the pacer sleep.</summary>
+    /// <summary>Whether any node is being buffered (the pacer has work).</summary>
     public bool AnyActive
     {
         get { lock (_lock) return _nodes.Count > 0; }
@@ -299,8 +280,7 @@ public sealed class HandoverBuffer
         foreach (var prefix in node.Prefixes)
         {
             _byPrefix.Remove(prefix);
-            if (--_lengthUse[prefix.Length] == 0)
-                RebuildLengths();
+            _lengths.Remove(prefix.Length);
         }
         var f = (double)Stopwatch.Frequency;
         var flush = node.FlushStartedAt >= 0 ? TimeSpan.FromSeconds((now - node.FlushStartedAt) / f) : TimeSpan.Zero;
@@ -311,6 +291,18 @@ public sealed class HandoverBuffer
             outcome));
         if (_episodes.Count > 64)
             _episodes.RemoveLast();
+    }
+
+    private void ReleaseOldest(NodeBuffer node, long now)
+    {
+        var (id, length, at) = node.Held.Dequeue();
+        node.Bytes -= length;
+        node.Released++;
+        _total--;
+        _released++;
+        node.DelaySumTicks += now - at;
+        node.DelayMaxTicks = Math.Max(node.DelayMaxTicks, now - at);
+        _verdicts.Accept(id);
     }
 
     private void DropOldest(NodeBuffer node, BufferDropReason reason)
@@ -336,21 +328,12 @@ public sealed class HandoverBuffer
 
     private bool TryFind(Ipv6Address destination, out NodeBuffer node)
     {
-        foreach (var length in _lengths)
+        foreach (var length in _lengths.Current)
             if (_byPrefix.TryGetValue(new Ipv6Prefix(destination.Mask(length), length), out node!))
                 return true;
         node = null!;
         return false;
     }
 
-    private static Ipv6Prefix Normalize(Ipv6Prefix prefix) => new(prefix.Address.Mask(prefix.Length), prefix.Length);
 
-    private void RebuildLengths()
-    {
-        var lengths = new List<byte>();
-        for (var l = 128; l >= 0; l--)
-            if (_lengthUse[l] > 0)
-                lengths.Add((byte)l);
-        _lengths = [.. lengths];
-    }
 }

@@ -69,9 +69,7 @@ public sealed class TunnelTable
     private readonly ConcurrentDictionary<Ipv6Address, TunnelEndpoint> _endpoints = new();
     private readonly ConcurrentDictionary<Ipv6Prefix, TunnelEndpoint> _routes = new();
     private readonly Lock _write = new();
-    private readonly int[] _lengthUse = new int[129];
-    // Distinct prefix lengths with at least one route, longest first (longest match wins).
-    private volatile byte[] _lengths = [];
+    private readonly PrefixLengths _lengths = new();
 
     public int RouteCount => _routes.Count;
 
@@ -86,7 +84,7 @@ public sealed class TunnelTable
     /// <summary>Routes <paramref name="prefix"/> through the tunnel to <paramref name="remote"/> (replacing any earlier route: a handover).</summary>
     public void Set(Ipv6Prefix prefix, Ipv6Address remote)
     {
-        prefix = Normalize(prefix);
+        prefix = PrefixLengths.Normalize(prefix);
         var endpoint = Endpoint(remote);
         lock (_write)
         {
@@ -96,8 +94,7 @@ public sealed class TunnelTable
                 return;
             }
             _routes[prefix] = endpoint;
-            if (_lengthUse[prefix.Length]++ == 0)
-                RebuildLengths();
+            _lengths.Add(prefix.Length);
         }
     }
 
@@ -107,14 +104,13 @@ public sealed class TunnelTable
     /// </summary>
     public bool Remove(Ipv6Prefix prefix, Ipv6Address? onlyVia = null)
     {
-        prefix = Normalize(prefix);
+        prefix = PrefixLengths.Normalize(prefix);
         lock (_write)
         {
             if (!_routes.TryGetValue(prefix, out var current) || (onlyVia is { } via && current.Remote != via))
                 return false;
             _routes.TryRemove(prefix, out _);
-            if (--_lengthUse[prefix.Length] == 0)
-                RebuildLengths();
+            _lengths.Remove(prefix.Length);
             return true;
         }
     }
@@ -122,7 +118,7 @@ public sealed class TunnelTable
     /// <summary>The endpoint serving <paramref name="address"/> (longest matching prefix), allocation-free.</summary>
     public bool TryLookup(Ipv6Address address, out TunnelEndpoint endpoint)
     {
-        foreach (var length in _lengths)
+        foreach (var length in _lengths.Current)
         {
             if (_routes.TryGetValue(new Ipv6Prefix(address.Mask(length), length), out endpoint!))
                 return true;
@@ -135,14 +131,5 @@ public sealed class TunnelTable
     public IReadOnlyList<(Ipv6Prefix Prefix, Ipv6Address Remote)> Routes() =>
         [.. _routes.Select(r => (r.Key, r.Value.Remote)).OrderBy(r => r.Key.Address)];
 
-    private static Ipv6Prefix Normalize(Ipv6Prefix prefix) => new(prefix.Address.Mask(prefix.Length), prefix.Length);
 
-    private void RebuildLengths()
-    {
-        var lengths = new List<byte>();
-        for (var l = 128; l >= 0; l--)
-            if (_lengthUse[l] > 0)
-                lengths.Add((byte)l);
-        _lengths = [.. lengths];
-    }
 }

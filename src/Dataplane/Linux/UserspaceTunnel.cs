@@ -32,15 +32,11 @@ public sealed class UserspaceTunnel : IDisposable
     private const int MaxParked = 4096;
     private static readonly long ParkTicks = System.Diagnostics.Stopwatch.Frequency * 3 / 10;
     private readonly Queue<(Ipv6Address Destination, byte[] Packet, long At)> _parked = new();
-    private readonly System.Collections.Concurrent.ConcurrentQueue<Ipv6Prefix> _replay = new();
     private long _parkedTotal, _replayedTotal, _parkExpired;
 
     public long ParkedTotal => Interlocked.Read(ref _parkedTotal);
     public long ReplayedTotal => Interlocked.Read(ref _replayedTotal);
     public long ParkExpired => Interlocked.Read(ref _parkExpired);
-
-    /// <summary>A route for <paramref name="prefix"/> is now installed: wake the parked downlink for it (it goes out before newer packets).</summary>
-    public void ReleaseParked(Ipv6Prefix prefix) => _replay.Enqueue(prefix);
 
     public TunnelForwarder Forwarder { get; }
     public string DeviceName => _device.Name;
@@ -102,7 +98,7 @@ public sealed class UserspaceTunnel : IDisposable
         var counters = Forwarder.Counters;
         while (!_stopping)
         {
-            if (!_replay.IsEmpty || _parked.Count > 0)
+            if (_parked.Count > 0)
                 ServiceParked();
             var n = _socket.Receive(buffer, out var source, out var errno);
             if (n < 0)
@@ -161,7 +157,6 @@ public sealed class UserspaceTunnel : IDisposable
     // so nothing overtakes what was parked.
     private void ServiceParked()
     {
-        _replay.Clear();
         var count = _parked.Count;
         for (var i = 0; i < count; i++)
         {
