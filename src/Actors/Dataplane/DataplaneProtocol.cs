@@ -30,6 +30,12 @@ public sealed record InstallBinding(string MobileNodeId, int SessionId, Pmip6Akk
 /// </summary>
 public sealed record BufferDownlink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
+/// <summary>
+/// Context Reflector: while a Context Cache Entry lives, the LMA also accepts the MN's uplink from
+/// <paramref name="AlsoFrom"/> (the other of its two MAGs); null ends that.
+/// </summary>
+public sealed record AcceptUplink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, Ipv6Address? AlsoFrom);
+
 public sealed record RemoveBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
 // ---- The MAG's access links (RFC 5213 §6.9: attach and detach; §6.8: the point-to-point link) ----

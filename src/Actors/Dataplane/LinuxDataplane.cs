@@ -89,6 +89,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<SendMobilityMessage>(SendMobility);
         Receive<InstallBinding>(InstallBinding);
         Receive<RemoveBinding>(RemoveBinding);
+        Receive<AcceptUplink>(AcceptUplink);
         Receive<BufferDownlink>(b =>
         {
             if (_resources.Buffering is not { } buffering)
@@ -212,12 +213,29 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
     }
 
+    private void AcceptUplink(AcceptUplink a)
+    {
+        if (_resources.Tunnel is not { } tunnel)
+            return;
+        foreach (var prefix in a.Prefixes)
+        {
+            if (a.AlsoFrom is { } also)
+                tunnel.Forwarder.Alternates.Set(prefix, also);
+            else
+                tunnel.Forwarder.Alternates.Remove(prefix);
+        }
+        _log.Info("{0}: uplink {1}", a.MobileNodeId, a.AlsoFrom is { } from ? $"also accepted from {from} while its context is cached" : "from its binding's MAG only");
+    }
+
     private void RemoveBinding(RemoveBinding r)
     {
         _counters.Increment("dataplane_bindings_removed_total");
         if (_resources.Tunnel is { } tunnel)
             foreach (var prefix in r.Prefixes)
+            {
                 tunnel.Forwarder.Table.Remove(prefix);
+                tunnel.Forwarder.Alternates.Remove(prefix);
+            }
         _resources.Buffering?.Discard(r.MobileNodeId, r.Prefixes, "session removed");
     }
 

@@ -31,6 +31,10 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public int BriMaxRetransmissions { get; init; } = 1;
     /// <summary>A bucket snapshots its MNs' states every this many events.</summary>
     public int SnapshotEvery { get; init; } = 2000;
+    /// <summary>Context Reflector (issue 7): off unless the operator switches it on.</summary>
+    public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
+    /// <summary>The MAGs a context may name as the next MAG (the LMA node's own admission list).</summary>
+    public LmaAdmissionSettings Admission { get; init; } = new([]);
 }
 
 /// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
@@ -71,9 +75,12 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
     private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
-    private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes);
+    private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes,
+        RevocationTrigger Trigger);
+    private sealed record ReflectorDue;
 
     private const string ExpiryTimer = "expiry";
+    private const string ReflectorTimer = "reflector";
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
     private readonly PrefixPoolState _pool;
@@ -81,6 +88,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
+    /// <summary>Context Cache Entries, only for the MNs that have one.</summary>
+    private readonly Dictionary<string, ContextReflectorState> _reflectors = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
     private DateTimeOffset? _armedFor;
     private bool _recoveredFromSnapshot;
@@ -110,12 +119,16 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             _recoveredFromSnapshot = true;
             if (o.Snapshot is BindingBucketSnapshot snapshot)
+            {
                 foreach (var state in snapshot.States)
                 {
                     _states[state.MobileNodeId] = state;
                     foreach (var session in state.Sessions)
                         _pool.Apply(new PrefixesAllocated(state.MobileNodeId, session.Id, session.Prefixes));
                 }
+                foreach (var reflector in snapshot.Reflectors.IsDefault ? [] : snapshot.Reflectors)
+                    _reflectors[reflector.MobileNodeId] = reflector;
+            }
         });
         Recover<RecoveryCompleted>(_ => AfterRecovery());
 
@@ -125,7 +138,9 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         Command<RevokeBinding>(revoke => Revoke(revoke, Sender));
         Command<RevokeSessionsAt>(revoke => Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { }));
 
-        Command<BriDue>(due => SendBri(due.MobileNodeId, due.Sequence, due.Mag, due.Prefixes, RevocationTrigger.AdministrativeReason, due.Attempt));
+        Command<BriDue>(due => SendBri(due.MobileNodeId, due.Sequence, due.Mag, due.Prefixes, due.Trigger, due.Attempt));
+        Command<ContextReflectionAnswered>(OnReflectionAnswered);
+        Command<ReflectorDue>(_ => ReflectorTick());
         Command<RevocationAcknowledged>(ack =>
         {
             Timers.Cancel(BriTimerKey(ack.Sequence));
@@ -143,6 +158,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters));
 
     private BindingState State(string mn) => _states.TryGetValue(mn, out var state) ? state : BindingState.Empty(mn);
+
+    private ContextReflectorState Reflector(string mn) => _reflectors.TryGetValue(mn, out var r) ? r : ContextReflectorState.Empty(mn);
 
     private void Revoke(RevokeBinding revoke, IActorRef replyTo)
     {
@@ -168,15 +185,31 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             if (state.NextDeadline is { } deadline)
                 _deadlines.Enqueue(mn, deadline);
         }
+        // A CCE recovered from the journal: its downlink and uplink rules again (the reflection itself is
+        // resent by the next tick if still unacknowledged).
+        foreach (var (mn, reflector) in _reflectors)
+            foreach (var entry in reflector.Entries)
+            {
+                var session = State(mn).Sessions.FirstOrDefault(s => s.Id == entry.SessionId);
+                if (session is { State: SessionState.AwaitingNewMag })
+                    CarryDownlink(mn, entry);
+            }
         ArmExpiry();
+        ArmReflector();
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
     {
         var mn = request.MobileNodeId;
         var state = State(mn);
-        var decision = state.Decide(request.Pbu, request.Policy, DateTimeOffset.UtcNow, _settings.Binding, assigned, mayDefer && assigned is null);
-        switch (decision)
+        var now = DateTimeOffset.UtcNow;
+        var reflector = Reflector(mn);
+        var outcome = request.Pbu.IsDeregistration
+            ? reflector.DecideDeregistration(state, request.Pbu, request.Pbu.Context, request.Policy, _settings.Admission, _settings.Reflector, now, _settings.Binding)
+            : reflector.IsEmpty
+                ? new ReflectorOutcome(state.Decide(request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDefer && assigned is null), [])
+                : reflector.DecideRegistration(state, request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDefer && assigned is null);
+        switch (outcome.Decision)
         {
             case BindingDecision.Reject reject:
                 SendPba(reject.Reply, request.ReceivedAtTimestamp);
@@ -203,7 +236,133 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                     Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
                 break;
         }
+        Carry(mn, outcome.Effects);
     }
+
+    // ---- Context Reflector ----
+
+    private void OnReflectionAnswered(ContextReflectionAnswered answer)
+    {
+        var step = Reflector(answer.MobileNodeId).OnAcknowledgement(answer.From, answer.Sequence, answer.Status, DateTimeOffset.UtcNow);
+        if (step.Events.IsEmpty && step.Effects.IsEmpty)
+        {
+            _counters?.Increment("context_reflection_acks_unmatched_total");
+            _log.Debug("{0}: Context Reflection Acknowledgement from {1} (sequence {2}) matches no live CCE", answer.MobileNodeId, answer.From, answer.Sequence);
+            return;
+        }
+        if ((byte)answer.Status < 128)
+            _log.Info("{0}: next MAG {1} holds the reflected context", answer.MobileNodeId, answer.From);
+        Persist(step.Events, () => { });
+        Carry(answer.MobileNodeId, step.Effects);
+    }
+
+    private void ReflectorTick()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var mn in _reflectors.Keys.ToList())
+        {
+            var (state, step) = _reflectors[mn].Tick(now, _settings.Reflector);
+            _reflectors[mn] = state;
+            Persist(step.Events, () => { });
+            Carry(mn, step.Effects);
+        }
+        ArmReflector();
+    }
+
+    private void ArmReflector()
+    {
+        DateTimeOffset? next = null;
+        foreach (var reflector in _reflectors.Values)
+            if (reflector.NextDeadline(_settings.Reflector) is { } at && (next is null || at < next))
+                next = at;
+        if (next is not { } due)
+        {
+            Timers.Cancel(ReflectorTimer);
+            return;
+        }
+        var after = due - DateTimeOffset.UtcNow;
+        Timers.StartSingleTimer(ReflectorTimer, new ReflectorDue(), after < TimeSpan.Zero ? TimeSpan.Zero : after);
+    }
+
+    private void Carry(string mn, ImmutableArray<ReflectorEffect> effects)
+    {
+        foreach (var effect in effects)
+        {
+            switch (effect)
+            {
+                case ReflectorEffect.SendContextReflection send:
+                    if (!send.Message.TryWrite(_buffer, out var length))
+                    {
+                        _log.Error("{0}: Context Reflection does not fit a Mobility Header; not sent", mn);
+                        break;
+                    }
+                    _counters?.Increment("context_reflections_sent_total", "attempt", send.Attempt == 1 ? "first" : "retransmission");
+                    if (send.Attempt == 1)
+                        _log.Info("{0}: de-registration carried a context ({1} items); reflecting it to next MAG {2}", mn, send.Message.Context.Length, send.NextMag);
+                    else
+                        _log.Warning("{0}: no Context Reflection Acknowledgement from {1}; sending again (attempt {2})", mn, send.NextMag, send.Attempt);
+                    _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, send.NextMag));
+                    break;
+                case ReflectorEffect.SetDownlink:
+                    break; // carried with the ContextCached event (Effects), after the de-registration's own
+                case ReflectorEffect.RestoreDownlink restore:
+                    _dataplane.Tell(new AcceptUplink(mn, restore.SessionId, [.. restore.Prefixes], null));
+                    // Still waiting for a MAG (fell back): standard behaviour, the downlink is held as after any de-registration.
+                    if (State(mn).Sessions.FirstOrDefault(s => s.Id == restore.SessionId) is { State: SessionState.AwaitingNewMag } waiting)
+                    {
+                        _dataplane.Tell(new InstallBinding(mn, waiting.Id, [.. waiting.Prefixes], waiting.ProxyCoa));
+                        _dataplane.Tell(new BufferDownlink(mn, waiting.Id, [.. waiting.Prefixes]));
+                    }
+                    break;
+                case ReflectorEffect.RevokePreviousMag revoke:
+                    _counters?.Increment("context_handovers_total");
+                    _log.Info("{0}: next MAG registered from the reflected context; revoking the previous MAG {1}", mn, revoke.PreviousMag);
+                    SendBri(mn, unchecked(++_briSequence), revoke.PreviousMag, revoke.Prefixes, revoke.Trigger, 0);
+                    break;
+                case ReflectorEffect.FellBack fellBack:
+                    var reason = ReflectorFallbackName(fellBack.Reason);
+                    _counters?.Increment("reflector_fallback_total", "reason", reason);
+                    if (fellBack.Reason == ReflectorFallback.Disabled)
+                        _log.Debug("{0}: de-registration carried a context but the Context Reflector is off", mn);
+                    else
+                        _log.Warning("{0}: Context Reflector not used ({1}); standard handover", mn, reason);
+                    break;
+            }
+        }
+        ArmReflector();
+    }
+
+    /// <summary>While a CCE lives: downlink to the next MAG (forward) or held (buffer); uplink from both MAGs.</summary>
+    private void CarryDownlink(string mn, ContextCacheEntry entry)
+    {
+        var prefixes = entry.Prefixes.ToArray();
+        if (entry.Downlink == DownlinkMode.Forward)
+        {
+            _dataplane.Tell(new InstallBinding(mn, entry.SessionId, prefixes, entry.NextMag));
+            _dataplane.Tell(new AcceptUplink(mn, entry.SessionId, prefixes, entry.PreviousMag));
+        }
+        else
+        {
+            _dataplane.Tell(new BufferDownlink(mn, entry.SessionId, prefixes));
+            _dataplane.Tell(new AcceptUplink(mn, entry.SessionId, prefixes, entry.NextMag));
+        }
+    }
+
+    public static string ReflectorFallbackName(ReflectorFallback reason) => reason switch
+    {
+        ReflectorFallback.Disabled => "disabled",
+        ReflectorFallback.Rejected => "rejected",
+        ReflectorFallback.NotBindingHolder => "not-binding-holder",
+        ReflectorFallback.NextMagIsPreviousMag => "next-mag-is-previous-mag",
+        ReflectorFallback.NextMagNotAuthorized => "next-mag-not-authorized",
+        ReflectorFallback.ContextTooLarge => "context-too-large",
+        ReflectorFallback.Expired => "expired",
+        ReflectorFallback.NeverAcknowledged => "never-acknowledged",
+        ReflectorFallback.RefusedByNextMag => "refused-by-next-mag",
+        ReflectorFallback.RegisteredElsewhere => "registered-elsewhere",
+        ReflectorFallback.ReturnedToPreviousMag => "returned-to-previous-mag",
+        _ => reason.ToString(),
+    };
 
     /// <summary>
     /// Applies the events to the MN's state at once (later messages for the same MN decide on it) and
@@ -218,10 +377,9 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             return;
         }
         foreach (var e in events)
-        {
             Fold(e);
+        foreach (var e in events)
             Effects(e);
-        }
         var mn = events[0].MobileNodeId;
         var state = State(mn);
         Report(mn, state);
@@ -244,7 +402,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             if (_eventsSinceSnapshot >= _settings.SnapshotEvery && _unconfirmed == 0)
             {
                 _eventsSinceSnapshot = 0;
-                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values]));
+                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values], [.. _reflectors.Values]));
             }
         });
     }
@@ -265,6 +423,14 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             _states.Remove(e.MobileNodeId);
         else
             _states[e.MobileNodeId] = next;
+        if (e is ContextCached || _reflectors.ContainsKey(e.MobileNodeId))
+        {
+            var reflector = Reflector(e.MobileNodeId).Apply(e);
+            if (reflector.IsEmpty)
+                _reflectors.Remove(e.MobileNodeId);
+            else
+                _reflectors[e.MobileNodeId] = reflector;
+        }
     }
 
     private void Effects(IBindingEvent e)
@@ -282,8 +448,14 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 break;
             case SessionDeregistered d:
                 _log.Info("{0} session {1}: de-registered, kept until {2:O} for a handover", mn, d.SessionId, d.DeleteAt);
-                if (_states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left)
+                // With a Context Cache Entry the downlink follows the reflector's mode instead (ContextCached).
+                if (Reflector(mn).EntryFor(d.SessionId) is null
+                    && _states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left)
                     _dataplane.Tell(new BufferDownlink(mn, d.SessionId, [.. left.Prefixes]));
+                break;
+            case ContextCached c:
+                if (Reflector(mn).EntryFor(c.SessionId) is { } entry)
+                    CarryDownlink(mn, entry);
                 break;
             case SessionRemoved r:
                 _dataplane.Tell(new RemoveBinding(mn, r.SessionId, [.. r.ReleasedPrefixes]));
@@ -348,7 +520,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             return;
         _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, mag));
         if (attempt < _settings.BriMaxRetransmissions)
-            Timers.StartSingleTimer(BriTimerKey(sequence), new BriDue(mn, sequence, mag, attempt + 1, prefixes),
+            Timers.StartSingleTimer(BriTimerKey(sequence), new BriDue(mn, sequence, mag, attempt + 1, prefixes, trigger),
                 _settings.InitialBriTimeout * (1 << attempt));
     }
 
@@ -360,5 +532,5 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, Views(state)));
 }
 
-/// <summary>A bucket's snapshot: the state of each MN it holds.</summary>
-public sealed record BindingBucketSnapshot(ImmutableArray<BindingState> States) : Persistence.IPmip6Serializable;
+/// <summary>A bucket's snapshot: the state of each MN it holds, and its Context Cache Entries.</summary>
+public sealed record BindingBucketSnapshot(ImmutableArray<BindingState> States, ImmutableArray<ContextReflectorState> Reflectors) : Persistence.IPmip6Serializable;

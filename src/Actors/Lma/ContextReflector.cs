@@ -223,8 +223,10 @@ public sealed record ReflectorStep(ImmutableArray<IBindingEvent> Events, Immutab
 }
 
 /// <summary>The CCEs of one mobile node.</summary>
-public sealed record ContextReflectorState(string MobileNodeId, ImmutableList<ContextCacheEntry> Entries)
+public sealed record ContextReflectorState(string MobileNodeId, ImmutableList<ContextCacheEntry> Entries) : Persistence.IPmip6Serializable
 {
+    public bool IsEmpty => Entries.IsEmpty;
+
     public static ContextReflectorState Empty(string mobileNodeId) => new(mobileNodeId, []);
 
     public ContextCacheEntry? EntryFor(int sessionId) => Entries.FirstOrDefault(e => e.SessionId == sessionId);

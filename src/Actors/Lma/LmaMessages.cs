@@ -23,6 +23,10 @@ public sealed record RevocationStarted(string MobileNodeId, int Sessions) : Pers
 public sealed record RevocationAcknowledged(string MobileNodeId, ushort Sequence, BindingRevocationStatus Status, Ipv6Address Mag) : IWithMobileNodeId, Persistence.IPmip6Serializable;
 
 /// <summary>Starts (recovers) one binding bucket ahead of traffic; answered with <see cref="BucketReady"/>.</summary>
+/// <summary>A Context Reflection Acknowledgement from a MAG, for the binding entity holding the CCE.</summary>
+public sealed record ContextReflectionAnswered(string MobileNodeId, Ipv6Address From, ushort Sequence, ContextReflectionStatus Status)
+    : IWithMobileNodeId, Persistence.IPmip6Serializable;
+
 public sealed record StartBucket(int Bucket) : Persistence.IPmip6Serializable;
 
 public sealed record BucketReady(int Bucket, int MobileNodes) : Persistence.IPmip6Serializable;

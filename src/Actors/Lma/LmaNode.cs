@@ -17,6 +17,8 @@ public sealed record LmaNodeSettings(Ipv6Address Address, LmaAdmissionSettings A
 {
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
     public int MissingHeartbeatsAllowed { get; init; } = 3;
+    /// <summary>Limits on a context carried in a de-registration (Context Reflector).</summary>
+    public ContextLimits ContextLimits { get; init; } = ContextLimits.Default;
 }
 
 public sealed class LmaNode : ReceiveActor, IWithTimers
@@ -96,11 +98,32 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
                 }
                 _bindings.Tell(new RevocationAcknowledged(id.ToString(), br.Sequence, br.Status, received.Source));
                 break;
+            case MobilityHeaderType.Experimental:
+                if (!ContextReflectionAcknowledgement.TryDecode(mh, out var ack, out error)) { Malformed(received, error); return; }
+                _counters.Increment("context_reflection_acks_received_total", "status", ((byte)ack.Status).ToString());
+                _bindings.Tell(new ContextReflectionAnswered(ack.MobileNodeId.ToString(), received.Source, ack.Sequence, ack.Status));
+                break;
             default:
                 _counters.Increment("mh_ignored_total", "type", mh.Type.ToString());
                 _log.Debug("ignored {0} from {1}", mh.Type, received.Source);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Context Reflector: the context items of a de-registration. A bad item costs the MN only the
+    /// reflector (the de-registration itself goes on, standard), counted and logged with the field.
+    /// </summary>
+    private ProxyBindingUpdate WithContext(ProxyBindingUpdate pbu, in BindingUpdate bu)
+    {
+        if (!pbu.IsDeregistration)
+            return pbu;
+        if (ReflectedContext.TryFrom(bu.Options, _settings.ContextLimits, out var context, out var error))
+            return context is null ? pbu : pbu with { Context = context };
+        _counters.Increment("reflector_fallback_total", "reason", "bad-context");
+        _log.Warning("{0}: de-registration from {1} carries a bad context ({2}); handled without the Context Reflector",
+            pbu.MobileNodeId, pbu.ProxyCoa, error);
+        return pbu;
     }
 
     private void OnBindingUpdate(BindingUpdate bu, Ipv6Address source, DateTimeOffset receivedAt)
@@ -128,7 +151,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
             Reply(rejection);
             return;
         }
-        _bindings.Tell(new HandleProxyBindingUpdate(pbu!, policy!, System.Diagnostics.Stopwatch.GetTimestamp()));
+        _bindings.Tell(new HandleProxyBindingUpdate(WithContext(pbu!, bu), policy!, System.Diagnostics.Stopwatch.GetTimestamp()));
     }
 
     /// <summary>

@@ -14,6 +14,9 @@ public sealed record MobileNodePolicy(
     TimeSpan? MaxLifetime = null,
     int MaxSessions = 4)
 {
+    /// <summary>The node's QoS profile (what AAA would return), carried in a reflected context; null: none.</summary>
+    public Mag.QosProfile? Qos { get; init; }
+
     public bool Allows(AccessTechnologyType att) => AllowedAccessTechnologies is null || AllowedAccessTechnologies.Contains(att);
 }
 

@@ -25,6 +25,12 @@ public sealed record ProxyBindingUpdate(
 {
     public bool IsDeregistration => Lifetime == TimeSpan.Zero;
 
+    /// <summary>
+    /// Context Reflector (issue 7): on a de-registration, the next MAG and the MN's context the previous
+    /// MAG hands to the LMA (Experimental Mobility Options, docs/PROTOCOL.md); null on any other PBU.
+    /// </summary>
+    public ReflectedContext? Context { get; init; }
+
     /// <summary>The prefixes the MAG names explicitly (the all-zero prefix asks the LMA to assign).</summary>
     public IEnumerable<Ipv6Prefix> RequestedPrefixes => HomeNetworkPrefixes.Where(p => p.Address != default || p.Length != 0);
 
@@ -42,6 +48,12 @@ public sealed record ProxyBindingUpdate(
         if (LinkLayerId is not null) WireText.WriteLinkLayerIdentifier(ref w, LinkLayerId);
         if (LinkLocalAddress is { } lla) w.LinkLocalAddress(lla);
         if (Timestamp is { } ts) w.Timestamp(ts);
+        if (Context is { } context)
+        {
+            w.ContextNextMag(context.NextMag);
+            foreach (var item in context.Items)
+                w.ContextData(item.Feature, item.Data.AsSpan());
+        }
         return w.TryFinish(out length);
     }
 

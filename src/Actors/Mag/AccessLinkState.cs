@@ -185,7 +185,7 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
             return (this, []);
         switch (phase)
         {
-            case MagSessionPhase.Registered or MagSessionPhase.Refreshing when !prefixes.IsDefaultOrEmpty:
+            case MagSessionPhase.Registered or MagSessionPhase.Refreshing or MagSessionPhase.Anticipated when !prefixes.IsDefaultOrEmpty:
             {
                 var updated = port with { Prefixes = prefixes, ExpiresAt = now + lifetime };
                 var effects = ImmutableArray.CreateBuilder<AccessEffect>();

@@ -27,3 +27,11 @@ public sealed record BindingUpdateListView(ImmutableArray<SessionReport> Entries
 
 /// <summary>Send a Binding Revocation for every session to the LMA (at shutdown), RFC 5846 §8.1.</summary>
 public sealed record RevokeAllSessions;
+
+/// <summary>
+/// Context Reflector: the node is about to move to <paramref name="NextMag"/> (`pmip6 hint`, standing in
+/// for the access network's report, RFC 5949 predictive mode). Answered with <see cref="HintAnswer"/>.
+/// </summary>
+public sealed record HandoverHint(string MobileNodeId, Ipv6Address NextMag);
+
+public sealed record HintAnswer(bool Accepted, string? Detail);

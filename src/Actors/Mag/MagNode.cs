@@ -20,6 +20,29 @@ public sealed record MagNodeSettings(Ipv6Address Address, Ipv6Address Lma, uint 
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
     public int MissingHeartbeatsAllowed { get; init; } = 3;
+
+    /// <summary>
+    /// How long the authorisation step (AAA) takes before a newly attached node's first PBU, standing in
+    /// for a RADIUS/Diameter exchange; a node arriving with a reflected context skips it. Zero: none.
+    /// </summary>
+    public TimeSpan AaaDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Context Reflector at this MAG: hand contexts over, take reflected ones.</summary>
+    public MagReflectorSettings Reflector { get; init; } = MagReflectorSettings.Default;
+}
+
+public sealed record MagReflectorSettings
+{
+    public static readonly MagReflectorSettings Default = new();
+
+    public bool Enabled { get; init; }
+    /// <summary>A handover hint older than this is ignored (the node did not leave when expected).</summary>
+    public TimeSpan HintLifetime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Reflected contexts kept for nodes yet to arrive; past it a reflection is refused (130).</summary>
+    public int StoreCapacity { get; init; } = 10_000;
+    /// <summary>How long an AAA authorisation holds (carried in the context; an expired one is not reused).</summary>
+    public TimeSpan AaaValidity { get; init; } = TimeSpan.FromHours(1);
+    public ContextLimits Limits { get; init; } = ContextLimits.Default;
 }
 
 public sealed class MagNode : ReceiveActor, IWithTimers
@@ -35,6 +58,14 @@ public sealed class MagNode : ReceiveActor, IWithTimers
     private readonly Dictionary<string, MobileNodeAttached> _pendingAttach = new(StringComparer.Ordinal);
     private readonly HashSet<string> _detaching = new(StringComparer.Ordinal);
     private readonly HashSet<IActorRef> _subscribers = new();
+    // Context Reflector: hints (where a node goes next), the running context of each session, the
+    // contexts reflected to us for nodes about to arrive, nodes waiting for AAA, nodes handed over.
+    private readonly Dictionary<string, (Ipv6Address NextMag, DateTimeOffset At)> _hints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (MobileNodeContext Context, DateTimeOffset AttachedAt)> _contexts = new(StringComparer.Ordinal);
+    private readonly ReflectedContextStore _arrivals;
+    private readonly Dictionary<string, MobileNodeAttached> _authorizing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _handedOver = new(StringComparer.Ordinal);
+    private sealed record AaaCompleted(string MobileNodeId);
     private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
     private ushort _sequence = (ushort)Random.Shared.Next(ushort.MaxValue);
     private ushort _briSequence;
@@ -48,17 +79,26 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         _counters = counters;
         _heartbeats = new HeartbeatMonitor(settings.RestartCounter, settings.MissingHeartbeatsAllowed, counters, _log, "LMA");
         _heartbeats.AddPeer(settings.Lma);
+        _arrivals = new ReflectedContextStore(settings.Reflector.StoreCapacity);
 
         Receive<EndpointRegistered>(r => _log.Info("MAG {0} serving, LMA {1}", r.Address, settings.Lma));
         Receive<MobileNodeAttached>(OnAttached);
         Receive<MobileNodeDetached>(d =>
         {
             _pendingAttach.Remove(d.MobileNodeId);
+            if (_authorizing.Remove(d.MobileNodeId))
+                Timers.Cancel(AaaTimer(d.MobileNodeId));
             if (_sessions.TryGetValue(d.MobileNodeId, out var session))
             {
                 _detaching.Add(d.MobileNodeId);
-                session.Tell(new MagSession.Detach());
+                session.Tell(new MagSession.Detach(Handover(d.MobileNodeId)));
             }
+        });
+        Receive<HandoverHint>(OnHint);
+        Receive<AaaCompleted>(done =>
+        {
+            if (_authorizing.Remove(done.MobileNodeId, out var attached))
+                StartSession(attached, Authorized(attached.Attachment.MobileNodeId), anticipated: null);
         });
         Receive<MobilityMessageReceived>(OnMessage);
         Receive<SessionReport>(report =>
@@ -74,6 +114,7 @@ public sealed class MagNode : ReceiveActor, IWithTimers
                 _sessions.Remove(mn);
                 _reports.Remove(mn);
                 _detaching.Remove(mn);
+                _contexts.Remove(mn);
                 if (_pendingAttach.Remove(mn, out var pending))
                     OnAttached(pending);
             }
@@ -123,11 +164,150 @@ public sealed class MagNode : ReceiveActor, IWithTimers
                 return;
             }
         }
+        if (_authorizing.ContainsKey(mn))
+            return;
+        var now = DateTimeOffset.UtcNow;
+        if (_settings.Reflector.Enabled && _arrivals.Take(mn, now) is { } arrival && arrival.Context.Aaa is { } aaa && aaa.IsValid(now))
+        {
+            ArriveWithContext(attached, arrival);
+            return;
+        }
+        if (_settings.AaaDelay > TimeSpan.Zero)
+        {
+            // The authorisation round trip (AAA) every node without a reflected context waits for.
+            _authorizing[mn] = attached;
+            _counters.Increment("aaa_requests_total");
+            Timers.StartSingleTimer(AaaTimer(mn), new AaaCompleted(mn), _settings.AaaDelay);
+            return;
+        }
+        StartSession(attached, Authorized(mn), anticipated: null);
+    }
+
+    private static string AaaTimer(string mn) => "aaa-" + mn;
+
+    /// <summary>The context an authorisation (AAA) gives a node: authorised now, the QoS profile of its policy.</summary>
+    private MobileNodeContext Authorized(string mn)
+    {
+        var qos = _settings.Policies?.Find(mn)?.Qos;
+        return new MobileNodeContext(new AaaSession(DateTimeOffset.UtcNow, _settings.Reflector.AaaValidity), qos, AccountingCounters.Zero, null);
+    }
+
+    /// <summary>
+    /// A node arrives whose context the LMA reflected to us: no AAA round trip, the QoS profile and
+    /// accounting carried on, and its prefixes known — routes and Router Advertisement at once, ahead of
+    /// the PBA (the LMA accepts its uplink from us while it holds the Context Cache Entry).
+    /// </summary>
+    private void ArriveWithContext(MobileNodeAttached attached, ReflectedArrival arrival)
+    {
+        var mn = arrival.MobileNodeId;
+        _counters.Increment("context_arrivals_total", "result", "used");
+        var context = arrival.Context with { Accounting = arrival.Context.Accounting with { Handovers = arrival.Context.Accounting.Handovers + 1 } };
+        _log.Info("{0} arrived with a reflected context: AAA skipped, prefixes {1}, QoS {2}, attached {3:F1} s over {4} handovers so far",
+            mn, string.Join(",", arrival.Prefixes), context.Qos?.ToString() ?? "none", context.Accounting.AttachedTime.TotalSeconds, context.Accounting.Handovers);
+        var attachment = attached.Attachment with { KnownPrefixes = arrival.Prefixes, Handoff = HandoffIndicator.HandoffBetweenMagsForSameInterface };
+        StartSession(new MobileNodeAttached(attachment), context, anticipated: arrival);
+    }
+
+    private void StartSession(MobileNodeAttached attached, MobileNodeContext context, ReflectedArrival? anticipated)
+    {
+        var mn = attached.Attachment.MobileNodeId;
         var name = Uri.EscapeDataString(mn);
         var session = Context.ActorOf(MagSession.Props(attached.Attachment, _settings.Address, _settings.Lma, _sequence, _settings.Session, _dataplane, _counters), name);
         _sequence = unchecked((ushort)(_sequence + 64));
         Context.Watch(session);
         _sessions[mn] = session;
+        _contexts[mn] = (context, DateTimeOffset.UtcNow);
+        _handedOver.Remove(mn);
+        if (anticipated is not null)
+            Self.Tell(new SessionReport(mn, MagSessionPhase.Anticipated, anticipated.Prefixes, anticipated.ExpiresAt - DateTimeOffset.UtcNow,
+                "registering from a reflected context"));
+    }
+
+    private void OnHint(HandoverHint hint)
+    {
+        if (!_settings.Reflector.Enabled)
+        {
+            Sender.Tell(new HintAnswer(false, "the Context Reflector is off at this MAG (context-reflector.enabled)"));
+            return;
+        }
+        if (hint.NextMag == _settings.Address)
+        {
+            Sender.Tell(new HintAnswer(false, $"{hint.NextMag} is this MAG"));
+            return;
+        }
+        _hints[hint.MobileNodeId] = (hint.NextMag, DateTimeOffset.UtcNow);
+        _counters.Increment("handover_hints_total");
+        var serving = _sessions.ContainsKey(hint.MobileNodeId);
+        _log.Info("{0}: handover hint, next MAG {1}{2}", hint.MobileNodeId, hint.NextMag, serving ? "" : " (not attached here yet)");
+        Sender.Tell(new HintAnswer(true, serving ? null : "the node is not attached here yet; the hint is kept"));
+    }
+
+    /// <summary>The context the node's de-registration carries, when a live hint names its next MAG.</summary>
+    private ReflectedContext? Handover(string mn)
+    {
+        if (!_hints.Remove(mn, out var hint) || !_settings.Reflector.Enabled)
+            return null;
+        var now = DateTimeOffset.UtcNow;
+        if (now - hint.At > _settings.Reflector.HintLifetime || !_contexts.TryGetValue(mn, out var running))
+        {
+            _counters.Increment("handover_hints_unused_total", "reason", "expired");
+            return null;
+        }
+        var accounting = running.Context.Accounting with { AttachedTime = running.Context.Accounting.AttachedTime + (now - running.AttachedAt) };
+        _handedOver[mn] = now;
+        _counters.Increment("context_handovers_total");
+        return new ReflectedContext(hint.NextMag, (running.Context with { Accounting = accounting }).ToItems());
+    }
+
+    /// <summary>Context Reflection from our LMA: store the context for the node about to arrive and acknowledge.</summary>
+    private void OnContextReflection(MobilityHeader mh, Ipv6Address source)
+    {
+        if (!ContextReflection.TryDecode(mh, out var reflection, out var error, contextLimits: _settings.Reflector.Limits))
+        {
+            _counters.Increment("mh_decode_errors_total", "reason", error.ReasonName);
+            _log.Debug("dropped a malformed Context Reflection from {0}: {1}", source, error);
+            return;
+        }
+        var mn = reflection.MobileNodeId.ToString();
+        if (source != _settings.Lma)
+        {
+            _counters.Increment("mh_ignored_total", "type", "reflection-not-from-lma");
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        var prefixes = ImmutableArray.CreateBuilder<Ipv6Prefix>();
+        foreach (var hnp in reflection.Options.OfType(MobilityOptionType.HomeNetworkPrefix))
+            prefixes.Add(HomeNetworkPrefixOption.Read(hnp.Data));
+        var items = ImmutableArray.CreateBuilder<ContextBlob>();
+        var walk = ContextItems.Of(reflection.Options, _settings.Reflector.Limits);
+        while (walk.MoveNext())
+            if (walk.Current.Type == ContextItemType.ContextData)
+                items.Add(new ContextBlob(walk.Current.Feature, [.. walk.Current.Blob]));
+        string? why = null;
+        var status = !_settings.Reflector.Enabled ? ContextReflectionStatus.NotAuthorized
+            : _settings.Policies is { } policies && policies.Find(mn) is null ? ContextReflectionStatus.NotAuthorized
+            : !MobileNodeContext.TryFrom(items.ToImmutable(), out var context, out why) ? ContextReflectionStatus.ReasonUnspecified
+            : !_arrivals.TryStore(new ReflectedArrival(mn, prefixes.ToImmutable(), context, reflection.Sequence, now,
+                now + TimeSpan.FromSeconds(reflection.LifetimeSeconds)), now) ? ContextReflectionStatus.InsufficientResources
+            : ContextReflectionStatus.Accepted;
+        _counters.Increment("context_reflections_received_total", "status", ((byte)status).ToString());
+        if (status == ContextReflectionStatus.Accepted)
+            _log.Info("{0}: context reflected by LMA {1} ({2} items, {3} s); waiting for the node", mn, source, items.Count, reflection.LifetimeSeconds);
+        else
+            _log.Warning("{0}: Context Reflection refused ({1}{2})", mn, status, why is null ? "" : ": " + why);
+        var w = MobilityHeaderWriter.ContextReflectionAcknowledgement(_buffer);
+        WireText.WriteMobileNodeIdentifier(ref w, mn);
+        w.ContextSequence(reflection.Sequence);
+        w.ContextStatus(status);
+        if (w.TryFinish(out var length))
+            Send(_buffer.AsSpan(0, length), source);
+        // A node already waiting for AAA when its context arrives: it needs the round trip no longer.
+        if (status == ContextReflectionStatus.Accepted && _authorizing.Remove(mn, out var waiting))
+        {
+            Timers.Cancel(AaaTimer(mn));
+            if (_arrivals.Take(mn, now) is { } arrival)
+                ArriveWithContext(waiting, arrival);
+        }
     }
 
     private void OnMessage(MobilityMessageReceived received)
@@ -156,6 +336,9 @@ public sealed class MagNode : ReceiveActor, IWithTimers
                 if (!BindingRevocation.TryDecode(mh, out var br, out error)) { Malformed(received, error); return; }
                 if (br.IsIndication)
                     OnRevocation(br, received.Source);
+                break;
+            case MobilityHeaderType.Experimental:
+                OnContextReflection(mh, received.Source);
                 break;
             default:
                 _counters.Increment("mh_ignored_total", "type", mh.Type.ToString());
@@ -205,6 +388,12 @@ public sealed class MagNode : ReceiveActor, IWithTimers
                 _reports.Remove(mn);
                 status = BindingRevocationStatus.Success;
                 _log.Info("{0}: binding revoked by LMA {1} ({2})", mn, source, bri.Trigger);
+            }
+            else if (_handedOver.Remove(mn))
+            {
+                // Context Reflector: the next MAG registered the node from the context we handed over.
+                status = BindingRevocationStatus.Success;
+                _log.Info("{0}: previous-MAG state released; the next MAG registered it from our context ({1})", mn, bri.Trigger);
             }
         }
         _counters.Increment("bri_received_total", "status", status.ToString());

@@ -12,7 +12,7 @@ namespace Pmip6Akka.Actors.Mag;
 public sealed class MagSession : ReceiveActor, IWithTimers
 {
     public sealed record PbaArrived(ProxyBindingAcknowledgement Pba);
-    public sealed record Detach;
+    public sealed record Detach(ReflectedContext? Handover = null);
     public sealed record LmaRestarted;
     private sealed record TimerDue;
 
@@ -34,7 +34,7 @@ public sealed class MagSession : ReceiveActor, IWithTimers
         (_state, var effects) = MagSessionState.Attach(attachment, mag, sequence, DateTimeOffset.UtcNow, settings);
         Receive<PbaArrived>(p => Run(_state.OnAcknowledgement(p.Pba, DateTimeOffset.UtcNow)));
         Receive<TimerDue>(_ => Run(_state.OnTimer(DateTimeOffset.UtcNow)));
-        Receive<Detach>(_ => Run(_state.Detach(DateTimeOffset.UtcNow)));
+        Receive<Detach>(d => Run(_state.Detach(DateTimeOffset.UtcNow, d.Handover)));
         Receive<LmaRestarted>(_ => Run(_state.OnLmaRestart(DateTimeOffset.UtcNow)));
         Self.Tell(new Started(effects));
         Receive<Started>(s => Carry(s.Effects));

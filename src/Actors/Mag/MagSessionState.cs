@@ -21,6 +21,8 @@ public enum MagSessionPhase : byte
     Deregistering = 3,
     Closed = 4,
     Failed = 5,
+    /// <summary>Reported by the MAG, not a session state: registering from a reflected context, routes installed ahead of the PBA.</summary>
+    Anticipated = 6,
 }
 
 public sealed record MagSettings
@@ -60,7 +62,8 @@ public sealed record MagSessionState(
     TimeSpan CurrentTimeout,
     int Transmissions,
     MagSettings Settings,
-    int TimestampRetries = 0)
+    int TimestampRetries = 0,
+    ReflectedContext? HandoverContext = null)
 {
     /// <summary>How often a PBU rejected with TIMESTAMP_MISMATCH is sent again before the session fails.</summary>
     public const int MaxTimestampRetries = 2;
@@ -78,14 +81,21 @@ public sealed record MagSessionState(
         return state.Transmit(now, settings.RequestedLifetime, attachment.Handoff);
     }
 
-    /// <summary>The MN detached: de-register (lifetime 0), unless nothing was ever registered.</summary>
-    public (MagSessionState, ImmutableArray<MagEffect>) Detach(DateTimeOffset now)
+    /// <summary>
+    /// The MN detached: de-register (lifetime 0), unless nothing was ever registered. With a
+    /// <paramref name="handover"/> (Context Reflector) every transmission of the de-registration carries
+    /// the next MAG and the node's context.
+    /// </summary>
+    public (MagSessionState, ImmutableArray<MagEffect>) Detach(DateTimeOffset now, ReflectedContext? handover = null)
     {
         if (IsTerminal)
             return (this, []);
         if (Phase == MagSessionPhase.Registering)
             return (this with { Phase = MagSessionPhase.Closed }, [new MagEffect.Closed()]);
-        var state = this with { Phase = MagSessionPhase.Deregistering, CurrentTimeout = Settings.InitialBindackTimeout, Transmissions = 0 };
+        var state = this with
+        {
+            Phase = MagSessionPhase.Deregistering, CurrentTimeout = Settings.InitialBindackTimeout, Transmissions = 0, HandoverContext = handover,
+        };
         return state.Transmit(now, TimeSpan.Zero, HandoffIndicator.HandoffStateUnknown);
     }
 
@@ -160,7 +170,10 @@ public sealed record MagSessionState(
     {
         var sequence = Transmissions == 0 && Phase == MagSessionPhase.Registering ? Sequence : (ushort)(Sequence + 1);
         var pbu = new ProxyBindingUpdate(MagAddress, sequence, lifetime, Attachment.MobileNodeId, Prefixes, handoff,
-            Attachment.AccessTechnology, Attachment.LinkLayerId, Attachment.LinkLocalAddress, Pmip6Timestamp.FromDateTimeOffset(now));
+            Attachment.AccessTechnology, Attachment.LinkLayerId, Attachment.LinkLocalAddress, Pmip6Timestamp.FromDateTimeOffset(now))
+        {
+            Context = Phase == MagSessionPhase.Deregistering ? HandoverContext : null,
+        };
         var state = this with { Sequence = sequence, Transmissions = Transmissions + 1 };
         return (state, [new MagEffect.SendPbu(pbu), new MagEffect.StartTimer(CurrentTimeout)]);
     }

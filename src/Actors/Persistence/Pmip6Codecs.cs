@@ -34,19 +34,14 @@ internal static class Pmip6Codecs
         Make<ContextCached>("cce-cached.v1", (w, e) =>
             {
                 w.String(e.MobileNodeId); w.Int(e.SessionId); w.Prefixes(e.Prefixes); w.Address(e.PreviousMag); w.Address(e.NextMag);
-                w.Int(e.Context.IsDefault ? 0 : e.Context.Length);
-                foreach (var item in e.Context.IsDefault ? [] : e.Context) { w.Byte((byte)item.Feature); w.Blob(item.Data); }
+                WriteContext(w, e.Context);
                 w.Long(e.CachedAt.UtcTicks); w.Long(e.ExpiresAt.UtcTicks); w.Int(e.Sequence); w.Byte((byte)e.Downlink);
             },
             r =>
             {
                 var mn = r.String(); var session = r.Int(); var prefixes = r.Prefixes(); var previous = r.Address(); var next = r.Address();
-                var n = r.Int();
-                if (n < 0 || n > 256) throw new System.Runtime.Serialization.SerializationException("Pmip6Serializer: corrupt 'cce-cached.v1' payload (item count)");
-                var items = ImmutableArray.CreateBuilder<ContextBlob>(n);
-                for (var i = 0; i < n; i++)
-                    items.Add(new ContextBlob((ContextFeature)r.Byte(), r.Blob()));
-                return new ContextCached(mn, session, prefixes, previous, next, items.MoveToImmutable(), new DateTimeOffset(r.Long(), TimeSpan.Zero),
+                var items = ReadContext(r, "cce-cached.v1");
+                return new ContextCached(mn, session, prefixes, previous, next, items, new DateTimeOffset(r.Long(), TimeSpan.Zero),
                     new DateTimeOffset(r.Long(), TimeSpan.Zero), (ushort)r.Int(), (DownlinkMode)r.Byte());
             }),
         Make<ContextReflectionAcknowledged>("cce-acknowledged.v1", (w, e) =>
@@ -86,42 +81,43 @@ internal static class Pmip6Codecs
                 }
                 return new BindingState(mn, sessions.ToImmutable(), next);
             }),
-        Make<BindingBucketSnapshot>("bce-bucket.v1", (w, s) =>
+        ReadOnly("bce-bucket.v1", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), [])),
+        Make<BindingBucketSnapshot>("bce-bucket.v2", (w, s) =>
             {
-                w.Int(s.States.Length);
-                foreach (var state in s.States)
-                    w.Nested(state);
+                WriteNested(w, s.States);
+                WriteNested(w, s.Reflectors.IsDefault ? [] : s.Reflectors);
+            },
+            r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r))),
+        Make<ContextReflectorState>("cce-state.v1", (w, s) =>
+            {
+                w.String(s.MobileNodeId); w.Int(s.Entries.Count);
+                foreach (var e in s.Entries)
+                {
+                    w.Int(e.SessionId); w.Prefixes(e.Prefixes); w.Address(e.PreviousMag); w.Address(e.NextMag); WriteContext(w, e.Context);
+                    w.Long(e.CachedAt.UtcTicks); w.Long(e.ExpiresAt.UtcTicks); w.Int(e.Sequence); w.Byte((byte)e.Downlink); w.Bool(e.Acknowledged);
+                }
             },
             r =>
             {
-                var n = r.Int();
-                var states = ImmutableArray.CreateBuilder<BindingState>(Math.Max(0, n));
+                var mn = r.String();
+                var n = Count(r, "cce-state.v1", r.Int());
+                var entries = ImmutableList.CreateBuilder<ContextCacheEntry>();
                 for (var i = 0; i < n; i++)
-                    states.Add((BindingState)r.Nested());
-                return new BindingBucketSnapshot(states.MoveToImmutable());
+                {
+                    var session = r.Int(); var prefixes = r.Prefixes(); var previous = r.Address(); var next = r.Address();
+                    var context = ReadContext(r, "cce-state.v1"); var cachedAt = new DateTimeOffset(r.Long(), TimeSpan.Zero);
+                    var expiresAt = new DateTimeOffset(r.Long(), TimeSpan.Zero); var sequence = (ushort)r.Int(); var downlink = (DownlinkMode)r.Byte();
+                    var acknowledged = r.Bool();
+                    // Retransmission bookkeeping is not kept: one attempt, sent when cached (see ContextCacheEntry).
+                    entries.Add(new ContextCacheEntry(session, prefixes, previous, next, context, cachedAt, expiresAt, sequence, downlink,
+                        acknowledged, 1, cachedAt));
+                }
+                return new ContextReflectorState(mn, entries.ToImmutable());
             }),
-        Make<HandleProxyBindingUpdate>("pbu.v1", (w, m) =>
-            {
-                var p = m.Pbu;
-                w.Address(p.ProxyCoa); w.Int(p.Sequence); w.Long(p.Lifetime.Ticks); w.String(p.MobileNodeId); w.Prefixes(p.HomeNetworkPrefixes);
-                w.Byte((byte)p.Handoff); w.Byte((byte)p.AccessTechnology); w.NullableString(p.LinkLayerId); w.NullableAddress(p.LinkLocalAddress);
-                w.NullableTimestamp(p.Timestamp);
-                var q = m.Policy;
-                w.String(q.MobileNodeId); w.Bool(q.ProxyRegistrationEnabled); w.Int(q.HomeNetworkPrefixCount);
-                w.Strings(q.AllowedAccessTechnologies?.Select(a => ((byte)a).ToString()).ToArray() ?? ["*"]);
-                w.Long(q.MaxLifetime?.Ticks ?? -1); w.Int(q.MaxSessions);
-                w.Long(m.ReceivedAtTimestamp);
-            },
-            r =>
-            {
-                var pbu = new ProxyBindingUpdate(r.Address(), (ushort)r.Int(), TimeSpan.FromTicks(r.Long()), r.String(), r.Prefixes(),
-                    (HandoffIndicator)r.Byte(), (AccessTechnologyType)r.Byte(), r.NullableString(), r.NullableAddress(), r.NullableTimestamp());
-                var mn = r.String(); var enabled = r.Bool(); var count = r.Int(); var atts = r.Strings(); var max = r.Long(); var sessions = r.Int();
-                var policy = new MobileNodePolicy(mn, enabled, count,
-                    atts is ["*"] ? null : atts.Select(a => (AccessTechnologyType)byte.Parse(a)).ToImmutableHashSet(),
-                    max < 0 ? null : TimeSpan.FromTicks(max), sessions);
-                return new HandleProxyBindingUpdate(pbu, policy, r.Long());
-            }),
+        ReadOnly("pbu.v1", r => ReadPbu(r, withContext: false)),
+        Make<HandleProxyBindingUpdate>("pbu.v2", WritePbu, r => ReadPbu(r, withContext: true)),
+        Make<ContextReflectionAnswered>("cce-answered.v1", (w, m) => { w.String(m.MobileNodeId); w.Address(m.From); w.Int(m.Sequence); w.Byte((byte)m.Status); },
+            r => new ContextReflectionAnswered(r.String(), r.Address(), (ushort)r.Int(), (ContextReflectionStatus)r.Byte())),
         Make<RevokeBinding>("revoke.v1", (w, m) => { w.String(m.MobileNodeId); w.Byte((byte)m.Trigger); },
             r => new RevokeBinding(r.String(), (RevocationTrigger)r.Byte())),
         Make<RevokeSessionsAt>("revoke-at-mag.v1", (w, m) => { w.String(m.MobileNodeId); w.Address(m.Mag); },
@@ -153,4 +149,68 @@ internal static class Pmip6Codecs
                 return new BindingSnapshot(mn, sessions.ToImmutable());
             }),
     ];
+
+    private static void WriteContext(PayloadWriter w, ImmutableArray<ContextBlob> context)
+    {
+        w.Int(context.IsDefault ? 0 : context.Length);
+        foreach (var item in context.IsDefault ? [] : context) { w.Byte((byte)item.Feature); w.Blob(item.Data); }
+    }
+
+    private static ImmutableArray<ContextBlob> ReadContext(PayloadReader r, string manifest)
+    {
+        var n = Count(r, manifest, r.Int(), max: 256);
+        var items = ImmutableArray.CreateBuilder<ContextBlob>(n);
+        for (var i = 0; i < n; i++)
+            items.Add(new ContextBlob((ContextFeature)r.Byte(), r.Blob()));
+        return items.MoveToImmutable();
+    }
+
+    private static int Count(PayloadReader r, string manifest, int n, int max = 1 << 20) =>
+        n >= 0 && n <= max ? n : throw new System.Runtime.Serialization.SerializationException($"Pmip6Serializer: corrupt '{manifest}' payload (count {n})");
+
+    private static void WriteNested<T>(PayloadWriter w, IReadOnlyCollection<T> items) where T : IPmip6Serializable
+    {
+        w.Int(items.Count);
+        foreach (var item in items)
+            w.Nested(item);
+    }
+
+    private static ImmutableArray<T> ReadNested<T>(PayloadReader r)
+    {
+        var n = Count(r, "nested", r.Int());
+        var items = ImmutableArray.CreateBuilder<T>(n);
+        for (var i = 0; i < n; i++)
+            items.Add((T)r.Nested());
+        return items.MoveToImmutable();
+    }
+
+    private static void WritePbu(PayloadWriter w, HandleProxyBindingUpdate m)
+    {
+        var p = m.Pbu;
+        w.Address(p.ProxyCoa); w.Int(p.Sequence); w.Long(p.Lifetime.Ticks); w.String(p.MobileNodeId); w.Prefixes(p.HomeNetworkPrefixes);
+        w.Byte((byte)p.Handoff); w.Byte((byte)p.AccessTechnology); w.NullableString(p.LinkLayerId); w.NullableAddress(p.LinkLocalAddress);
+        w.NullableTimestamp(p.Timestamp);
+        var q = m.Policy;
+        w.String(q.MobileNodeId); w.Bool(q.ProxyRegistrationEnabled); w.Int(q.HomeNetworkPrefixCount);
+        w.Strings(q.AllowedAccessTechnologies?.Select(a => ((byte)a).ToString()).ToArray() ?? ["*"]);
+        w.Long(q.MaxLifetime?.Ticks ?? -1); w.Int(q.MaxSessions);
+        w.Long(m.ReceivedAtTimestamp);
+        w.NullableAddress(p.Context?.NextMag);
+        if (p.Context is { } context)
+            WriteContext(w, context.Items);
+    }
+
+    private static HandleProxyBindingUpdate ReadPbu(PayloadReader r, bool withContext)
+    {
+        var pbu = new ProxyBindingUpdate(r.Address(), (ushort)r.Int(), TimeSpan.FromTicks(r.Long()), r.String(), r.Prefixes(),
+            (HandoffIndicator)r.Byte(), (AccessTechnologyType)r.Byte(), r.NullableString(), r.NullableAddress(), r.NullableTimestamp());
+        var mn = r.String(); var enabled = r.Bool(); var count = r.Int(); var atts = r.Strings(); var max = r.Long(); var sessions = r.Int();
+        var policy = new MobileNodePolicy(mn, enabled, count,
+            atts is ["*"] ? null : atts.Select(a => (AccessTechnologyType)byte.Parse(a)).ToImmutableHashSet(),
+            max < 0 ? null : TimeSpan.FromTicks(max), sessions);
+        var receivedAt = r.Long();
+        if (withContext && r.NullableAddress() is { } nextMag)
+            pbu = pbu with { Context = new ReflectedContext(nextMag, ReadContext(r, "pbu.v2")) };
+        return new HandleProxyBindingUpdate(pbu, policy, receivedAt);
+    }
 }

@@ -21,14 +21,15 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
     /// <summary>Serializer id stored in the journal's serializer_id column. Never change it.</summary>
     public const int Id = 5213;
 
-    internal sealed record Codec(string Manifest, Type Type, Action<PayloadWriter, object> Write, Func<PayloadReader, object> Read);
+    /// <summary>A manifest's layout; <see cref="Write"/> is null for a superseded layout that is only read (old journal rows).</summary>
+    internal sealed record Codec(string Manifest, Type Type, Action<PayloadWriter, object>? Write, Func<PayloadReader, object> Read);
 
     private static readonly Codec[] Codecs =
     [
         .. Pmip6Codecs.All,
     ];
 
-    private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
+    private static readonly Dictionary<Type, Codec> ByType = Codecs.Where(c => c.Write is not null).ToDictionary(c => c.Type);
     private static readonly Dictionary<string, Codec> ByManifest = Codecs.ToDictionary(c => c.Manifest, StringComparer.Ordinal);
 
     public Pmip6Serializer(ExtendedActorSystem system) : base(system) { }
@@ -37,6 +38,9 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
 
     /// <summary>Every manifest this serializer reads (for docs and specs).</summary>
     public static IReadOnlyCollection<string> Manifests => ByManifest.Keys;
+
+    /// <summary>The manifests written today: one per serializable type.</summary>
+    public static IReadOnlyCollection<string> CurrentManifests => [.. ByType.Values.Select(c => c.Manifest)];
 
     public override string Manifest(object o) => CodecFor(o).Manifest;
 
@@ -49,7 +53,7 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
     {
         var codec = CodecFor(obj);
         var w = new PayloadWriter();
-        codec.Write(w, obj);
+        codec.Write!(w, obj);
         return w.ToArray();
     }
 
@@ -71,6 +75,11 @@ public sealed class Pmip6Serializer : SerializerWithStringManifest
     internal static Codec Make<T>(string manifest, Action<PayloadWriter, T> write, Func<PayloadReader, T> read)
         where T : class, IPmip6Serializable =>
         new(manifest, typeof(T), (w, o) => write(w, (T)o), r => read(r));
+
+    /// <summary>A superseded layout of <typeparamref name="T"/>: still read, never written.</summary>
+    internal static Codec ReadOnly<T>(string manifest, Func<PayloadReader, T> read)
+        where T : class, IPmip6Serializable =>
+        new(manifest, typeof(T), null, r => read(r));
 
     internal sealed class PayloadWriter
     {

@@ -156,6 +156,12 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     public TunnelTable Departed { get; } = new();
     public ForwardingCounters Counters { get; } = counters;
 
+    /// <summary>
+    /// At the LMA (Context Reflector, issue 7): while a Context Cache Entry lives, the other of the MN's two MAGs
+    /// whose uplink is accepted as well. Empty otherwise, so it costs nothing on the usual path.
+    /// </summary>
+    public TunnelTable Alternates { get; } = new();
+
     /// <summary>A packet read from the TUN: which tunnel endpoint it goes to.</summary>
     public ForwardingVerdict Encapsulate(ReadOnlySpan<byte> packet, out TunnelEndpoint endpoint)
     {
@@ -180,12 +186,20 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
         TunnelEndpoint? endpoint = null;
         var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? SourceOffset : DestinationOffset, out var key) ? ForwardingVerdict.Malformed
             : !Table.TryLookup(key, out endpoint) ? NotBound(packet, outerSource, key, out endpoint)
-            : endpoint!.Remote != outerSource ? ForwardingVerdict.WrongTunnelEndpoint
+            : endpoint!.Remote != outerSource && !IsAlternate(key, outerSource, ref endpoint) ? ForwardingVerdict.WrongTunnelEndpoint
             : ForwardingVerdict.Forward;
         Counters.Decapsulate(verdict, packet.Length);
         if (verdict == ForwardingVerdict.Forward)
             endpoint!.CountIn(packet.Length);
         return verdict;
+    }
+
+    private bool IsAlternate(Ipv6Address key, Ipv6Address outerSource, ref TunnelEndpoint? endpoint)
+    {
+        if (Role != TunnelRole.Anchor || !Alternates.TryLookup(key, out var alternate) || alternate.Remote != outerSource)
+            return false;
+        endpoint = alternate;
+        return true;
     }
 
     /// <summary>Where a <see cref="ForwardingVerdict.ReturnToAnchor"/> packet goes: the LMA the departed prefix was bound to.</summary>

@@ -30,6 +30,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Handover buffering (`buffering { ... }`).</summary>
     public BufferingSettings Buffering { get; init; } = BufferingSettings.Default;
 
+    /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
+    public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -64,6 +67,32 @@ public sealed record LmaDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Buffering = BufferingSettings.Read(c, Path),
+            Reflector = ReadReflector(c),
+        };
+    }
+
+    private static ReflectorSettings ReadReflector(ConfigReader c)
+    {
+        var d = new ReflectorSettings();
+        var downlink = c.String("context-reflector.downlink", "forward");
+        var initial = c.Duration("context-reflector.retransmit-initial", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(32), d.InitialRetransmitDelay);
+        var max = c.Duration("context-reflector.retransmit-max", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), d.MaxRetransmitDelay);
+        if (max < initial)
+            throw new ConfigurationError($"{Path}.context-reflector.retransmit-max", $"{max.TotalMilliseconds} ms is shorter than retransmit-initial ({initial.TotalMilliseconds} ms)");
+        return new ReflectorSettings
+        {
+            Enabled = c.Bool("context-reflector.enabled", false),
+            ContextLifetime = c.Duration("context-reflector.context-lifetime", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), d.ContextLifetime),
+            MaxContextLength = c.Int("context-reflector.max-context-length", 0, 8192, d.MaxContextLength),
+            Downlink = downlink switch
+            {
+                "forward" => DownlinkMode.Forward,
+                "buffer" => DownlinkMode.Buffer,
+                _ => throw new ConfigurationError($"{Path}.context-reflector.downlink", $"expected forward or buffer, got '{downlink}'"),
+            },
+            InitialRetransmitDelay = initial,
+            MaxRetransmitDelay = max,
+            MaxAttempts = c.Int("context-reflector.max-attempts", 1, 20, d.MaxAttempts),
         };
     }
 

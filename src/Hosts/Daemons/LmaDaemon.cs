@@ -68,11 +68,12 @@ public static class LmaDaemon
 
         var dataplane = system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane");
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
+        var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength);
+        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
@@ -82,7 +83,6 @@ public static class LmaDaemon
             .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
         stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
                          $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
-        var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
             HeartbeatInterval = settings.HeartbeatInterval,

@@ -11,6 +11,7 @@ public class BindingSerializationSpec
 {
     private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:a001::/64");
     private static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");
+    private static readonly Ipv6Address NextMag = Ipv6Address.Parse("2001:db8:2::2");
     private static readonly DateTimeOffset T = new(2026, 11, 25, 12, 0, 0, 500, TimeSpan.Zero);
     private static readonly Pmip6Timestamp Stamp = Pmip6Timestamp.FromDateTimeOffset(T);
 
@@ -63,9 +64,32 @@ public class BindingSerializationSpec
         var one = BindingState.Empty("mn1").Apply(new SessionRegistered("mn1", 1, RegistrationKind.Initial, [Hnp], Mag,
             AccessTechnologyType.Ieee8023, null, null, T, TimeSpan.FromHours(1), Stamp, 1));
         var two = BindingState.Empty("mn2");
-        var back = RoundTrip(new BindingBucketSnapshot([one, two]), "bce-bucket.v1");
+        var cce = ContextReflectorState.Empty("mn1").Apply(new ContextCached("mn1", 1, [Hnp], Mag, NextMag,
+            [new ContextBlob(ContextFeature.QosProfile, [1, 2, 3])], T, T.AddSeconds(10), 77, DownlinkMode.Buffer));
+        var back = RoundTrip(new BindingBucketSnapshot([one, two], [cce]), "bce-bucket.v2");
         Assert.Equal(["mn1", "mn2"], back.States.Select(s => s.MobileNodeId));
         Assert.Equal([Hnp], Assert.Single(back.States[0].Sessions).Prefixes.ToArray());
+        var entry = Assert.Single(Assert.Single(back.Reflectors).Entries);
+        Assert.Equal((NextMag, (ushort)77, DownlinkMode.Buffer, T.AddSeconds(10)), (entry.NextMag, entry.Sequence, entry.Downlink, entry.ExpiresAt));
+        Assert.Equal(new ContextBlob(ContextFeature.QosProfile, [1, 2, 3]), Assert.Single(entry.Context));
+    }
+
+    [Fact]
+    public void Snapshots_and_messages_written_before_the_Context_Reflector_still_read()
+    {
+        // v1 of both layouts is v2 less its trailing "no reflectors" / "no context" octet.
+        var one = BindingState.Empty("mn1").Apply(new SessionRegistered("mn1", 1, RegistrationKind.Initial, [Hnp], Mag,
+            AccessTechnologyType.Ieee8023, null, null, T, TimeSpan.FromHours(1), Stamp, 1));
+        var v2 = Pmip6Serializer.Encode(new BindingBucketSnapshot([one], []));
+        var snapshot = (BindingBucketSnapshot)Pmip6Serializer.Decode(v2[..^1], "bce-bucket.v1");
+        Assert.Equal("mn1", Assert.Single(snapshot.States).MobileNodeId);
+        Assert.Empty(snapshot.Reflectors);
+
+        var pbu = new ProxyBindingUpdate(Mag, 9, TimeSpan.Zero, "mn1", [Hnp], HandoffIndicator.HandoffStateUnknown, AccessTechnologyType.Ieee8023, null, null, Stamp);
+        var message = Pmip6Serializer.Encode(new HandleProxyBindingUpdate(pbu, new MobileNodePolicy("mn1"), 5));
+        var old = (HandleProxyBindingUpdate)Pmip6Serializer.Decode(message[..^1], "pbu.v1");
+        Assert.Equal(9, old.Pbu.Sequence);
+        Assert.Null(old.Pbu.Context);
     }
 
     [Fact]
@@ -83,7 +107,7 @@ public class BindingSerializationSpec
         var pbu = new ProxyBindingUpdate(Mag, 9, TimeSpan.FromHours(1), "mn1@pmip6.example", [new Ipv6Prefix(default, 0)],
             HandoffIndicator.HandoffBetweenMagsForSameInterface, AccessTechnologyType.Ieee8023, "02", null, Stamp);
         var policy = new MobileNodePolicy("mn1@pmip6.example", true, 2, [AccessTechnologyType.Ieee8023], TimeSpan.FromMinutes(30), 3);
-        var back = RoundTrip(new HandleProxyBindingUpdate(pbu, policy, 12345), "pbu.v1");
+        var back = RoundTrip(new HandleProxyBindingUpdate(pbu, policy, 12345), "pbu.v2");
         Assert.Equal(pbu with { HomeNetworkPrefixes = [] }, back.Pbu with { HomeNetworkPrefixes = [] });
         Assert.Equal(policy.HomeNetworkPrefixCount, back.Policy.HomeNetworkPrefixCount);
         Assert.True(back.Policy.Allows(AccessTechnologyType.Ieee8023));
@@ -93,6 +117,18 @@ public class BindingSerializationSpec
         Assert.Equal(new GetBinding("mn1"), RoundTrip(new GetBinding("mn1"), "get-binding.v1"));
         var ack = new RevocationAcknowledged("mn1", 4, BindingRevocationStatus.Success, Mag);
         Assert.Equal(ack, RoundTrip(ack, "bra.v1"));
+        var answered = new ContextReflectionAnswered("mn1", NextMag, 77, ContextReflectionStatus.InsufficientResources);
+        Assert.Equal(answered, RoundTrip(answered, "cce-answered.v1"));
+
+        var deregistration = pbu with
+        {
+            Lifetime = TimeSpan.Zero,
+            Context = new ReflectedContext(NextMag, [new ContextBlob(ContextFeature.AaaSessionState, [9, 8]), new ContextBlob(ContextFeature.HeaderCompressionState, [])]),
+        };
+        var carried = RoundTrip(new HandleProxyBindingUpdate(deregistration, policy), "pbu.v2").Pbu.Context!;
+        Assert.Equal(NextMag, carried.NextMag);
+        Assert.Equal(deregistration.Context.Items.Select(i => (i.Feature, Convert.ToHexString(i.Data.AsSpan()))),
+            carried.Items.Select(i => (i.Feature, Convert.ToHexString(i.Data.AsSpan()))));
     }
 
     [Fact]
