@@ -45,6 +45,9 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "store-sync = \"normal\"", "store-sync = \"sometimes\"", "pmip6.lma.store-sync")]
     [InlineData("mag.conf", "access-technology = \"802.3\"", "access-technology = \"carrier-pigeon\"", "pmip6.mag.access-technology")]
     [InlineData("mag.conf", "lma = \"2001:db8:100::1\"", "", "pmip6.mag.lma")]
+    [InlineData("lma.conf", "downlink = \"forward\"", "downlink = \"sideways\"", "pmip6.lma.context-reflector.downlink")]
+    [InlineData("lma.conf", "retransmit-max = 4s", "retransmit-max = 10ms", "pmip6.lma.context-reflector.retransmit-max")]
+    [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 2h", "pmip6.mag.aaa-delay")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);

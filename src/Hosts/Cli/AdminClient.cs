@@ -78,6 +78,24 @@ public static class AdminClient
         return CommandLine.ExitOk;
     }
 
+    /// <summary>`pmip6 hint`: tell the MAG serving a node which MAG it moves to next (Context Reflector).</summary>
+    public static int Hint(Arguments args, TextWriter stdout)
+    {
+        var mn = args.Positional(0, "mn-id");
+        var next = args.String("next-mag") ?? throw new UsageException("--next-mag ADDRESS is required");
+        if (!Pmip6Akka.Dataplane.Wire.Ipv6Address.TryParse(next, out _))
+            throw new UsageException($"--next-mag '{next}' is not an IPv6 address");
+        var endpoint = Endpoint(args, DefaultMag);
+        args.EnsureAllUsed();
+        var (code, body) = Call(HttpMethod.Post, endpoint, $"/hint?mn-id={Uri.EscapeDataString(mn)}&next-mag={Uri.EscapeDataString(next)}");
+        if (code == 409)
+            throw new CommandFailure(CommandLine.ExitFailure, $"pmip6 hint: refused by {endpoint}: {body}");
+        if (code != 202)
+            return Fail(endpoint, code, body);
+        stdout.WriteLine(body);
+        return CommandLine.ExitOk;
+    }
+
     public static int Detach(Arguments args, TextWriter stdout)
     {
         var mn = args.Positional(0, "mn-id");

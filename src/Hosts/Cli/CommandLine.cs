@@ -32,6 +32,8 @@ public static class CommandLine
             "pmip6 attach <mn-id> [--link-layer-id HEX] [--handoff 1..5] [--endpoint http://127.0.0.1:9181]", AdminClient.Attach),
         new("detach", "tell a MAG that a mobile node left",
             "pmip6 detach <mn-id> [--endpoint http://127.0.0.1:9181]", AdminClient.Detach),
+        new("hint", "tell a MAG which MAG a mobile node moves to next (Context Reflector handover hint)",
+            "pmip6 hint <mn-id> --next-mag ADDRESS [--endpoint http://127.0.0.1:9181]", AdminClient.Hint),
         new("config check", "validate an lma, mag or policy configuration file without starting",
             "pmip6 config check FILE", AdminClient.ConfigCheck),
         new("wire samples", "write one packet per message kind and option set to a pcap file",

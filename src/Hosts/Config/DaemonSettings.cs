@@ -121,6 +121,12 @@ public sealed record MagDaemonSettings(
     /// <summary>The access links (`access { ... }`).</summary>
     public AccessSettings Access { get; init; } = AccessSettings.Default;
 
+    /// <summary>Time the authorisation step takes before a new node's first PBU (`aaa-delay`).</summary>
+    public TimeSpan AaaDelay { get; init; }
+
+    /// <summary>Context Reflector at this MAG (`context-reflector { ... }`).</summary>
+    public Pmip6Akka.Actors.Mag.MagReflectorSettings Reflector { get; init; } = Pmip6Akka.Actors.Mag.MagReflectorSettings.Default;
+
     public static MagDaemonSettings Load(string file)
     {
         var c = ConfigReader.Load(file, Path);
@@ -142,6 +148,14 @@ public sealed record MagDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Access = AccessSettings.Read(c, Path),
+            AaaDelay = c.Duration("aaa-delay", TimeSpan.Zero, TimeSpan.FromMinutes(1), TimeSpan.Zero),
+            Reflector = new Pmip6Akka.Actors.Mag.MagReflectorSettings
+            {
+                Enabled = c.Bool("context-reflector.enabled", false),
+                HintLifetime = c.Duration("context-reflector.hint-lifetime", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), TimeSpan.FromSeconds(30)),
+                StoreCapacity = c.Int("context-reflector.store-capacity", 1, 10_000_000, 10_000),
+                AaaValidity = c.Duration("context-reflector.aaa-validity", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7), TimeSpan.FromHours(1)),
+            },
         };
     }
 
@@ -306,7 +320,13 @@ public sealed class PolicyStore : IPolicyStore
                 p.Int("hnp-count", 1, 16, 1),
                 atts.IsEmpty ? null : atts,
                 p.Has("max-lifetime") ? p.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140)) : null,
-                p.Int("max-sessions", 1, 64, 4));
+                p.Int("max-sessions", 1, 64, 4))
+            {
+                Qos = p.Has("qos") ? new Pmip6Akka.Actors.Mag.QosProfile(
+                    (byte)p.Int("qos.traffic-class", 0, 255, 0),
+                    (uint)p.Int("qos.downlink-kbps", 0, int.MaxValue, 0),
+                    (uint)p.Int("qos.uplink-kbps", 0, int.MaxValue, 0)) : null,
+            };
             foreach (var text in p.Strings("link-layer-ids"))
             {
                 var mac = ParseLinkLayerAddress(text)

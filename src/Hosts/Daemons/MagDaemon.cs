@@ -63,6 +63,8 @@ public static class MagDaemon
             Policies = settings.Policies,
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+            AaaDelay = settings.AaaDelay,
+            Reflector = settings.Reflector,
         }, dataplane, counters), "mag");
         IActorRef? access = null;
         if (resources.Access is not null)
@@ -162,8 +164,20 @@ public static class MagDaemon
                 mag.Tell(new MobileNodeDetached(mn));
                 return HttpReply.Json(JsonSerializer.Serialize(new { detached = mn }, DaemonRuntime.Json), 202);
             }
+            case ("POST", "/hint"):
+            {
+                var mn = request.QueryString["mn-id"];
+                var next = request.QueryString["next-mag"];
+                if (string.IsNullOrEmpty(mn) || string.IsNullOrEmpty(next))
+                    return HttpReply.Json("""{"error":"missing query parameter mn-id or next-mag"}""", 400);
+                if (!Ipv6Address.TryParse(next, out var nextMag))
+                    return HttpReply.Json(JsonSerializer.Serialize(new { error = $"next-mag '{next}' is not an IPv6 address" }, DaemonRuntime.Json), 400);
+                var answer = await mag.Ask<HintAnswer>(new HandoverHint(mn, nextMag), TimeSpan.FromSeconds(10));
+                return HttpReply.Json(JsonSerializer.Serialize(new { hint = mn, nextMag = nextMag.ToString(), accepted = answer.Accepted, detail = answer.Detail },
+                    DaemonRuntime.Json), answer.Accepted ? 202 : 409);
+            }
             default:
-                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, POST /attach?mn-id=, POST /detach?mn-id="}""", 404);
+                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, POST /attach?mn-id=, POST /detach?mn-id=, POST /hint?mn-id=&next-mag="}""", 404);
         }
     }
 }

@@ -40,7 +40,8 @@ public sealed class Domain
     public TimeSpan HeartbeatInterval { get; }
     private int _endpoints;
 
-    public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d")
+    public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d",
+        ReflectorSettings? reflector = null)
     {
         _kit = kit;
         _system = kit.Sys;
@@ -48,9 +49,15 @@ public sealed class Domain
         HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(60);
         Policies = new InMemoryPolicyStore(mobileNodes.Select(mn => new MobileNodePolicy(mn)));
         Network = _system.ActorOf(InMemoryNetwork.Props(), name + "-network");
-        var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings, Pool, 64) { InitialBriTimeout = TimeSpan.FromMilliseconds(300) };
+        var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings, Pool, 64)
+        {
+            InitialBriTimeout = TimeSpan.FromMilliseconds(300),
+            Reflector = reflector ?? new ReflectorSettings { Enabled = false },
+            Admission = new LmaAdmissionSettings([Mag1Address, Mag2Address]),
+        };
         var network = Network;
-        _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, null);
+        var counters = LmaCounters;
+        _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, null, counters);
         Bindings = _system.ActorOf(LocalBindingRegion.Props(_entityProps), name + "-bindings");
         Lma = StartLma();
     }
@@ -67,10 +74,12 @@ public sealed class Domain
         return Lma;
     }
 
-    public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null, IPolicyStore? policies = null)
+    public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null, IPolicyStore? policies = null,
+        Func<MagNodeSettings, MagNodeSettings>? configure = null)
     {
         var counters = new Counters();
         var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval, Policies = policies };
+        settings = configure?.Invoke(settings) ?? settings;
         var mag = _system.ActorOf(MagNode.Props(settings, Network, counters));
         var reports = _kit.CreateTestProbe();
         mag.Tell(new SubscribeSessionReports(), reports.Ref);
