@@ -121,6 +121,14 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
             {
                 case AccessEffect.Probe p:
                     _counters.Increment("access_probes_total");
+                    if (p.Destination is null && _state.Ports.TryGetValue(p.IfIndex, out var port) && TryWriteRouterAnnouncement(_buffer, port.RouterLinkLayerAddress, out var length))
+                    {
+                        // A node that sent while its link was away holds its router's neighbour entry INCOMPLETE or FAILED
+                        // and retries only after RetransTimer (1 s): our probe's answer would wait that long. An
+                        // unsolicited Neighbor Advertisement (RFC 4861 §7.2.6) resolves the entry at once.
+                        _counters.Increment("access_neighbor_advertisements_sent_total");
+                        _dataplane.Tell(new SendAccessMessage(p.IfIndex, AllNodes, _buffer[..length]));
+                    }
                     _dataplane.Tell(new ProbeAccessLink(p.IfIndex, p.Destination));
                     break;
                 case AccessEffect.Attach a:
@@ -203,6 +211,23 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
             w.SourceLinkLayerAddress(a.RouterLinkLayerAddress);
         // The kernel fills the checksum for ICMPv6 raw sockets; this one is correct for the usual source too.
         return w.TryFinish(LinkLocalOf(a.RouterLinkLayerAddress), a.Destination, out length);
+    }
+
+    private static readonly Ipv6Address AllNodes = Ipv6Address.Parse("ff02::1");
+
+    /// <summary>
+    /// Unsolicited Neighbor Advertisement of the MAG's link-local address to all nodes (RFC 4861 §4.4, §7.2.6):
+    /// Router and Override set, the link-layer address as Target Link-layer Address option.
+    /// </summary>
+    public static bool TryWriteRouterAnnouncement(Span<byte> buffer, byte[] routerLinkLayerAddress, out int length)
+    {
+        length = 0;
+        if (routerLinkLayerAddress.Length != 6)
+            return false;
+        var self = LinkLocalOf(routerLinkLayerAddress);
+        var w = NdWriter.NeighborAdvertisement(buffer, NeighborAdvertisementFlags.Router | NeighborAdvertisementFlags.Override, self);
+        w.TargetLinkLayerAddress(routerLinkLayerAddress);
+        return w.TryFinish(self, AllNodes, out length);
     }
 
     /// <summary>The EUI-64 link-local address the kernel derives from a 48-bit MAC (RFC 4291 appendix A).</summary>

@@ -46,7 +46,7 @@ public static class CommandLine
             Lab.LabCommand.StatusUsage, Lab.LabCommand.Status),
         new("lab down", "remove every namespace, process and file of the lab (idempotent)",
             Lab.LabCommand.DownUsage, Lab.LabCommand.Down),
-        new("lab run", "up, traffic, handovers, report, down (scenario: handover)",
+        new("lab run", "up, traffic, handovers, report, down (scenarios: handover; reflector = standard vs buffering vs Context Reflector)",
             Lab.LabCommand.RunUsage, Lab.LabCommand.Run),
         new("bench fuzz", "mutate valid packets and decode them; count exceptions and over-reads",
             "pmip6 bench fuzz [--count N] [--seed S]", FuzzBenchmark.Run),

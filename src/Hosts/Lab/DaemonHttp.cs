@@ -10,6 +10,22 @@ public static class DaemonHttp
 {
     private static readonly ConcurrentDictionary<string, HttpClient> Clients = new(StringComparer.Ordinal);
 
+    /// <summary>POST http://127.0.0.1:PORT/PATH inside <paramref name="ns"/>; the status code and body (LabFailure when unreachable).</summary>
+    public static (int Status, string Body) Post(string ns, int port, string path, CancellationToken cancel = default)
+    {
+        var client = Clients.GetOrAdd(ns, n => NetnsRunner.HttpClient(n, TimeSpan.FromSeconds(10)));
+        try
+        {
+            using var response = client.PostAsync($"http://127.0.0.1:{port}{path}", null, cancel).GetAwaiter().GetResult();
+            return ((int)response.StatusCode, response.Content.ReadAsStringAsync(cancel).GetAwaiter().GetResult());
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            cancel.ThrowIfCancellationRequested();
+            throw new LabFailure($"POST {path} to the daemon in {ns} failed: {e.Message}");
+        }
+    }
+
     /// <summary>GET http://127.0.0.1:PORT/PATH inside <paramref name="ns"/>; the parsed JSON, or null when unreachable or not 200.</summary>
     public static JsonElement? TryGetJson(string ns, int port, string path, CancellationToken cancel = default)
     {

@@ -7,6 +7,19 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = null)
 {
+    /// <summary>Context Reflector at the LMA and the MAGs (`lab run --scenario reflector`); off otherwise.</summary>
+    public bool Reflector { get; init; }
+
+    /// <summary>The MAGs' authorisation time (`aaa-delay`) before a new node's first PBU.</summary>
+    public TimeSpan AaaDelay { get; init; }
+
+    /// <summary>The lma.conf `context-reflector` block.</summary>
+    public string ReflectorBlock(string indent) => indent + $"context-reflector {{ enabled = {(Reflector ? "on" : "off")}, downlink = \"forward\" }}";
+
+    /// <summary>The magN.conf lines for AAA and the Context Reflector.</summary>
+    public string MagBlock(string indent) =>
+        indent + $"aaa-delay = {(int)AaaDelay.TotalMilliseconds}ms\n" + indent + $"context-reflector {{ enabled = {(Reflector ? "on" : "off")} }}";
+
     public static readonly LabBuffering Default = new();
 
     public string Setting => Enabled ? "on" : "off";

@@ -13,7 +13,7 @@ public static class LabCommand
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
-    public const string RunUsage = "pmip6 lab run --scenario handover [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
+    public const string RunUsage = "pmip6 lab run --scenario handover|reflector [--json] [--plot FILE.svg (handover)] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -95,12 +95,30 @@ public static class LabCommand
             Buffering = LabBuffering.FromArguments(args),
         };
         args.EnsureAllUsed();
-        if (scenario != "handover")
-            throw new UsageException($"unknown scenario '{scenario}' (known: handover)");
+        if (scenario is not ("handover" or "reflector"))
+            throw new UsageException($"unknown scenario '{scenario}' (known: handover, reflector)");
+        if (scenario == "reflector" && options.Plot is not null)
+            throw new UsageException("--plot draws the handover scenario only; the reflector scenario prints (or --json) its side-by-side table");
         if (options.Plot is { } plot && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--plot writes SVG: give a FILE.svg, got '{plot}'");
         return Guarded("run", cancel =>
         {
+            if (scenario == "reflector")
+            {
+                try
+                {
+                    var reflector = ReflectorScenario.Run(RunDirectory, options, Console.Error, cancel);
+                    if (options.Json)
+                        stdout.WriteLine(reflector.ToJson().ToJsonString(Indented));
+                    else
+                        reflector.Print(stdout);
+                    return reflector.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
+                }
+                finally
+                {
+                    LabTeardown.Down(RunDirectory);
+                }
+            }
             try
             {
                 var report = HandoverScenario.Run(RunDirectory, options, Console.Error, cancel);

@@ -33,10 +33,11 @@ public static class LabConfigs
             mtu = {{LabPlan.TunnelMtu}}
           }
         {{(buffering ?? LabBuffering.Default).ConfigBlock("  ")}}
+        {{(buffering ?? LabBuffering.Default).ReflectorBlock("  ")}}
         }
         """;
 
-    public static string Mag(MagPlan mag, string runDirectory) => $$"""
+    public static string Mag(MagPlan mag, string runDirectory, LabBuffering? features = null) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.mag {
           address = "{{mag.Address}}"
@@ -63,6 +64,7 @@ public static class LabConfigs
             router-lifetime = 1800s
             ra-interval = 10s
           }
+        {{(features ?? LabBuffering.Default).MagBlock("  ")}}
         }
         """;
 
@@ -87,7 +89,7 @@ public static class LabConfigs
         foreach (var mag in plan.MagList)
         {
             Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));
-            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory));
+            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering));
         }
     }
 }

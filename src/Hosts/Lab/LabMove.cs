@@ -9,7 +9,11 @@ using System.Text.Json;
 namespace Pmip6Akka.Hosts.Lab;
 
 public sealed record MoveResult(string MobileNode, string From, string To, TimeSpan Gap, TimeSpan DetachToRegistration,
-    long DetachTimestamp, long RegisteredTimestamp);
+    long DetachTimestamp, long RegisteredTimestamp)
+{
+    /// <summary>When the link came up at the new MAG (the layer-2 attach).</summary>
+    public long AttachTimestamp { get; init; }
+}
 
 public static class LabMove
 {
@@ -42,6 +46,7 @@ public static class LabMove
         while (Stopwatch.GetTimestamp() < upAt)
             Thread.Sleep(TimeSpan.FromTicks(Math.Max(0, (upAt - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
         Tool.Ip("-n", to.Namespace, "link", "set", mn.MagSideDevice, "up");
+        var attach = Stopwatch.GetTimestamp();
 
         while (true)
         {
@@ -49,7 +54,7 @@ public static class LabMove
             var registered = IsRegistered(to, mn.MnId, cancel);
             var now = Stopwatch.GetTimestamp();
             if (registered && !stale)
-                return new MoveResult(mn.Name, from, to.Name, gap, Stopwatch.GetElapsedTime(detach, now), detach, now);
+                return new MoveResult(mn.Name, from, to.Name, gap, Stopwatch.GetElapsedTime(detach, now), detach, now) { AttachTimestamp = attach };
             stale &= registered;
             if (Stopwatch.GetElapsedTime(detach, now) > RegistrationTimeout)
                 throw new LabFailure($"{to.Name} did not register {mn.Name} within {RegistrationTimeout.TotalSeconds:F0} s of the move " +

@@ -38,10 +38,20 @@ public class AccessLinkSpec(ITestOutputHelper output) : TestKit(Domain.HoconForS
         return (dataplane, access);
     }
 
+    /// <summary>A link that becomes usable: the MAG announces its link-local (unsolicited NA), then probes for the node.</summary>
+    private static void ExpectAnnouncementAndProbe(TestProbe dataplane, int ifIndex)
+    {
+        var announcement = dataplane.ExpectMsg<SendAccessMessage>();
+        Assert.Equal((ifIndex, Ipv6Address.Parse("ff02::1")), (announcement.IfIndex, announcement.Destination));
+        Assert.True(NdMessage.TryDecode(announcement.Message, out var na, out _));
+        Assert.Equal(Icmpv6Type.NeighborAdvertisement, na.Type);
+        Assert.Equal(ifIndex, dataplane.ExpectMsg<ProbeAccessLink>().IfIndex);
+    }
+
     private static Ipv6Prefix Attach(TestProbe dataplane, Akka.Actor.IActorRef access, int ifIndex)
     {
         access.Tell(new AccessLinkChanged(ifIndex, "mn1", true, false, RouterMac));
-        Assert.Equal(ifIndex, dataplane.ExpectMsg<ProbeAccessLink>().IfIndex);
+        ExpectAnnouncementAndProbe(dataplane, ifIndex);
         access.Tell(new AccessNodeSeen(ifIndex, NodeMac, NodeLinkLocal, false));
         var install = dataplane.FishForMessage<InstallAccessRoute>(_ => true, TimeSpan.FromSeconds(10));
         Assert.Equal((Mn1, ifIndex, Domain.LmaAddress), (install.MobileNodeId, install.IfIndex, install.Lma));
@@ -94,7 +104,7 @@ public class AccessLinkSpec(ITestOutputHelper output) : TestKit(Domain.HoconForS
         var domain = new Domain(this, [Mn1]);
         var (dataplane, access) = StartAccess(domain, Domain.Mag1Address);
         access.Tell(new AccessLinkChanged(7, "mn9", true, false, RouterMac));
-        dataplane.ExpectMsg<ProbeAccessLink>();
+        ExpectAnnouncementAndProbe(dataplane, 7);
         access.Tell(new AccessNodeSeen(7, [0x02, 0, 0, 0, 0, 9], NodeLinkLocal, true));
         dataplane.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
