@@ -225,3 +225,48 @@ public sealed class FlowTableSpec
         Assert.True(table.Counters.FlowsExpired > 0 && table.Counters.UntrackedPackets > 0, "the loop exercised expiry and a full table");
     }
 }
+
+public sealed class FlowTableThreadSpec
+{
+    [Fact]
+    public void Readers_snapshot_and_move_while_the_forwarding_thread_writes_and_see_no_torn_row_and_one_switch_point()
+    {
+        var tunnels = new TunnelTable();
+        tunnels.Set(Hnp, Mag1);
+        var table = new FlowTable(tunnels);
+        // Four flows of different sizes: a consistent row always has Bytes = Packets × size.
+        var packets = Enumerable.Range(0, 4).Select(i => Udp((ushort)(1000 + i), 9, payload: 10 + 100 * i)).ToArray();
+        var sizes = packets.ToDictionary(p => { FlowKey.TryRead(p, out var k); return k; }, p => (long)p.Length);
+        const int Rounds = 200_000;
+        var viaOfFlow2 = new bool[Rounds]; // true: went through MAG2
+        var writer = new Thread(() =>
+        {
+            for (var i = 0; i < Rounds; i++)
+                for (var f = 0; f < packets.Length; f++)
+                {
+                    table.Classify(packets[f], i, out var endpoint);
+                    if (f == 1)
+                        viaOfFlow2[i] = endpoint.Remote == Mag2;
+                }
+        });
+        writer.Start();
+        var torn = 0;
+        var snapshots = 0;
+        var moved = false;
+        while (writer.IsAlive)
+        {
+            foreach (var row in table.Snapshot(0))
+                if (row.Bytes != row.Packets * sizes[row.Key])
+                    torn++;
+            if (++snapshots == 20 && !moved)
+                moved = table.TryMove(2, tunnels.Endpoint(Mag2));
+        }
+        writer.Join();
+        Assert.Equal(0, torn);
+        Assert.True(moved, "the move was made while packets flowed");
+        var switches = Enumerable.Range(1, Rounds - 1).Count(i => viaOfFlow2[i] != viaOfFlow2[i - 1]);
+        Assert.Equal(1, switches);
+        Assert.True(viaOfFlow2[^1]);
+        Assert.All(table.Snapshot(Rounds), row => Assert.Equal(Rounds, row.Packets));
+    }
+}
