@@ -42,7 +42,8 @@ public readonly record struct FlowKey(
 
     /// <summary>
     /// Reads the key of an IPv6 packet; false only when the fixed header itself is unusable (shorter than
-    /// 40 octets, not version 6, payload length past the buffer or zero), which the forwarder calls malformed.
+    /// 40 octets, not version 6, payload length past the buffer), which the forwarder calls malformed.
+    /// A zero payload length (empty, or a jumbogram's) leaves nothing to walk: a port-less key.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> packet, out FlowKey key, int maxExtensionHeaders = DefaultMaxExtensionHeaders)
     {
@@ -51,7 +52,7 @@ public readonly record struct FlowKey(
             return false;
         var first = BinaryPrimitives.ReadUInt32BigEndian(packet);
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(packet[4..]);
-        if (first >> 28 != 6 || payloadLength == 0 || Ipv6Packet.HeaderLength + payloadLength > packet.Length)
+        if (first >> 28 != 6 || Ipv6Packet.HeaderLength + payloadLength > packet.Length)
             return false;
         var end = Ipv6Packet.HeaderLength + payloadLength;
         var next = packet[6];

@@ -90,9 +90,14 @@ public sealed class FlowKeySpec
         v4[0] = 0x45;
         Assert.False(FlowKey.TryRead(v4, out _));
         Assert.False(FlowKey.TryRead(Udp(1, 2)[..50], out _)); // payload length past the buffer
-        var jumbo = Udp(1, 2);
-        jumbo[4] = jumbo[5] = 0;
-        Assert.False(FlowKey.TryRead(jumbo, out _));
+    }
+
+    [Fact]
+    public void A_zero_payload_length_leaves_nothing_to_walk_and_gives_a_port_less_key()
+    {
+        var empty = Udp(1, 2);
+        empty[4] = empty[5] = 0;
+        Assert.Equal(new FlowKey(Cn, Mn, 0, IpProtocol.Udp, 0, 0, false), Key(empty));
     }
 
     [Property(MaxTest = 10000)]
