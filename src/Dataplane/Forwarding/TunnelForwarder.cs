@@ -141,7 +141,11 @@ public static class PacketFingerprint
     }
 }
 
-public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, ForwardingCounters counters)
+/// <param name="flows">
+/// At the Anchor, classify downlink into flows (issue 8) with these settings: each packet then takes its
+/// flow's tunnel (the prefix's home endpoint unless moved). Null, the default, keeps prefix-only forwarding.
+/// </param>
+public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, ForwardingCounters counters, FlowTableSettings? flows = null)
 {
     private const int SourceOffset = 8;
     private const int DestinationOffset = 24;
@@ -162,12 +166,16 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     /// </summary>
     public TunnelTable Alternates { get; } = new();
 
+    /// <summary>The downlink flow table when flow classification is on (Anchor only), else null.</summary>
+    public FlowTable? Flows { get; } = flows is not null && role == TunnelRole.Anchor ? new FlowTable(table, flows) : null;
+
     /// <summary>A packet read from the TUN: which tunnel endpoint it goes to.</summary>
     public ForwardingVerdict Encapsulate(ReadOnlySpan<byte> packet, out TunnelEndpoint endpoint)
     {
         endpoint = null!;
         var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? DestinationOffset : SourceOffset, out var key) ? ForwardingVerdict.Malformed
             : IsLinkScope(packet) ? ForwardingVerdict.LinkScope
+            : Flows is { } flows ? flows.Classify(packet, System.Diagnostics.Stopwatch.GetTimestamp(), out endpoint)
             : Table.TryLookup(key, out endpoint) ? ForwardingVerdict.Forward
             : ForwardingVerdict.NoBinding;
         Counters.Encapsulate(verdict, packet.Length);

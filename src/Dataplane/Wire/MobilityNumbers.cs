@@ -182,22 +182,31 @@ public enum BindingRevocationStatus : byte
     RevocationFailedMobileNodeAttached = 6,
 }
 
-/// <summary>Update Notification reasons (RFC 7077 §4.1, RFC 7864 §3).</summary>
+/// <summary>Update Notification reasons (IANA "Update Notification Reasons Registry": RFC 7077 §4.1, RFC 7222, RFC 7864).</summary>
 public enum NotificationReason : byte
 {
     Reserved = 0,
-    FirewallPolicyChange = 1,
-    Reauthentication = 2,
-    PolicyChange = 3,
-    ExistingAnchorBindingUpdateRequired = 4,
+    ForceReregistration = 1,
+    UpdateSessionParameters = 2,
+    VendorSpecificReason = 3,
+    AniParametersRequested = 4,
+    /// <summary>RFC 7222.</summary>
+    QosServiceRequest = 5,
+    // 6, 7: PGW-triggered P-CSCF restoration (3GPP TS 29.275).
+    /// <summary>RFC 7864: the LMA moves flows of a multi-interface MN (Flow Mobility Initiate).</summary>
     FlowMobility = 8,
 }
 
-/// <summary>Update Notification Acknowledgement status (RFC 7077 §4.2).</summary>
+/// <summary>Update Notification Acknowledgement status (IANA registry: RFC 7077 §4.2, RFC 7222, RFC 7864).</summary>
 public enum UpdateNotificationStatus : byte
 {
     Success = 0,
-    CannotSatisfyRequest = 128,
-    ReasonUnspecified = 129,
-    MobileNodeNotAttached = 130,
+    FailedToUpdateSessionParameters = 128,
+    MissingVendorSpecificOption = 129,
+    /// <summary>RFC 7222.</summary>
+    CannotMeetQosServiceRequest = 130,
+    /// <summary>RFC 7864.</summary>
+    ReasonUnspecified = 131,
+    /// <summary>RFC 7864.</summary>
+    MobileNodeNotAttached = 132,
 }

@@ -131,6 +131,8 @@ public static class PacketDecoder
             for (var i = 0; i < summary.Count; i++)
                 _ = summary[i];
         options.TryGetFlowIdentification(out _);
+        foreach (var flow in FlowDescriptions.Of(options))
+            _ = flow.Selector;
         options.TryGetExperimental(out _);
         options.TryGetVendorSpecific(out _);
         foreach (var hnp in options.OfType(MobilityOptionType.HomeNetworkPrefix))

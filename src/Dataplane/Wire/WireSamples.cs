@@ -94,6 +94,35 @@ public static class WireSamples
         return w.TryFinish(Lma, Mag2, out length);
     }
 
+    /// <summary>Sample flows (RFC 6088 selectors): a TCP transfer to the MN's port 5001, and UDP from a CN range to ports 9000-9099.</summary>
+    public static readonly Ipv6TrafficSelector TcpFlow = new()
+    {
+        Source = SelectorRange<Ipv6Address>.Exactly(Ipv6Address.Parse("2001:db8:cc::2")),
+        Destination = SelectorRange<Ipv6Address>.Exactly(Ipv6Address.Parse("2001:db8:a001::1234")),
+        NextHeader = SelectorRange<byte>.Exactly(IpProtocol.Tcp),
+        DestinationPort = SelectorRange<ushort>.Exactly(5001),
+    };
+
+    public static readonly Ipv6TrafficSelector UdpFlows = new()
+    {
+        Source = SelectorRange<Ipv6Address>.Between(Ipv6Address.Parse("2001:db8:cc::1"), Ipv6Address.Parse("2001:db8:cc::ff")),
+        FlowLabel = SelectorRange<uint>.Exactly(0x12345),
+        NextHeader = SelectorRange<byte>.Exactly(IpProtocol.Udp),
+        DestinationPort = SelectorRange<ushort>.Between(9000, 9099),
+    };
+
+    /// <summary>The LMA's Flow Mobility Initiate moving two flows of an MN to a MAG (RFC 7864).</summary>
+    public static bool WriteFlowMobilityInitiate(Span<byte> mh, ushort sequence, out int length)
+    {
+        var w = MobilityHeaderWriter.FlowMobilityInitiate(mh, sequence);
+        w.MobileNodeIdentifier(MnId);
+        w.HomeNetworkPrefix(Hnp1);
+        w.HomeNetworkPrefix(Hnp2);
+        w.Flow(1, 1, FlowIdentificationStatus.Success, TcpFlow, [5], FlowBindingAction.Modify);
+        w.Flow(2, 2, FlowIdentificationStatus.Success, UdpFlows, [5]);
+        return w.TryFinish(Lma, Mag2, out length);
+    }
+
     public static IReadOnlyList<WireSample> All() =>
     [
         Mh("pbu-first-registration", Mag1, Lma, (Span<byte> b, out int n) => WriteProxyBindingUpdate(b, 7, out n),
@@ -167,19 +196,14 @@ public static class WireSamples
                 return w.TryFinish(Mag1, Lma, out n);
             },
             ("mip6.mhtype", "16"), ("mip6.bri_br.type", "2"), ("mip6.bri_status", "0"), ("mip6.bri_seqnr", "21"), ("mip6.bri_ap", "1")),
-        Mh("update-notification-flow-mobility", Lma, Mag2, (Span<byte> b, out int n) =>
-            {
-                var w = MobilityHeaderWriter.UpdateNotification(b, 31, NotificationReason.FlowMobility, UpdateNotification.AcknowledgeFlag);
-                w.MobileNodeIdentifier(MnId);
-                w.HomeNetworkPrefix(Hnp1);
-                w.FlowSummary([1, 2]);
-                return w.TryFinish(Lma, Mag2, out n);
-            },
-            ("mip6.mhtype", "19")),
+        Mh("update-notification-flow-mobility", Lma, Mag2, (Span<byte> b, out int n) => WriteFlowMobilityInitiate(b, 31, out n),
+            ("mip6.mhtype", "19")), // Wireshark 4.0 dissects neither MH type 19 nor 20 past the type
         Mh("update-notification-acknowledgement", Mag2, Lma, (Span<byte> b, out int n) =>
             {
-                var w = MobilityHeaderWriter.UpdateNotificationAcknowledgement(b, 31, UpdateNotificationStatus.Success);
+                var w = MobilityHeaderWriter.FlowMobilityAcknowledgement(b, 31, UpdateNotificationStatus.Success);
                 w.MobileNodeIdentifier(MnId);
+                w.Flow(1, 1, FlowIdentificationStatus.Success);
+                w.Flow(2, 2, FlowIdentificationStatus.TrafficSelectorFormatNotSupported);
                 return w.TryFinish(Mag2, Lma, out n);
             },
             ("mip6.mhtype", "20")),

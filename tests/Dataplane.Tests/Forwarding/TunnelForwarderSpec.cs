@@ -4,16 +4,12 @@ using System.Buffers.Binary;
 using Pmip6Akka.Dataplane.Forwarding;
 using Pmip6Akka.Dataplane.Wire;
 using Xunit;
+using static Pmip6Akka.Dataplane.Tests.Forwarding.FlowPackets;
 
 namespace Pmip6Akka.Dataplane.Tests.Forwarding;
 
 public sealed class TunnelForwarderSpec
 {
-    private static readonly Ipv6Address Cn = Ipv6Address.Parse("2001:db8:cc::2");
-    private static readonly Ipv6Address Mn = Ipv6Address.Parse("2001:db8:a000:5::1234");
-    private static readonly Ipv6Prefix Hnp = Ipv6Prefix.Parse("2001:db8:a000:5::/64");
-    private static readonly Ipv6Address Mag1 = Ipv6Address.Parse("2001:db8:ff::1:1");
-    private static readonly Ipv6Address Mag2 = Ipv6Address.Parse("2001:db8:ff::1:2");
     private static readonly Ipv6Address Lma = Ipv6Address.Parse("2001:db8:ff::1");
 
     private static byte[] Packet(Ipv6Address source, Ipv6Address destination, int payload = 8)
