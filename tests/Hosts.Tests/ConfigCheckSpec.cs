@@ -48,6 +48,9 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "downlink = \"forward\"", "downlink = \"sideways\"", "pmip6.lma.context-reflector.downlink")]
     [InlineData("lma.conf", "retransmit-max = 4s", "retransmit-max = 10ms", "pmip6.lma.context-reflector.retransmit-max")]
     [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 2h", "pmip6.mag.aaa-delay")]
+    [InlineData("lma.conf", "required = on", "required = maybe", "pmip6.lma.security.required")]
+    [InlineData("mag.conf", "replay-window = 1s", "replay-window = forever", "pmip6.mag.security.replay-window")]
+    [InlineData("mag.conf", "keys-file = \"\"", "keys-file = \"no-such-keys.conf\"", "pmip6.mag.security.keys-file")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);
@@ -57,6 +60,27 @@ public sealed class ConfigCheckSpec : IDisposable
         Assert.Single(check.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         var daemon = Cli.Run(file.Split('.')[0], "--config", path); // the daemon refuses to start the same way
         Assert.Equal(78, daemon.ExitCode);
+    }
+
+    [Theory]
+    [InlineData(KeysFileSpec.Secret1, UnixFileMode.UserRead | UnixFileMode.UserWrite, null)]
+    [InlineData("hex:0001", UnixFileMode.UserRead | UnixFileMode.UserWrite, "pmip6.keys[0].secret")]
+    [InlineData(KeysFileSpec.Secret1, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead, "pmip6.lma.security.keys-file")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Config_check_reads_the_keys_file_and_names_its_bad_key(string secret, UnixFileMode mode, string? key)
+    {
+        var path = Variant("lma.conf", "keys-file = \"\"", "keys-file = \"keys.conf\"");
+        KeysFileSpec.Write(_dir, "keys.conf", mode, KeysFileSpec.Entry(secret: secret));
+        var check = Cli.Run("config", "check", path);
+        if (key is null)
+        {
+            Assert.Equal(0, check.ExitCode);
+            Assert.Contains(": ok", check.Out);
+            return;
+        }
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains($"configuration key {key}:", check.Err);
+        Assert.Contains(Path.Combine(_dir, "keys.conf"), check.Err);
     }
 
     [Fact]

@@ -91,6 +91,31 @@ public sealed class LabConfigSpec : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void The_lab_runs_with_authentication_on_and_root_only_keys_each_mag_sharing_one_with_the_lma()
+    {
+        var plan = LabPlan.Create(2, 1);
+        LabConfigs.WriteAll(plan, _dir);
+        var lma = LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Security;
+        Assert.True(lma.Required);
+        Assert.Equal(2, lma.Keys!.Current.Count);
+        foreach (var m in plan.MagList)
+        {
+            var mag = MagDaemonSettings.Load(Path.Combine(_dir, LabConfigs.MagFile(m.Index))).Security;
+            var own = Assert.Single(mag.Keys!.Current.Keys);
+            Assert.Equal(LabPlan.LmaAddress, own.Peer.ToString());
+            var atLma = lma.Keys.Current.Find(own.Spi)!;
+            Assert.Equal(m.Address, atLma.Peer.ToString());
+            Assert.Equal(own.Secret.ToArray(), atLma.Secret.ToArray());
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, LabConfigs.MagKeysFile(m.Index))));
+        }
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, LabConfigs.LmaKeysFile)));
+        var first = lma.Keys.Current.Find(LabConfigs.Spi(plan.MagList[0]))!.Secret.ToArray();
+        LabConfigs.WriteAll(plan, _dir); // a new `lab up`: new secrets
+        Assert.NotEqual(first, LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).Security.Keys!.Current.Find(LabConfigs.Spi(plan.MagList[0]))!.Secret.ToArray());
+    }
+
+    [Fact]
     public void The_buffering_setting_reaches_the_lmas_own_settings_reader()
     {
         var plan = LabPlan.Create(2, 1);

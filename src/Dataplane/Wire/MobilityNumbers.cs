@@ -32,6 +32,10 @@ public enum MobilityOptionType : byte
     PadN = 1,
     /// <summary>RFC 4283.</summary>
     MobileNodeIdentifier = 8,
+    /// <summary>RFC 4285 §5: Mobility Message Authentication (AUTH-OPTION-TYPE).</summary>
+    MobilityMessageAuthentication = 9,
+    /// <summary>RFC 4285 §6: Mobility Message Replay Protection / Message Identification (MESG-ID-OPTION-TYPE).</summary>
+    MessageIdentification = 10,
     /// <summary>RFC 5096.</summary>
     Experimental = 18,
     /// <summary>RFC 5094.</summary>

@@ -39,6 +39,11 @@ internal readonly record struct OptionRule(string Field, int MinLength, int MaxL
         Set(MobilityOptionType.PadN, "mh.option.padn", 0, 255, 1, 0);
         // RFC 4283 §3: Subtype (8) + identifier (at least one octet); no alignment requirement.
         Set(MobilityOptionType.MobileNodeIdentifier, "mh.option.mn_id", 2, 255, 1, 0);
+        // RFC 4285 §5: Subtype (8) + Mobility SPI (32) + authentication data; alignment 4n+1 (the SPI on
+        // a 4-octet boundary). Its exact size and place (last) are checked by MessageAuthentication.
+        Set(MobilityOptionType.MobilityMessageAuthentication, "mh.option.auth", 5, 255, 4, 1);
+        // RFC 4285 §6: a 64-bit timestamp; alignment 8n+2.
+        Set(MobilityOptionType.MessageIdentification, "mh.option.mesg_id", 8, 8, 8, 2);
         // RFC 5096 §3: opaque data; no alignment requirement.
         Set(MobilityOptionType.Experimental, "mh.option.experimental", 0, 255, 1, 0);
         // RFC 5094 §3: Vendor ID (32) + Sub-Type (8) + data; alignment 4n+2.

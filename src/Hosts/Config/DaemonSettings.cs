@@ -33,6 +33,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
 
+    /// <summary>Authenticated signalling (`security { ... }`).</summary>
+    public SecuritySettings Security { get; init; } = SecuritySettings.Off;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -67,6 +70,7 @@ public sealed record LmaDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Buffering = BufferingSettings.Read(c, Path),
+            Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
         };
     }
@@ -127,6 +131,9 @@ public sealed record MagDaemonSettings(
     /// <summary>Context Reflector at this MAG (`context-reflector { ... }`).</summary>
     public Pmip6Akka.Actors.Mag.MagReflectorSettings Reflector { get; init; } = Pmip6Akka.Actors.Mag.MagReflectorSettings.Default;
 
+    /// <summary>Authenticated signalling (`security { ... }`).</summary>
+    public SecuritySettings Security { get; init; } = SecuritySettings.Off;
+
     public static MagDaemonSettings Load(string file)
     {
         var c = ConfigReader.Load(file, Path);
@@ -148,6 +155,7 @@ public sealed record MagDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Access = AccessSettings.Read(c, Path),
+            Security = SecuritySettings.Read(c, Path),
             AaaDelay = c.Duration("aaa-delay", TimeSpan.Zero, TimeSpan.FromMinutes(1), TimeSpan.Zero),
             Reflector = new Pmip6Akka.Actors.Mag.MagReflectorSettings
             {
@@ -344,5 +352,28 @@ public sealed class PolicyStore : IPolicyStore
                 throw new ConfigurationError("pmip6.policies.profiles[]", "each profile needs mn-id or mn-id-suffix");
         }
         return store;
+    }
+}
+
+/// <summary>
+/// Authenticated signalling (`security { ... }`): with a keys file every Mobility Header message is
+/// protected (RFC 4285 authentication option, docs/PROTOCOL.md); without one (the default) signalling
+/// is not authenticated and the daemon says so at start.
+/// </summary>
+public sealed record SecuritySettings(KeysFile? Keys, bool Required, TimeSpan ReplayWindow, TimeSpan ReloadInterval)
+{
+    public static readonly SecuritySettings Off = new(null, true, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+
+    public Pmip6Akka.Dataplane.Security.AuthenticationSettings Authentication => new(Required, ReplayWindow);
+
+    public static SecuritySettings Read(ConfigReader c, string path)
+    {
+        var required = c.Bool("security.required", Off.Required);
+        var window = c.Duration("security.replay-window", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), Off.ReplayWindow);
+        var reload = c.Duration("security.reload-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), Off.ReloadInterval);
+        var keys = c.String("security.keys-file", "") is { Length: > 0 }
+            ? KeysFile.Open(c.FilePath("security.keys-file"), $"{path}.security.keys-file")
+            : null;
+        return new SecuritySettings(keys, required, window, reload);
     }
 }

@@ -75,5 +75,24 @@ public static class DaemonRuntime
         public void Dispose() => handlers.ForEach(h => h.Dispose());
     }
 
+    /// <summary>
+    /// With a keys file, puts the node's SignallingGuard in front of its dataplane (every Mobility Header
+    /// message protected and checked there) and returns it; without one, says signalling is not
+    /// authenticated and returns the dataplane itself.
+    /// </summary>
+    public static Akka.Actor.IActorRef GuardSignalling(string role, Akka.Actor.ActorSystem system, Akka.Actor.IActorRef dataplane,
+        Config.SecuritySettings security, Pmip6Akka.Actors.Observability.Counters counters, TextWriter stdout)
+    {
+        if (security.Keys is not { } keys)
+        {
+            stdout.WriteLine($"pmip6 {role}: WARNING signalling is not authenticated (security.keys-file is empty); RFC 5213 §4 requires protecting it");
+            return dataplane;
+        }
+        stdout.WriteLine($"pmip6 {role}: signalling authenticated with {keys.Current.Count} keys from {keys.File}" +
+                         (security.Required ? "" : " (required = off: unprotected messages still accepted)"));
+        return system.ActorOf(Pmip6Akka.Actors.Dataplane.SignallingGuard.Props(dataplane, keys, security.Authentication,
+            new Pmip6Akka.Actors.Dataplane.SignallingGuard.SignallingGuardSettings(security.ReloadInterval), counters), "signalling-guard");
+    }
+
     public static string? Query(System.Net.HttpListenerRequest request, string name) => request.QueryString[name];
 }

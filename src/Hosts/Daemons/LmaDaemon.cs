@@ -66,7 +66,8 @@ public static class LmaDaemon
             throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
         }
 
-        var dataplane = system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane");
+        var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
+            settings.Security, counters, stdout);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings

@@ -51,7 +51,8 @@ public static class MagDaemon
         var resources = DataplaneSetup.ForMag(settings, socket);
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString("akka.loglevel = INFO\nakka.stdout-loglevel = INFO"));
         var counters = new Counters();
-        var dataplane = system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane");
+        var dataplane = DaemonRuntime.GuardSignalling("mag", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
+            settings.Security, counters, stdout);
         var session = new MagSettings
         {
             RequestedLifetime = settings.Lifetime,

@@ -12,6 +12,19 @@ public static class LabConfigs
 
     public static string MagFile(int n) => $"mag{n}.conf";
 
+    /// <summary>The LMA's keys (one per MAG) and each MAG's own key: authenticated signalling is on in the lab.</summary>
+    public const string LmaKeysFile = "keys-lma.conf";
+
+    public static string MagKeysFile(int n) => $"keys-mag{n}.conf";
+
+    /// <summary>Each MAG's SPI; a fresh random secret per `lab up`.</summary>
+    public static uint Spi(MagPlan mag) => 4096 + (uint)mag.Index;
+
+    private static string Security(string keysFile) => $"security {{ keys-file = \"{keysFile}\", required = on }}";
+
+    private static string KeyEntry(MagPlan mag, string peer, string secret) =>
+        $"  {{ spi = {Spi(mag)}, peer = \"{peer}\", algorithm = \"hmac-sha256\", secret = \"hex:{secret}\" }}";
+
     public static string Lma(LabPlan plan, string runDirectory, LabBuffering? buffering = null) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.lma {
@@ -34,6 +47,7 @@ public static class LabConfigs
           }
         {{(buffering ?? LabBuffering.Default).ConfigBlock("  ")}}
         {{(buffering ?? LabBuffering.Default).ReflectorBlock("  ")}}
+          {{Security(LmaKeysFile)}}
         }
         """;
 
@@ -65,6 +79,7 @@ public static class LabConfigs
             ra-interval = 10s
           }
         {{(features ?? LabBuffering.Default).MagBlock("  ")}}
+          {{Security(MagKeysFile(mag.Index))}}
         }
         """;
 
@@ -86,10 +101,25 @@ public static class LabConfigs
     {
         File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan));
         File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory, buffering));
+        var secrets = plan.MagList.ToDictionary(m => m.Index, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        WriteSecret(Path.Combine(runDirectory, LmaKeysFile), plan.MagList.Select(m => KeyEntry(m, m.Address, secrets[m.Index])));
         foreach (var mag in plan.MagList)
         {
+            WriteSecret(Path.Combine(runDirectory, MagKeysFile(mag.Index)), [KeyEntry(mag, LabPlan.LmaAddress, secrets[mag.Index])]);
             Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));
             File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering));
         }
+    }
+
+    /// <summary>A keys file created 0600 from the start (never readable by others, not even for a moment); the lab runs as root.</summary>
+    private static void WriteSecret(string path, IEnumerable<string> entries)
+    {
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (OperatingSystem.IsLinux())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var file = new FileStream(path, options);
+        using var writer = new StreamWriter(file);
+        writer.Write("# Written by `pmip6 lab up`; removed by `pmip6 lab down`.\npmip6.keys = [\n" + string.Join("\n", entries) + "\n]\n");
     }
 }

@@ -7,6 +7,7 @@ using Pmip6Akka.Actors.Dataplane;
 using Pmip6Akka.Actors.Lma;
 using Pmip6Akka.Actors.Mag;
 using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Security;
 using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Tests.Scenarios;
@@ -39,23 +40,32 @@ public sealed class Domain
     public BindingSettings BindingSettings { get; }
     public TimeSpan HeartbeatInterval { get; }
     private int _endpoints;
+    private readonly Func<Ipv6Address, IKeyRingSource>? _keys;
+    private readonly AuthenticationSettings _authentication;
 
+    /// <summary>The LMA's dataplane: the network itself, or the LMA's SignallingGuard in front of it when keys are given.</summary>
+    public IActorRef LmaDataplane { get; }
+
+    /// <param name="keys">With it, every node authenticates its signalling with the keys it gives for the node's address.</param>
     public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d",
-        ReflectorSettings? reflector = null)
+        Func<Ipv6Address, IKeyRingSource>? keys = null, AuthenticationSettings? authentication = null, ReflectorSettings? reflector = null)
     {
         _kit = kit;
+        _keys = keys;
+        _authentication = authentication ?? AuthenticationSettings.Default;
         _system = kit.Sys;
         BindingSettings = binding ?? BindingSettings.Default;
         HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(60);
         Policies = new InMemoryPolicyStore(mobileNodes.Select(mn => new MobileNodePolicy(mn)));
         Network = _system.ActorOf(InMemoryNetwork.Props(), name + "-network");
+        LmaDataplane = DataplaneOf(LmaAddress, LmaCounters);
         var entitySettings = new BindingEntitySettings(LmaAddress, BindingSettings, Pool, 64)
         {
             InitialBriTimeout = TimeSpan.FromMilliseconds(300),
             Reflector = reflector ?? new ReflectorSettings { Enabled = false },
             Admission = new LmaAdmissionSettings([Mag1Address, Mag2Address]),
         };
-        var network = Network;
+        var network = LmaDataplane;
         var counters = LmaCounters;
         _entityProps = bucket => BindingBucket.Props(bucket, entitySettings, network, null, counters);
         Bindings = _system.ActorOf(LocalBindingRegion.Props(_entityProps), name + "-bindings");
@@ -68,7 +78,7 @@ public sealed class Domain
         {
             HeartbeatInterval = HeartbeatInterval,
         };
-        Lma = _system.ActorOf(LmaNode.Props(settings, Policies, Network, Bindings, LmaCounters));
+        Lma = _system.ActorOf(LmaNode.Props(settings, Policies, LmaDataplane, Bindings, LmaCounters));
         if (_lmaRestartCounter == 2) // a restarted LMA takes over the same address: no new endpoint
             WaitForEndpoints(++_endpoints);
         return Lma;
@@ -80,12 +90,17 @@ public sealed class Domain
         var counters = new Counters();
         var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval, Policies = policies };
         settings = configure?.Invoke(settings) ?? settings;
-        var mag = _system.ActorOf(MagNode.Props(settings, Network, counters));
+        var mag = _system.ActorOf(MagNode.Props(settings, DataplaneOf(address, counters), counters));
         var reports = _kit.CreateTestProbe();
         mag.Tell(new SubscribeSessionReports(), reports.Ref);
         WaitForEndpoints(++_endpoints);
         return (mag, counters, reports);
     }
+
+    private IActorRef DataplaneOf(Ipv6Address node, Counters counters) => _keys is null
+        ? Network
+        : _system.ActorOf(SignallingGuard.Props(Network, _keys(node), _authentication,
+            new SignallingGuard.SignallingGuardSettings(TimeSpan.FromMilliseconds(50)), counters));
 
     private void WaitForEndpoints(int count) => _kit.AwaitAssert(() =>
         Assert.True(Network.Ask<InMemoryNetwork.Counters>(new InMemoryNetwork.GetCounters()).Result.Endpoints >= count),

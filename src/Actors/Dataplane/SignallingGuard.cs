@@ -1,0 +1,135 @@
+// Authenticated signalling at the edge of a node (ARCHITECTURE.md "Security"): an actor in front of the
+// node's dataplane. Every Mobility Header message the node sends is protected on its way out
+// (SignallingAuthenticator.Protect); every one it receives is checked before the protocol handler
+// sees it, so a rejected message never reaches a binding entity nor the journal: it is dropped,
+// counted by reason (mh_auth_rejected_total) and logged at most once a minute per reason. Everything
+// else (tunnels, routes, access links) passes through untouched, its sender kept.
+using Akka.Actor;
+using Akka.Event;
+using Pmip6Akka.Actors.Observability;
+using Pmip6Akka.Dataplane.Security;
+using Pmip6Akka.Dataplane.Wire;
+
+namespace Pmip6Akka.Actors.Dataplane;
+
+public sealed class SignallingGuard : ReceiveActor, IWithTimers
+{
+    public sealed record SignallingGuardSettings(TimeSpan ReloadInterval)
+    {
+        public TimeSpan LogInterval { get; init; } = TimeSpan.FromMinutes(1);
+    }
+
+    private sealed record ReloadDue;
+
+    private readonly IActorRef _inner;
+    private readonly SignallingAuthenticator _authenticator;
+    private readonly IKeyRingSource _keys;
+    private readonly SignallingGuardSettings _settings;
+    private readonly Counters _counters;
+    private readonly RateLimitedLog _rejections;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<Ipv6Address, IActorRef> _endpoints = new();
+    private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public SignallingGuard(IActorRef inner, IKeyRingSource keys, AuthenticationSettings authentication, SignallingGuardSettings settings, Counters counters)
+    {
+        _inner = inner;
+        _keys = keys;
+        _settings = settings;
+        _counters = counters;
+        _authenticator = new SignallingAuthenticator(keys.Current, authentication);
+        _rejections = new RateLimitedLog(settings.LogInterval);
+
+        Receive<RegisterEndpoint>(r =>
+        {
+            _endpoints[r.Address] = Sender;
+            _inner.Tell(r, Self);
+        });
+        Receive<EndpointRegistered>(r =>
+        {
+            if (_endpoints.TryGetValue(r.Address, out var endpoint))
+                endpoint.Tell(r);
+        });
+        Receive<SendMobilityMessage>(OnSend);
+        Receive<MobilityMessageReceived>(OnReceived);
+        Receive<ReloadDue>(_ => Reload());
+        ReceiveAny(m => _inner.Forward(m));
+    }
+
+    public static Props Props(IActorRef inner, IKeyRingSource keys, AuthenticationSettings authentication, SignallingGuardSettings settings, Counters counters) =>
+        Akka.Actor.Props.Create(() => new SignallingGuard(inner, keys, authentication, settings, counters));
+
+    protected override void PreStart()
+    {
+        _log.Info("signalling authentication on: {0} keys, {1}", _keys.Current.Count,
+            _authenticator.Settings.Required ? "every message must carry a valid authentication option" : "unprotected messages still accepted (required = off)");
+        Timers.StartPeriodicTimer("reload", new ReloadDue(), _settings.ReloadInterval);
+    }
+
+    private void OnSend(SendMobilityMessage m)
+    {
+        var outcome = _authenticator.Protect(m.Message, m.Source, m.Destination, DateTimeOffset.UtcNow, _buffer, out var length, out var error);
+        _counters.Increment("mh_auth_sent_total", "outcome", outcome switch
+        {
+            ProtectOutcome.Protected => "protected",
+            ProtectOutcome.Unprotected => "unprotected",
+            ProtectOutcome.NoKey => "no-key",
+            _ => "unencodable",
+        });
+        switch (outcome)
+        {
+            case ProtectOutcome.Protected:
+                _inner.Tell(m with { Message = _buffer[..length] }, Sender);
+                break;
+            case ProtectOutcome.Unprotected:
+                _inner.Tell(m, Sender);
+                break;
+            case ProtectOutcome.NoKey:
+                RateLimited("send:no-key", count => _log.Warning("not sent to {0}: no valid key for it in the keys file ({1} since the last line)", m.Destination, count));
+                break;
+            default:
+                RateLimited("send:unencodable", count => _log.Error("not sent to {0}: cannot protect it: {1} ({2} since the last line)", m.Destination, error, count));
+                break;
+        }
+    }
+
+    private void OnReceived(MobilityMessageReceived m)
+    {
+        var outcome = _authenticator.Check(m.Message, m.Source, m.Destination, m.ReceivedAt, out var error);
+        if (outcome.IsAccepted())
+        {
+            _counters.Increment("mh_auth_accepted_total", "protection", outcome == AuthenticationOutcome.Accepted ? "protected" : "unprotected");
+            var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
+            endpoint?.Tell(m, Self);
+            return;
+        }
+        var reason = outcome.Name();
+        _counters.Increment("mh_auth_rejected_total", "reason", reason);
+        RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
+            m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
+    }
+
+    private void Reload()
+    {
+        var poll = _keys.Poll();
+        if (poll.Error is { } problem)
+        {
+            _counters.Increment("security_keys_reloads_total", "result", "failed");
+            _log.Error("keys not reloaded, the previous ones stay in use: {0}", problem);
+        }
+        else if (poll.Keys is { } ring)
+        {
+            _authenticator.Keys = ring;
+            _counters.Increment("security_keys_reloads_total", "result", "loaded");
+            _log.Info("keys reloaded: {0} keys (SPIs {1})", ring.Count, string.Join(", ", ring.Keys.Select(k => k.Spi)));
+        }
+    }
+
+    private void RateLimited(string kind, Action<long> write)
+    {
+        if (_rejections.ShouldLog(kind, DateTimeOffset.UtcNow, out var count))
+            write(count);
+    }
+}
