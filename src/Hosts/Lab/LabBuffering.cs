@@ -14,7 +14,10 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
     public TimeSpan AaaDelay { get; init; }
 
     /// <summary>The lma.conf `context-reflector` block.</summary>
-    public string ReflectorBlock(string indent) => indent + $"context-reflector {{ enabled = {(Reflector ? "on" : "off")}, downlink = \"forward\" }}";
+    /// <remarks>Contexts live 30 s in the lab (10 s by default) so that an LMA killed and restarted between a de-registration and
+    /// the next registration (about 9 s to recover its buckets here) still finds the entry live.</remarks>
+    public string ReflectorBlock(string indent) =>
+        indent + $"context-reflector {{ enabled = {(Reflector ? "on" : "off")}, downlink = \"forward\", context-lifetime = 30s }}";
 
     /// <summary>The magN.conf lines for AAA and the Context Reflector.</summary>
     public string MagBlock(string indent) =>
@@ -35,7 +38,14 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
             _ => throw new UsageException($"--buffering must be on or off, got '{text}'"),
         };
         var max = args.String("buffer-max-packets") is null ? (int?)null : (int)args.Integer("buffer-max-packets", 0, 1, 1_000_000);
-        return new LabBuffering(enabled, max);
+        var reflector = args.String("reflector") switch
+        {
+            null or "off" => false,
+            "on" => true,
+            var other => throw new UsageException($"--reflector must be on or off, got '{other}'"),
+        };
+        var aaa = TimeSpan.FromMilliseconds(args.Integer("aaa-delay-ms", 0, 0, 60_000));
+        return new LabBuffering(enabled, max) { Reflector = reflector, AaaDelay = aaa };
     }
 
     /// <summary>The lma.conf `buffering` block.</summary>

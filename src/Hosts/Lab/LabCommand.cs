@@ -9,7 +9,7 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public static class LabCommand
 {
-    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N]";
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N] [--reflector on|off (default off)] [--aaa-delay-ms N (default 0)]";
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
