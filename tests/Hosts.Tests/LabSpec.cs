@@ -233,6 +233,42 @@ public class SvgPlotSpec
     }
 }
 
+public class ReflectorReportSpec
+{
+    private static ReflectorRun Run(ReflectorMode mode, int lost, double? firstUplink)
+    {
+        var sends = Enumerable.Range(0, 3000).Select(i => (double)i).ToArray();
+        var arrivals = Enumerable.Range(0, 3000).Where(i => i < 2000 || i >= 2000 + lost).Select(i => new Arrival(i, i + 0.5)).ToList();
+        var stats = ArrivalStatistics.Compute(sends, arrivals, 1900, 3000);
+        ReflectorMove Move(int n) => new(n, n == 1 ? "mag1" : "mag2", n == 1 ? "mag2" : "mag1", lost + 10, stats, stats, firstUplink)
+        {
+            Times = (2000, 2050, 2000 + lost + 10),
+        };
+        return new ReflectorRun(mode, [Move(1), Move(2)], null) { DownlinkArrivals = arrivals, UplinkArrivals = arrivals };
+    }
+
+    [Fact]
+    public void The_three_modes_are_printed_side_by_side_per_handover_and_plotted_one_panel_each()
+    {
+        var report = new ReflectorReport(new HandoverOptions { Moves = 2 }, TimeSpan.FromMilliseconds(200),
+            [Run(ReflectorMode.Standard, 260, 215), Run(ReflectorMode.Buffering, 258, 210), Run(ReflectorMode.Reflector, 50, 2.5)]);
+        var text = new StringWriter();
+        report.Print(text);
+        var lines = text.ToString().Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("2 mag2->mag1") && l.Contains("reflector") && l.Contains(" 50 ") && l.Contains("2.5"));
+        Assert.Contains(lines, l => l.StartsWith("reflector  total: DL lost 100, UL lost 100"));
+        Assert.True(report.Succeeded);
+        var json = report.ToJson();
+        Assert.Equal(3, json["runs"]!.AsArray().Count);
+        Assert.Equal(2.5, json["runs"]![2]!["handovers"]![1]!["attachToFirstUplinkMs"]!.GetValue<double>());
+
+        var svg = XDocument.Parse(SvgPlot.Render(report));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(3, svg.Descendants(ns + "text").Count(t => t.Value.Contains(": move 2 mag2→mag1")));
+        Assert.Equal(9, svg.Descendants(ns + "line").Count(l => (string?)l.Attribute("stroke") is "#c0392b" or "#8e44ad" or "#27ae60"));
+    }
+}
+
 public class HandoverBufferFiguresSpec
 {
     private static LmaEpisode Episode(string mn, double startMs, int packets, int released, int dropped, double mean, double max) =>

@@ -97,8 +97,6 @@ public static class LabCommand
         args.EnsureAllUsed();
         if (scenario is not ("handover" or "reflector"))
             throw new UsageException($"unknown scenario '{scenario}' (known: handover, reflector)");
-        if (scenario == "reflector" && options.Plot is not null)
-            throw new UsageException("--plot draws the handover scenario only; the reflector scenario prints (or --json) its side-by-side table");
         if (options.Plot is { } plot && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--plot writes SVG: give a FILE.svg, got '{plot}'");
         return Guarded("run", cancel =>
@@ -112,6 +110,11 @@ public static class LabCommand
                         stdout.WriteLine(reflector.ToJson().ToJsonString(Indented));
                     else
                         reflector.Print(stdout);
+                    if (options.Plot is { } reflectorPlot)
+                    {
+                        File.WriteAllText(reflectorPlot, SvgPlot.Render(reflector));
+                        Console.Error.WriteLine($"lab run: plot written to {reflectorPlot}");
+                    }
                     return reflector.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
                 }
                 finally

@@ -16,9 +16,18 @@ public enum ReflectorMode { Standard, Buffering, Reflector }
 
 /// <summary>One handover of one mode, as the receivers saw it (times in ms).</summary>
 public sealed record ReflectorMove(int Number, string From, string To, double DetachToRegistrationMs, StreamStatistics Downlink,
-    StreamStatistics Uplink, double? AttachToFirstUplinkMs);
+    StreamStatistics Uplink, double? AttachToFirstUplinkMs)
+{
+    /// <summary>Detach, layer-2 attach and registration at the new MAG, ms since the run's start (for the plot).</summary>
+    public (double Detach, double Attach, double Registered) Times { get; init; }
+}
 
-public sealed record ReflectorRun(ReflectorMode Mode, IReadOnlyList<ReflectorMove> Moves, string? Error);
+/// <summary>One mode's run; the arrivals each way are kept for the plot.</summary>
+public sealed record ReflectorRun(ReflectorMode Mode, IReadOnlyList<ReflectorMove> Moves, string? Error)
+{
+    public IReadOnlyList<Arrival> DownlinkArrivals { get; init; } = [];
+    public IReadOnlyList<Arrival> UplinkArrivals { get; init; } = [];
+}
 
 public sealed record ReflectorReport(HandoverOptions Options, TimeSpan AaaDelay, IReadOnlyList<ReflectorRun> Runs)
 {
@@ -159,9 +168,9 @@ public static class ReflectorScenario
             measured.Add(new ReflectorMove(i + 1, move.From, move.To, move.DetachToRegistration.TotalMilliseconds,
                 ArrivalStatistics.Compute(down.Sent, down.Arrivals, from, to),
                 ArrivalStatistics.Compute(up.Sent, up.Arrivals, from, Math.Min(to, uplinkEnd)),
-                firstUplink - attach));
+                firstUplink - attach) { Times = (detach, attach, Ms(origin, move.RegisteredTimestamp)) });
         }
-        return new ReflectorRun(mode, measured, error);
+        return new ReflectorRun(mode, measured, error) { DownlinkArrivals = down.Arrivals, UplinkArrivals = up.Arrivals };
     }
 
     private static double Ms(long origin, long timestamp) => Stopwatch.GetElapsedTime(origin, timestamp).TotalMilliseconds;

@@ -77,6 +77,75 @@ public static class SvgPlot
         return Encoding.UTF8.GetString(file.ToArray());
     }
 
+    /// <summary>
+    /// `lab run --scenario reflector --plot`: one panel per mode around the same handover (the second, a warm
+    /// one): every UDP packet received each way — CN→MN (blue) and MN→CN at the CN (orange) — as its sequence
+    /// number against its arrival time, from 200 ms before the detach to 600 ms after; detach (red), layer-2
+    /// attach (purple) and registration (green) marked.
+    /// </summary>
+    public static string Render(ReflectorReport report)
+    {
+        var c = CultureInfo.InvariantCulture;
+        const double Before = 200, After = 600;
+        var plotWidth = Width - Left - Right;
+        var height = Top + report.Runs.Count * (PanelHeight + Between) + 10;
+        var file = new MemoryStream();
+        using (var svg = XmlWriter.Create(file, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) }))
+        {
+            svg.WriteStartElement("svg", "http://www.w3.org/2000/svg");
+            Attr(svg, "width", Width); Attr(svg, "height", height);
+            svg.WriteAttributeString("viewBox", $"0 0 {Width} {height}");
+            svg.WriteAttributeString("font-family", "sans-serif");
+            svg.WriteAttributeString("font-size", "12");
+            Rect(svg, 0, 0, Width, height, "white", null);
+            Text(svg, Left, 20, string.Create(c,
+                $"reflector scenario: gap {report.Options.Gap.TotalMilliseconds:F0} ms, MAG AAA {report.AaaDelay.TotalMilliseconds:F0} ms; UDP received CN→MN (blue), MN→CN (orange)"), "start", 14);
+            var top = (double)Top;
+            foreach (var run in report.Runs)
+            {
+                Rect(svg, Left, top, plotWidth, PanelHeight, "none", "#888");
+                var move = run.Moves.Count > 1 ? run.Moves[1] : run.Moves.FirstOrDefault();
+                if (move is null)
+                {
+                    Text(svg, Left, top - 8, $"{ReflectorReport.Name(run.Mode)}: no handover measured", "start", 12);
+                    top += PanelHeight + Between;
+                    continue;
+                }
+                var (detach, attach, registered) = move.Times;
+                double X(double ms) => Left + (ms - detach + Before) / (Before + After) * plotWidth;
+                Text(svg, Left, top - 8, string.Create(c,
+                    $"{ReflectorReport.Name(run.Mode)}: move {move.Number} {move.From}→{move.To}, CN→MN lost {move.Downlink.Lost}, MN→CN lost {move.Uplink.Lost}, attach→1st uplink {(move.AttachToFirstUplinkMs is { } a ? a.ToString("F1", c) + " ms" : "-")}"),
+                    "start", 12);
+                foreach (var (arrivals, colour) in new[] { (run.DownlinkArrivals, "#1f5fbf"), (run.UplinkArrivals, "#e07b00") })
+                {
+                    var shown = arrivals.Where(x => x.TimeMs >= detach - Before && x.TimeMs <= detach + After).ToList();
+                    if (shown.Count == 0)
+                        continue;
+                    var low = shown.Min(x => x.Sequence);
+                    var span = Math.Max(1, shown.Max(x => x.Sequence) - low);
+                    var dots = new StringBuilder();
+                    foreach (var x in shown)
+                        dots.Append(c, $"M{X(x.TimeMs):F1} {top + PanelHeight - (double)(x.Sequence - low) / span * PanelHeight:F1}h1.5");
+                    Path(svg, dots.ToString(), colour, 1.5, null);
+                }
+                foreach (var (at, colour, label) in new[] { (detach, "#c0392b", "detach"), (attach, "#8e44ad", "attach"), (registered, "#27ae60", "PBA") })
+                {
+                    Line(svg, X(at), top, X(at), top + PanelHeight, colour, "4 3");
+                    Text(svg, X(at) + 3, top + 12 + (label == "attach" ? 12 : label == "PBA" ? 24 : 0), label, "start", 10);
+                }
+                for (var ms = -Before; ms <= After; ms += 100)
+                {
+                    Line(svg, X(detach + ms), top + PanelHeight, X(detach + ms), top + PanelHeight + 4, "#888", null);
+                    Text(svg, X(detach + ms), top + PanelHeight + 16, ms.ToString("F0", c), "middle", 10);
+                }
+                Text(svg, Width - Right, top + PanelHeight + 30, "ms from the detach", "end", 11);
+                top += PanelHeight + Between;
+            }
+            svg.WriteEndElement();
+        }
+        return Encoding.UTF8.GetString(file.ToArray());
+    }
+
     private static string Polyline(double[] bins, Func<double, double> y, Func<double, double> x)
     {
         var c = CultureInfo.InvariantCulture;
