@@ -92,6 +92,9 @@ public sealed class LabReflectorSpec(LabFixture lab, Xunit.Abstractions.ITestOut
             }, TimeSpan.FromSeconds(20));
             Assert.Equal(0, Counter(2, "aaa_requests_total"));
             Assert.Equal(address, lab.Address());
+            // The QoS profile that came with the context is applied on the node's new access link.
+            DaemonDomain.Eventually(() => Assert.Contains("rate 100Mbit",
+                Tool.TryRun("ip", ["netns", "exec", LabPlan.MagNamespace(2), "tc", "qdisc", "show", "dev", mn.MagSideDevice, "root"]).Output), TimeSpan.FromSeconds(5));
         }
         finally
         {

@@ -36,6 +36,9 @@ public sealed record BufferDownlink(string MobileNodeId, int SessionId, Pmip6Akk
 /// </summary>
 public sealed record AcceptUplink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, Ipv6Address? AlsoFrom);
 
+/// <summary>MAG: limit the node's downlink on its access link (its QoS profile), or lift the limit (<paramref name="DownlinkKbps"/> 0).</summary>
+public sealed record ShapeAccessLink(string MobileNodeId, int IfIndex, string Device, uint DownlinkKbps);
+
 public sealed record RemoveBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
 // ---- The MAG's access links (RFC 5213 §6.9: attach and detach; §6.8: the point-to-point link) ----

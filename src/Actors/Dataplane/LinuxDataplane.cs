@@ -90,6 +90,13 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<InstallBinding>(InstallBinding);
         Receive<RemoveBinding>(RemoveBinding);
         Receive<AcceptUplink>(AcceptUplink);
+        Receive<ShapeAccessLink>(Shape);
+        Receive<ShapingDone>(d =>
+        {
+            _counters.Increment("access_shaping_total", "result", d.Error is null ? "ok" : "failed");
+            if (d.Error is not null)
+                _log.Warning("{0}: QoS profile not applied on {1}: {2}", d.Request.MobileNodeId, d.Request.Device, d.Error);
+        });
         Receive<BufferDownlink>(b =>
         {
             if (_resources.Buffering is not { } buffering)
@@ -108,6 +115,9 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<ForgetDeparted>(f => _resources.Tunnel?.Forwarder.Departed.Remove(f.Prefix, onlyVia: f.Lma));
         Receive<LinkEvent>(e => OnLinkEvent(e.Event));
     }
+
+    private readonly Pmip6Akka.Dataplane.Linux.AccessShaper _shaper = new();
+    private Task _shaping = Task.CompletedTask;
 
     public LinuxDataplane(MobilityHeaderSocket socket, Counters counters) : this(new LinuxDataplaneResources(socket), counters)
     {
@@ -211,6 +221,21 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         }
         if (_log.IsDebugEnabled)
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
+    }
+
+    private sealed record ShapingDone(ShapeAccessLink Request, string? Error);
+
+    /// <summary>tc runs as a process: off the actor's thread, one change after another in arrival order.</summary>
+    private void Shape(ShapeAccessLink s)
+    {
+        if (_resources.Access is null)
+            return;
+        var self = Self;
+        _shaping = _shaping.ContinueWith(_ =>
+        {
+            var ok = s.DownlinkKbps > 0 ? _shaper.TryShape(s.Device, s.DownlinkKbps, out var error) : _shaper.TryClear(s.Device, out error);
+            self.Tell(new ShapingDone(s, ok ? null : error));
+        }, TaskScheduler.Default);
     }
 
     private void AcceptUplink(AcceptUplink a)

@@ -43,6 +43,9 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
     private readonly byte[] _buffer = new byte[1280];
     private AccessLinkState _state = AccessLinkState.Empty;
 
+    /// <summary>Access links whose downlink is shaped, and the rate.</summary>
+    private readonly Dictionary<int, uint> _shaped = new();
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     public AccessLink(AccessLinkSettings settings, IActorRef mag, IActorRef dataplane, IPolicyStore? policies, Counters counters)
@@ -58,6 +61,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         Receive<SessionReport>(r =>
         {
             Run(_state.OnSession(r.MobileNodeId, r.Phase, r.Prefixes, r.Lifetime, DateTimeOffset.UtcNow));
+            Shape(r);
             if (r.RoundTrip is { } rtt && _seen.Remove(r.MobileNodeId, out var seen))
                 Timed(new AttachTiming(r.MobileNodeId, seen.Link, seen.At, DateTimeOffset.UtcNow - seen.At, rtt));
         });
@@ -96,6 +100,23 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("advertise", new AdvertiseDue(), _settings.AdvertiseInterval);
         if (_settings.LivenessTimeout > TimeSpan.Zero)
             Timers.StartPeriodicTimer("liveness", new LivenessDue(), TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 50, _settings.LivenessInterval.Ticks / 2)));
+    }
+
+    /// <summary>The node's QoS profile on its access link: its downlink rate while registered, lifted when it goes.</summary>
+    private void Shape(SessionReport r)
+    {
+        if (_state.Ports.Values.FirstOrDefault(p => p.MobileNodeId == r.MobileNodeId) is not { } port)
+            return;
+        var wanted = r.Phase is MagSessionPhase.Registered or MagSessionPhase.Refreshing or MagSessionPhase.Anticipated ? r.Qos?.DownlinkKbps ?? 0 : 0;
+        var current = _shaped.GetValueOrDefault(port.IfIndex);
+        if (wanted == current)
+            return;
+        if (wanted == 0)
+            _shaped.Remove(port.IfIndex);
+        else
+            _shaped[port.IfIndex] = wanted;
+        _log.Info("{0}: downlink on {1} {2}", r.MobileNodeId, port.Name, wanted == 0 ? "no longer limited" : $"limited to {wanted} kbit/s (QoS profile)");
+        _dataplane.Tell(new ShapeAccessLink(r.MobileNodeId, port.IfIndex, port.Name, wanted));
     }
 
     private string? Identify(byte[] linkLayer) => _policies?.MobileNodeIdFor(linkLayer);

@@ -16,6 +16,9 @@ public sealed record SessionReport(string MobileNodeId, MagSessionPhase Phase, I
 {
     /// <summary>On an established registration: the PBU→PBA round trip that established it.</summary>
     public TimeSpan? RoundTrip { get; init; }
+
+    /// <summary>The node's QoS profile (from AAA or a reflected context), for the access link to apply.</summary>
+    public QosProfile? Qos { get; init; }
 }
 
 /// <summary>Subscribe to every SessionReport of this MAG (tests, the access-link dataplane for RAs).</summary>

@@ -103,6 +103,8 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         Receive<MobilityMessageReceived>(OnMessage);
         Receive<SessionReport>(report =>
         {
+            if (report.Qos is null && _contexts.TryGetValue(report.MobileNodeId, out var running))
+                report = report with { Qos = running.Context.Qos };
             _reports[report.MobileNodeId] = report;
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(report);

@@ -26,8 +26,6 @@
 // release.
 // Rules live in the network namespace of the process that runs ip6tables: the child inherits the
 // calling thread's namespace (fork copies the thread's nsproxy), as the tests rely on.
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using Pmip6Akka.Dataplane.Wire;
 
@@ -188,53 +186,6 @@ public sealed class Ip6TablesRules
     private string Describe(List<string> arguments, (int Code, string Output, string Error) result) =>
         $"{_executable} {string.Join(' ', arguments)} failed ({result.Code}): {result.Error.Trim()}";
 
-    private bool TryStart(List<string> arguments, out (int Code, string Output, string Error) result, out string error)
-    {
-        result = default;
-        var start = new ProcessStartInfo(_executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        Process? process;
-        try
-        {
-            process = Process.Start(start);
-        }
-        catch (Win32Exception e)
-        {
-            error = $"cannot run {_executable} ({e.Message}): install the {Package} package (apt-get install {Package})";
-            return false;
-        }
-        if (process is null)
-        {
-            error = $"cannot run {_executable}";
-            return false;
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            if (!process.WaitForExit(_timeout))
-            {
-                try
-                {
-                    process.Kill();
-                }
-                catch (InvalidOperationException)
-                {
-                    // it ended meanwhile
-                }
-                error = $"{_executable} {string.Join(' ', arguments)} did not finish within {_timeout.TotalSeconds:F0} s";
-                return false;
-            }
-            process.WaitForExit();
-            result = (process.ExitCode, stdout.Result, stderr.Result);
-            error = "";
-            return true;
-        }
-    }
+    private bool TryStart(List<string> arguments, out (int Code, string Output, string Error) result, out string error) =>
+        ToolProcess.TryRun(_executable, Package, arguments, _timeout, out result, out error);
 }

@@ -12,6 +12,9 @@ public static class LabConfigs
 
     public static string MagFile(int n) => $"mag{n}.conf";
 
+    /// <summary>Every lab node's QoS profile: its downlink limited at its MAG's access link, far above the lab's traffic.</summary>
+    public const int LabQosDownlinkKbps = 100_000;
+
     /// <summary>The LMA's keys (one per MAG) and each MAG's own key: authenticated signalling is on in the lab.</summary>
     public const string LmaKeysFile = "keys-lma.conf";
 
@@ -90,7 +93,8 @@ public static class LabConfigs
         text.AppendLine("pmip6.policies {");
         text.AppendLine("  profiles = [");
         foreach (var mn in plan.MobileNodeList)
-            text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [\"{mn.Mac}\"], hnp-count = 1, max-lifetime = 1h }}");
+            text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [\"{mn.Mac}\"], hnp-count = 1, max-lifetime = 1h, " +
+                            $"qos {{ traffic-class = 0, downlink-kbps = {LabQosDownlinkKbps}, uplink-kbps = 0 }} }}");
         text.AppendLine("  ]");
         text.AppendLine("}");
         return text.ToString();

@@ -1,0 +1,61 @@
+// Runs one of the system's network tools (ip6tables, tc) as a process with an argument list (no
+// shell), bounded by a timeout. For rare control-plane changes only — never per packet.
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace Pmip6Akka.Dataplane.Linux;
+
+public static class ToolProcess
+{
+    /// <summary>False with <paramref name="error"/> when it cannot be started or does not finish; its exit code is the caller's to judge.</summary>
+    public static bool TryRun(string executable, string package, IReadOnlyList<string> arguments, TimeSpan timeout,
+        out (int Code, string Output, string Error) result, out string error)
+    {
+        result = default;
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        Process? process;
+        try
+        {
+            process = Process.Start(start);
+        }
+        catch (Win32Exception e)
+        {
+            error = $"cannot run {executable} ({e.Message}): install the {package} package (apt-get install {package})";
+            return false;
+        }
+        if (process is null)
+        {
+            error = $"cannot run {executable}";
+            return false;
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(timeout))
+            {
+                try
+                {
+                    process.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // it ended meanwhile
+                }
+                error = $"{executable} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s";
+                return false;
+            }
+            process.WaitForExit();
+            result = (process.ExitCode, stdout.Result, stderr.Result);
+            error = "";
+            return true;
+        }
+    }
+}
