@@ -20,6 +20,16 @@ public sealed record AccessLinkResources(IcmpV6Socket Icmp, LinkMonitor Links, F
     /// <summary>Routing table holding the default route into the tunnel for the MNs' uplink (RFC 5213 §6.10.3, source-based).</summary>
     public int UplinkTable { get; init; } = 5213;
     public int RulePriority { get; init; } = 1000;
+    /// <summary>
+    /// The tunnel device's index (0: none). Each node's prefixes also get a fallback route into it, at a metric
+    /// below the access route's priority: when the node's link vanishes the kernel removes the access route at
+    /// once and sends what is still on its way to the tunnel, which returns it to the LMA (issue 6) — instead of
+    /// dropping it as unroutable until the link event has come round to this actor.
+    /// </summary>
+    public int TunnelIfIndex { get; init; }
+
+    /// <summary>Metric of the fallback route (the access route has the kernel's default, 1024).</summary>
+    public const int FallbackMetric = 4096;
 }
 
 public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader) : IDisposable
@@ -112,7 +122,7 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<SendAccessMessage>(m => SendIcmp(m.Message, m.Destination, m.IfIndex, "access_messages"));
         Receive<AccessNodeSeen>(s => _access.Tell(s));
         Receive<EchoReplyFrom>(OnEchoReply);
-        Receive<ForgetDeparted>(f => _resources.Tunnel?.Forwarder.Departed.Remove(f.Prefix, onlyVia: f.Lma));
+        Receive<ForgetDeparted>(OnForgetDeparted);
         Receive<LinkEvent>(e => OnLinkEvent(e.Event));
     }
 
@@ -323,6 +333,16 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         }
     }
 
+    private void OnForgetDeparted(ForgetDeparted f)
+    {
+        _resources.Tunnel?.Forwarder.Departed.Remove(f.Prefix, onlyVia: f.Lma);
+        // Unless the node came back meanwhile (its routes are ours again), its fallback route goes too.
+        if (_accessRoutes.ContainsKey(f.Prefix) || _resources.Routes is not { } routes || _resources.Access is not { TunnelIfIndex: > 0 } access)
+            return;
+        if (!routes.TryDeleteRoute(f.Prefix, access.TunnelIfIndex, MainTable, out var errno))
+            RouteFailure("delete fallback route", f.Prefix, "(departed)", errno);
+    }
+
     private void InstallAccessRoute(InstallAccessRoute i)
     {
         if (_resources.Routes is not { } routes || _resources.Access is not { } access)
@@ -334,6 +354,8 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
                 RouteFailure("add route", prefix, i.MobileNodeId, errno);
             if (!routes.TryAddSourceRule(prefix, access.UplinkTable, access.RulePriority, out errno))
                 RouteFailure("add source rule", prefix, i.MobileNodeId, errno);
+            if (access.TunnelIfIndex > 0 && !routes.TryAddRoute(prefix, access.TunnelIfIndex, MainTable, out errno, AccessLinkResources.FallbackMetric))
+                RouteFailure("add fallback route", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
             _resources.Tunnel?.Forwarder.Departed.Remove(prefix);
             _accessRoutes[prefix] = i.IfIndex;
@@ -359,6 +381,8 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             // The device may already be gone (the MN's link moved away): its routes went with it.
             if (!routes.TryDeleteRoute(prefix, r.IfIndex, MainTable, out errno) && errno != Tmds.Linux.LibC.ENODEV)
                 RouteFailure("delete route", prefix, r.MobileNodeId, errno);
+            // The fallback route stays while the prefix is departed (ForgetDeparted): a packet already handed to the
+            // kernel still finds its way back to the LMA.
         }
         _counters.Increment("dataplane_bindings_removed_total");
     }

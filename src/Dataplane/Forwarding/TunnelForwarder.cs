@@ -107,6 +107,8 @@ public sealed class ForwardingCounters
             yield return ("tunnel_decapsulate_dropped_total", ReasonName(reason), DecapsulateDrops(reason));
         }
         yield return ("tunnel_returned_to_lma_total", "", DecapsulateDrops(ForwardingVerdict.ReturnToAnchor));
+        // Downlink the kernel routed back into the tunnel device (the node's access route had just vanished).
+        yield return ("tunnel_returned_from_kernel_total", "", EncapsulateDrops(ForwardingVerdict.ReturnToAnchor));
         yield return ("tunnel_returned_by_mag_total", "", DecapsulateDrops(ForwardingVerdict.Returned));
         yield return ("tunnel_returned_dropped_total", "", Interlocked.Read(ref _returnedDropped));
         yield return ("tunnel_send_errors_total", "", SendErrors);
@@ -177,6 +179,7 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
             : IsLinkScope(packet) ? ForwardingVerdict.LinkScope
             : Flows is { } flows ? flows.Classify(packet, System.Diagnostics.Stopwatch.GetTimestamp(), out endpoint)
             : Table.TryLookup(key, out endpoint) ? ForwardingVerdict.Forward
+            : Role == TunnelRole.Gateway && IsDownlinkBack(packet, out endpoint) ? ForwardingVerdict.ReturnToAnchor
             : ForwardingVerdict.NoBinding;
         Counters.Encapsulate(verdict, packet.Length);
         if (verdict == ForwardingVerdict.Forward)
@@ -200,6 +203,16 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
         if (verdict == ForwardingVerdict.Forward)
             endpoint!.CountIn(packet.Length);
         return verdict;
+    }
+
+    /// <summary>
+    /// At a MAG, a packet from the kernel for one of our nodes (not from one): its access route is gone — the node's
+    /// link vanished and the fallback route sent its downlink into the tunnel device. Back to the node's LMA.
+    /// </summary>
+    private bool IsDownlinkBack(ReadOnlySpan<byte> packet, out TunnelEndpoint anchor)
+    {
+        var destination = Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length));
+        return Table.TryLookup(destination, out anchor) || Departed.TryLookup(destination, out anchor);
     }
 
     private bool IsAlternate(Ipv6Address key, Ipv6Address outerSource, ref TunnelEndpoint? endpoint)

@@ -85,7 +85,9 @@ public sealed class UserspaceTunnel : IDisposable
                 continue;
             }
             var packet = buffer.AsSpan(0, n);
-            if (Forwarder.Encapsulate(packet, out var endpoint) != ForwardingVerdict.Forward)
+            var verdict = Forwarder.Encapsulate(packet, out var endpoint);
+            // Forward: uplink into the tunnel. ReturnToAnchor: a departed node's downlink the kernel routed back to us.
+            if (verdict is not (ForwardingVerdict.Forward or ForwardingVerdict.ReturnToAnchor))
                 continue;
             if (!_socket.TrySend(packet, endpoint.Remote, out _))
                 counters.SendError();

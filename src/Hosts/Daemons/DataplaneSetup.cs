@@ -93,6 +93,7 @@ public static class DataplaneSetup
                     {
                         UplinkTable = tunnel.UplinkTable,
                         RulePriority = tunnel.RulePriority,
+                        TunnelIfIndex = resources.Tunnel is null ? 0 : RouteNetlink.InterfaceIndex(tunnel.Device),
                     },
                 };
             }

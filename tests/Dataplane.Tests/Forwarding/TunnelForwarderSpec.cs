@@ -91,7 +91,7 @@ public sealed class TunnelForwarderSpec
         mag.Table.Set(Hnp, Lma);
         Assert.Equal(ForwardingVerdict.Forward, mag.Encapsulate(Packet(Mn, Cn), out var endpoint));
         Assert.Equal(Lma, endpoint.Remote);
-        Assert.Equal(ForwardingVerdict.NoBinding, mag.Encapsulate(Packet(Cn, Mn), out _));
+        Assert.Equal(ForwardingVerdict.NoBinding, mag.Encapsulate(Packet(Cn, Ipv6Address.Parse("2001:db8:a000:77::1")), out _));
         Assert.Equal(ForwardingVerdict.Forward, mag.Decapsulate(Packet(Cn, Mn), Lma));
         Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, mag.Decapsulate(Packet(Cn, Mn), Mag1));
     }
@@ -143,13 +143,14 @@ public sealed class TunnelForwarderSpec
         var up = Packet(Mn, Cn);
         lma.Encapsulate(down, out _);
         lma.Decapsulate(up, Mag2);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10_000; i++)
+        Assert.Equal(0, Allocations.SteadyState(() =>
         {
-            lma.Encapsulate(down, out _);
-            lma.Decapsulate(up, Mag1);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (var i = 0; i < 10_000; i++)
+            {
+                lma.Encapsulate(down, out _);
+                lma.Decapsulate(up, Mag1);
+            }
+        }));
     }
 
     [Theory]
@@ -184,5 +185,24 @@ public sealed class TunnelForwarderSpec
         Assert.Equal(ForwardingVerdict.NoBinding, mag.Decapsulate(Packet(Cn, Mn), Mag2)); // not from that LMA: never bounced
         mag.Departed.Remove(Hnp);
         Assert.Equal(ForwardingVerdict.NoBinding, mag.Decapsulate(Packet(Cn, Mn), Lma));
+    }
+
+    [Fact]
+    public void At_the_MAG_downlink_the_kernel_routes_back_into_the_tunnel_device_returns_to_the_nodes_LMA()
+    {
+        // The node's link vanished: the kernel dropped its access route and the fallback route sent its downlink to us.
+        var mag = new TunnelForwarder(TunnelRole.Gateway, new TunnelTable(), new ForwardingCounters());
+        mag.Table.Set(Hnp, Lma);
+        Assert.Equal(ForwardingVerdict.ReturnToAnchor, mag.Encapsulate(Packet(Cn, Mn), out var anchor));
+        Assert.Equal(Lma, anchor.Remote);
+        mag.Table.Remove(Hnp);
+        mag.Departed.Set(Hnp, Lma); // and after the detach, while the prefix is departed
+        Assert.Equal(ForwardingVerdict.ReturnToAnchor, mag.Encapsulate(Packet(Cn, Mn), out anchor));
+        Assert.Equal(Lma, anchor.Remote);
+        Assert.Equal(2, mag.Counters.EncapsulateDrops(ForwardingVerdict.ReturnToAnchor));
+        Assert.Contains(mag.Counters.All(), c => c is ("tunnel_returned_from_kernel_total", "", 2));
+        var atLma = Lma_();
+        atLma.Table.Set(Hnp, Mag1);
+        Assert.Equal(ForwardingVerdict.Forward, atLma.Encapsulate(Packet(Cn, Mn), out _)); // the LMA's downlink is its normal path
     }
 }
