@@ -15,13 +15,22 @@ public sealed class ConfigCheckSpec : IDisposable
         return Path.Combine(dir!.FullName, "hocon", name);
     }
 
-    private string Variant(string name, string from, string to)
+    private string Variant(string name, string from, string to) => Variant(name, [from, to]);
+
+    /// <summary>A copy of a shipped file (beside copies of the files it names) with each (from, to) pair replaced.</summary>
+    private string Variant(string name, string[] edits)
     {
-        File.Copy(Shipped("policies.conf"), Path.Combine(_dir, "policies.conf"), overwrite: true);
+        foreach (var beside in new[] { "policies.conf", "cluster.conf" })
+            if (beside != name)
+                File.Copy(Shipped(beside), Path.Combine(_dir, beside), overwrite: true);
         var text = File.ReadAllText(Shipped(name));
-        Assert.Contains(from, text);
+        for (var i = 0; i < edits.Length; i += 2)
+        {
+            Assert.Contains(edits[i], text);
+            text = text.Replace(edits[i], edits[i + 1]);
+        }
         var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text.Replace(from, to));
+        File.WriteAllText(path, text);
         return path;
     }
 
@@ -29,6 +38,7 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf")]
     [InlineData("mag.conf")]
     [InlineData("policies.conf")]
+    [InlineData("cluster.conf")]
     public void The_shipped_configuration_files_check_out(string name)
     {
         var run = Cli.Run("config", "check", Shipped(name));
@@ -81,6 +91,70 @@ public sealed class ConfigCheckSpec : IDisposable
         Assert.Equal(78, check.ExitCode);
         Assert.Contains($"configuration key {key}:", check.Err);
         Assert.Contains(Path.Combine(_dir, "keys.conf"), check.Err);
+    }
+
+    private const string Port = "port = 0";
+    private const string Seeds = "seed-nodes = []";
+    private const string Provider = "provider = \"sqlite\"";
+    private const string ConnectionString = "connection-string = \"\"";
+
+    [Theory]
+    [InlineData("pmip6.cluster.journal.provider", Port, "port = 2552", Seeds, "seed-nodes = [\"127.0.0.1:2552\", \"127.0.0.1:2553\", \"127.0.0.1:2554\"]")]
+    [InlineData("pmip6.cluster.journal.provider", Port, "port = 2552", Seeds, "seed-nodes = [\"127.0.0.1:2553\"]")]
+    [InlineData("pmip6.cluster.port", Seeds, "seed-nodes = [\"127.0.0.1:2552\"]")]
+    [InlineData("pmip6.cluster.seed-nodes[1]", Port, "port = 2552", Seeds, "seed-nodes = [\"127.0.0.1:2552\", \"2001:db8::1:2552\"]")]
+    [InlineData("pmip6.cluster.seed-nodes[1]", Port, "port = 2552", Seeds, "seed-nodes = [\"127.0.0.1:2552\", \"127.0.0.1:2552\"]")]
+    [InlineData("pmip6.cluster.hostname", "hostname = \"127.0.0.1\"", "hostname = \"0.0.0.0\"")]
+    [InlineData("pmip6.cluster.min-members", "min-members = 1", "min-members = 3")]
+    [InlineData("pmip6.cluster.roles", "roles = [\"lma\"]", "roles = [\"mag\"]")]
+    [InlineData("pmip6.cluster.split-brain-resolver.strategy", "strategy = \"keep-majority\"", "strategy = \"auto-down\"")]
+    [InlineData("pmip6.cluster.split-brain-resolver.stable-after", "stable-after = 20s", "stable-after = 100ms")]
+    [InlineData("pmip6.cluster.split-brain-resolver.down-all-when-unstable", "down-all-when-unstable = on", "down-all-when-unstable = perhaps")]
+    [InlineData("pmip6.cluster.sharding.shards", "shards = 50", "shards = 5000")]
+    [InlineData("pmip6.cluster.sharding.remember-entities-store", "remember-entities-store = \"eventsourced\"", "remember-entities-store = \"ddata\"")]
+    [InlineData("pmip6.cluster.journal.provider", Provider, "provider = \"mysql\"")]
+    [InlineData("pmip6.cluster.journal.postgresql.connection-string", Provider, "provider = \"postgresql\"")]
+    [InlineData("pmip6.cluster.journal.postgresql.connection-string", Provider, "provider = \"postgresql\"", ConnectionString, "connection-string = \"Port=5432;Database=pmip6\"")]
+    [InlineData("pmip6.cluster.journal.postgresql.connection-string", Provider, "provider = \"postgresql\"", ConnectionString, "connection-string = \"Host=127.0.0.1;Port=many\"")]
+    [InlineData("pmip6.cluster.seed-node", Seeds, "seed-node = []")]
+    [InlineData("pmip6.cluster.sharding.remember-entities", "shards = 50", "shards = 50\n    remember-entities = on")]
+    public void A_wrong_cluster_key_or_combination_is_named_by_config_check_and_refused_by_the_lma(string key, params string[] edits)
+    {
+        var cluster = Variant("cluster.conf", edits);
+        var check = Cli.Run("config", "check", cluster);
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains($"configuration key {key}:", check.Err);
+        Assert.Single(check.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        File.Copy(Shipped("lma.conf"), Path.Combine(_dir, "lma.conf"), overwrite: true); // names cluster.conf
+        var throughLma = Cli.Run("config", "check", Path.Combine(_dir, "lma.conf"));
+        Assert.Equal(78, throughLma.ExitCode);
+        Assert.Contains($"configuration key {key}:", throughLma.Err);
+        var daemon = Cli.Run("lma", "--config", Path.Combine(_dir, "lma.conf"));
+        Assert.Equal(78, daemon.ExitCode);
+        Assert.Contains($"configuration key {key}:", daemon.Err);
+    }
+
+    [Fact]
+    public void A_three_node_postgresql_cluster_checks_out()
+    {
+        var cluster = Variant("cluster.conf", [Port, "port = 2553", Seeds, "seed-nodes = [\"127.0.0.1:2552\", \"127.0.0.1:2553\", \"127.0.0.1:2554\"]",
+            "min-members = 1", "min-members = 2", Provider, "provider = \"postgresql\"",
+            ConnectionString, "connection-string = \"Host=127.0.0.1;Port=5432;Database=pmip6;Username=pmip6;Password=x\""]);
+        var check = Cli.Run("config", "check", cluster);
+        Assert.Equal(0, check.ExitCode);
+        Assert.Contains(": ok", check.Out);
+    }
+
+    [Theory]
+    [InlineData("cluster-file = \"cluster.conf\"", "cluster-file = \"no-such-cluster.conf\"", "pmip6.lma.cluster-file")]
+    [InlineData("cluster-port = 0", "cluster-port = 2552", "pmip6.lma.cluster-port")]
+    public void The_lma_names_a_missing_cluster_file_and_a_port_set_in_two_places(string from, string to, string key)
+    {
+        var path = Variant("lma.conf", from, to);
+        var check = Cli.Run("config", "check", path);
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains($"configuration key {key}:", check.Err);
     }
 
     [Fact]

@@ -16,9 +16,19 @@ namespace Pmip6Akka.Actors.Persistence;
 /// loss can lose the last commits; true (FULL) fsyncs every commit, at several times the cost per
 /// registration on this machine's disk.
 /// </param>
-public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true, bool FullSync = false);
+public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true, bool FullSync = false)
+{
+    /// <summary>Cluster membership (hocon/cluster.conf); null: a one-node cluster on 127.0.0.1 that joins itself.</summary>
+    public ClusterOptions? Cluster { get; init; }
 
-/// <summary>Builds the Config of an LMA node and starts it as a one-node cluster.</summary>
+    /// <summary>
+    /// Npgsql connection string: journal and snapshots go to PostgreSQL (Akka.Persistence.Sql, provider
+    /// PostgreSQL) and <see cref="SqlitePath"/> is not used; null keeps them in the SQLite file.
+    /// </summary>
+    public string? PostgresConnectionString { get; init; }
+}
+
+/// <summary>Builds the Config of an LMA node and starts it as a cluster member (one node by default).</summary>
 public static class ActorSystemFactory
 {
     private const string EmbeddedConf = "Pmip6Akka.Actors.hocon.persistence.conf";
@@ -43,40 +53,60 @@ public static class ActorSystemFactory
         }.ToString();
 
     /// <summary>
-    /// node overrides ← <paramref name="extra"/> ← HOCON file ← Akka.Persistence.Sql defaults.
+    /// node overrides (port, store) ← cluster membership ← <paramref name="extra"/> ← HOCON file ← Akka.Persistence.Sql defaults.
     /// </summary>
-    public static Config BuildConfig(NodeOptions options, Config? extra = null)
+    public static Config BuildConfig(NodeOptions options, Config? extra = null, string systemName = "pmip6-lma")
     {
         var hocon = options.HoconPath is null ? DefaultHocon() : File.ReadAllText(options.HoconPath);
-        var cs = SqliteConnectionString(options.SqlitePath).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var postgres = options.PostgresConnectionString is not null;
+        var cs = (options.PostgresConnectionString ?? SqliteConnectionString(options.SqlitePath)).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var provider = postgres ? LinqToDB.ProviderName.PostgreSQL15 : LinqToDB.ProviderName.SQLiteMS;
         var node = ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp.port = {{options.Port}}
+            akka.persistence.journal.sql.provider-name = "{{provider}}"
             akka.persistence.journal.sql.connection-string = "{{cs}}"
+            akka.persistence.snapshot-store.sql.provider-name = "{{provider}}"
             akka.persistence.snapshot-store.sql.connection-string = "{{cs}}"
             """);
-        var config = node;
+        var config = options.Cluster is { } cluster ? node.WithFallback(cluster.ToConfig(systemName)) : node;
         if (extra is not null) config = config.WithFallback(extra);
         return config
             .WithFallback(ConfigurationFactory.ParseString(hocon))
-            .WithFallback(SqlPersistence.DefaultConfiguration);
+            .WithFallback(SqlPersistence.DefaultConfiguration)
+            // Sharding's and distributed data's serializers known from the start: a peer's replicator
+            // gossip can arrive before this node has loaded those extensions.
+            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
+            .WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
     }
 
-    /// <summary>Starts the ActorSystem, joins it to itself and waits until the member is Up.</summary>
+    /// <summary>
+    /// Starts the ActorSystem, joins it to itself (no seed nodes) or to its seed nodes, and waits until the
+    /// member is Up.
+    /// </summary>
     public static async Task<ActorSystem> StartAsync(
         string systemName, NodeOptions options, Config? extra = null, TimeSpan? upTimeout = null)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(options.SqlitePath));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        if (options.Wal) EnableWal(options.SqlitePath);
-
-        var system = ActorSystem.Create(systemName, BootstrapSetup.Create().WithConfig(BuildConfig(options, extra))
-            .And(new Akka.Persistence.Sql.Config.DataOptionsSetup(DataOptions(options))));
+        var setup = BootstrapSetup.Create().WithConfig(BuildConfig(options, extra, systemName));
+        ActorSystem system;
+        if (options.PostgresConnectionString is null)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(options.SqlitePath));
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            if (options.Wal) EnableWal(options.SqlitePath);
+            system = ActorSystem.Create(systemName, setup.And(new Akka.Persistence.Sql.Config.DataOptionsSetup(DataOptions(options))));
+        }
+        else
+            system = ActorSystem.Create(systemName, setup);
         try
         {
             var cluster = Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            cluster.Join(cluster.SelfAddress);
+            var seeds = options.Cluster?.SeedNodes ?? [];
+            if (seeds.IsEmpty)
+                cluster.Join(cluster.SelfAddress);
+            else
+                cluster.JoinSeedNodes(seeds.Select(s => Address.Parse(ClusterOptions.SeedAddress(systemName, s))));
             await up.Task.WaitAsync(upTimeout ?? TimeSpan.FromSeconds(20));
             return system;
         }

@@ -131,8 +131,10 @@ public static class AdminClient
                 MagDaemonSettings.Load(file);
             else if (parsed.HasPath("pmip6.policies"))
                 PolicyStore.Load(file);
+            else if (parsed.HasPath(ClusterSettings.Path))
+                ClusterSettings.Load(file);
             else
-                throw new ConfigurationError("pmip6", $"{file} has no pmip6.lma, pmip6.mag or pmip6.policies block");
+                throw new ConfigurationError("pmip6", $"{file} has no pmip6.lma, pmip6.mag, pmip6.policies or pmip6.cluster block");
         }
         catch (ConfigurationError e)
         {

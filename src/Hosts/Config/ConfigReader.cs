@@ -151,4 +151,16 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
     }
 
     public IReadOnlyList<string> Strings(string key) => config.HasPath(key) ? config.GetStringList(key).ToList() : [];
+
+    /// <summary>Refuses the first key (leaf path, in file order) of this block that <paramref name="known"/> does not list.</summary>
+    public void RefuseUnknownKeys(IReadOnlySet<string> known)
+    {
+        static IEnumerable<string> Leaves(Akka.Configuration.Hocon.HoconObject o, string prefix) =>
+            o.Items.SelectMany(kv => kv.Value.IsObject()
+                ? Leaves(kv.Value.GetObject(), prefix + kv.Key + ".")
+                : [prefix + kv.Key]);
+        foreach (var leaf in Leaves(config.Root.GetObject(), ""))
+            if (!known.Contains(leaf))
+                throw new ConfigurationError(Key(leaf), $"unknown key in {File} (known: {string.Join(", ", known.Order())})");
+    }
 }

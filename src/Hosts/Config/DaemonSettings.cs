@@ -36,6 +36,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Authenticated signalling (`security { ... }`).</summary>
     public SecuritySettings Security { get; init; } = SecuritySettings.Off;
 
+    /// <summary>Cluster membership and journal (`cluster-file`, hocon/cluster.conf); without one a one-node cluster on SQLite.</summary>
+    public ClusterSettings Cluster { get; init; } = ClusterSettings.OneNode;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -72,7 +75,21 @@ public sealed record LmaDaemonSettings(
             Buffering = BufferingSettings.Read(c, Path),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
+            Cluster = ReadCluster(c),
         };
+    }
+
+    /// <summary>`cluster-file`: "" = a one-node cluster on `cluster-port` with the SQLite `store`; else the file's `pmip6.cluster`.</summary>
+    private static ClusterSettings ReadCluster(ConfigReader c)
+    {
+        if (c.String("cluster-file", "").Length == 0)
+            return ClusterSettings.OneNode with { Port = c.Int("cluster-port", 0, 65535, 0) };
+        var file = c.FilePath("cluster-file");
+        if (!System.IO.File.Exists(file))
+            throw new ConfigurationError($"{Path}.cluster-file", $"{file} does not exist");
+        if (c.Int("cluster-port", 0, 65535, 0) != 0)
+            throw new ConfigurationError($"{Path}.cluster-port", $"must be 0 (or absent) with a cluster-file: the node's port is {ClusterSettings.Path}.port in {file}");
+        return ClusterSettings.Load(file);
     }
 
     private static ReflectorSettings ReadReflector(ConfigReader c)

@@ -1,5 +1,6 @@
 // `pmip6 lma --config FILE`: the LMA as a daemon. Opens the raw Mobility Header socket first (so a
-// missing privilege fails at once), starts a one-node Akka.Cluster with the SQLite journal, the
+// missing privilege fails at once), joins the Akka.Cluster of its cluster-file (one node on the SQLite
+// journal by default; several on PostgreSQL), starts the
 // prefix pool, the sharded binding entities and the protocol handler, serves /status, /metrics and
 // POST /revoke, and shuts down cleanly on SIGTERM/SIGINT (the journal is flushed by Akka's
 // coordinated shutdown).
@@ -58,12 +59,14 @@ public static class LmaDaemon
         ActorSystem system;
         try
         {
-            system = await ActorSystemFactory.StartAsync("pmip6-lma", new NodeOptions(settings.Store, settings.ClusterPort, FullSync: settings.StoreFullSync));
+            system = await ActorSystemFactory.StartAsync("pmip6-lma", settings.Cluster.Node(settings.Store, settings.StoreFullSync),
+                upTimeout: TimeSpan.FromMinutes(settings.Cluster.Options.SeedNodes.IsEmpty ? 0.5 : 5));
         }
         catch (Exception e)
         {
             resources.Dispose();
-            throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {settings.Store}: {e.GetBaseException().Message}");
+            var store = settings.Cluster.Provider == JournalProvider.PostgreSql ? "PostgreSQL" : settings.Store;
+            throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {store}: {e.GetBaseException().Message}");
         }
 
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
@@ -77,7 +80,7 @@ public static class LmaDaemon
         }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
-            ClusterShardingSettings.Create(system), new MnIdMessageExtractor());
+            ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
         // Recover every bucket before serving, so the first PBUs do not wait for journal recoveries.
         var started = System.Diagnostics.Stopwatch.StartNew();
         var ready = await Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
