@@ -79,19 +79,17 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
     }
 
     [Fact]
-    public void With_buffering_on_a_move_with_a_200_ms_gap_at_1000_packets_per_second_loses_at_most_8_packets_and_duplicates_none()
+    public void With_buffering_on_a_move_with_a_200_ms_gap_at_1000_packets_per_second_loses_at_most_what_is_on_the_access_link_and_duplicates_none()
     {
-        // Issue 6 asks for 0-1 (what is on the access link at the instant of detach). Measured now: 0-6, lost
-        // around the new registration (likely the new MAG's neighbour queue overflowing on the flush's first
-        // burst while it resolves the node; open in issue 6). The bound still tells buffering (<= 8) from none (~200).
+        // Issue 6: nothing lost but what is on the access link at the instant of detach (0-1). Measured since the MAG's
+        // fallback route (docs/DESIGN-NOTES.md): 0 lost in most moves, 1-2 in a few; reordered 0-1. Bound: 2 and 3.
         Up("--buffering", "on");
         try
         {
             var stats = MeasuredMove(200, warmUp: true);
-            Assert.True(stats.Lost <= 8, $"{stats.Lost} of {stats.Sent} packets lost");
+            Assert.True(stats.Lost <= 2, $"{stats.Lost} of {stats.Sent} packets lost");
             Assert.Equal(0, stats.Duplicated);
-            // Issue 6 asks for none; measured 0-5 (the new MAG's first burst to a node it is still resolving). Open.
-            Assert.True(stats.Reordered <= 8, $"{stats.Reordered} packets reordered");
+            Assert.True(stats.Reordered <= 3, $"{stats.Reordered} packets reordered");
             Assert.True(stats.LargestGapMs >= 150, $"an interruption of only {stats.LargestGapMs:F1} ms: did the move happen?");
         }
         finally
@@ -155,6 +153,47 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
             Assert.True(lost.Count >= 100, $"only {lost.Count} lost past a cap of {cap} over a 500 ms gap");
             Assert.NotEmpty(released);
             Assert.True(lost.Max() < released.Min(), $"a lost packet ({lost.Max()}) is newer than a released one ({released.Min()})");
+
+            Assert.Equal(0, mn2.Lost);
+            Assert.Equal(0, mn2.Duplicated);
+        }
+        finally
+        {
+            Down();
+        }
+    }
+
+    [Fact]
+    public void A_node_that_stays_away_longer_than_the_maximum_hold_time_has_its_held_packets_dropped_as_expired_while_another_node_loses_nothing()
+    {
+        Up("--mns", "2", "--buffering", "on"); // max-hold-time 3 s (the default)
+        try
+        {
+            var origin = Stopwatch.GetTimestamp();
+            using var moving = Stream("pmip-mn1", origin);
+            using var staying = Stream("pmip-mn2", origin);
+            moving.Start();
+            staying.Start();
+            Thread.Sleep(500);
+            var from = Ms(origin);
+            Move("mn1", "mag2", 3600); // away longer than the LMA holds its downlink
+            Thread.Sleep(1000);
+            var end = moving.Stop(TimeSpan.FromMilliseconds(500));
+            staying.Stop(TimeSpan.Zero);
+
+            var mn1 = ArrivalStatistics.Compute(moving.SendTimes, moving.Arrivals, from, end);
+            var mn2 = ArrivalStatistics.Compute(staying.SendTimes, staying.Arrivals, 0, end);
+            output.WriteLine($"mn1 (away 3.6 s): sent {mn1.Sent}, lost {mn1.Lost}; mn2 (stayed): sent {mn2.Sent}, lost {mn2.Lost}");
+            var buffering = LmaStatus().GetProperty("buffering");
+            output.WriteLine($"LMA buffering: {buffering}");
+
+            var episode = buffering.GetProperty("episodes").EnumerateArray().First(e => e.GetProperty("mnId").GetString() == "mn1@lab.pmip6");
+            Assert.Equal("expired", episode.GetProperty("outcome").GetString());
+            Assert.True(episode.GetProperty("dropped").GetInt32() > 2000, $"an expired hold of about 3 s at 1000/s dropped little: {episode}");
+            var expired = buffering.GetProperty("dropped").EnumerateArray().Single(d => d.GetProperty("reason").GetString() == "expired");
+            Assert.True(expired.GetProperty("count").GetInt64() > 2000, $"expiry not counted: {buffering.GetProperty("dropped")}");
+            Assert.True(mn1.Lost > 3000, $"only {mn1.Lost} lost over a 3.6 s absence"); // nothing is delivered from a hold that expired
+            Assert.True(mn1.Received > 500, "the stream resumed after the node registered again");
 
             Assert.Equal(0, mn2.Lost);
             Assert.Equal(0, mn2.Duplicated);
