@@ -134,11 +134,16 @@ public static class PacketFingerprint
 {
     public const int Length = 64;
 
+    /// <summary>Octet 7 of the IPv6 header, the hop limit: left out, since a MAG's kernel decrements it when it routes a packet back.</summary>
+    public const int HopLimitOffset = 7;
+
     public static long Of(ReadOnlySpan<byte> packet)
     {
         var hash = 14695981039346656037UL;
-        foreach (var b in packet[..Math.Min(Length, packet.Length)])
-            hash = (hash ^ b) * 1099511628211UL;
+        var length = Math.Min(Length, packet.Length);
+        for (var i = 0; i < length; i++)
+            if (i != HopLimitOffset)
+                hash = (hash ^ packet[i]) * 1099511628211UL;
         return (long)hash;
     }
 }

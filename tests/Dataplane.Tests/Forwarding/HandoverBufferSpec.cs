@@ -222,5 +222,13 @@ public sealed class HandoverBufferSpec
         Assert.True(sentTo.TryFindSent(PacketFingerprint.Of(packet), out var at));
         Assert.InRange(at, before, Stopwatch.GetTimestamp());
         Assert.False(endpoint.TryFindSent(PacketFingerprint.Of(packet), out _));
+
+        // The same packet back from a MAG whose kernel routed it once more (hop limit one less) is still recognised.
+        var routedBack = (byte[])packet.Clone();
+        routedBack[PacketFingerprint.HopLimitOffset]--;
+        Assert.True(sentTo.TryFindSent(PacketFingerprint.Of(routedBack), out var again));
+        Assert.Equal(at, again);
+        routedBack[30] ^= 1; // but not another packet
+        Assert.False(sentTo.TryFindSent(PacketFingerprint.Of(routedBack), out _));
     }
 }
