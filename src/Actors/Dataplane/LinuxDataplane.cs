@@ -45,7 +45,7 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     }
 }
 
-public sealed class LinuxDataplane : ReceiveActor, IWithTimers
+public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -90,6 +90,8 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<InstallBinding>(InstallBinding);
         Receive<RemoveBinding>(RemoveBinding);
         Receive<AcceptUplink>(AcceptUplink);
+        Receive<PinFlow>(PinFlow);
+        Receive<FlowPinsDue>(_ => ReportEndedPins());
         Receive<BufferDownlink>(b =>
         {
             if (_resources.Buffering is not { } buffering)

@@ -36,6 +36,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Authenticated signalling (`security { ... }`).</summary>
     public SecuritySettings Security { get; init; } = SecuritySettings.Off;
 
+    /// <summary>IP flow mobility (`flow-mobility { ... }`): the binding entity's part and the forwarder's flow table.</summary>
+    public FlowMobilityConfig FlowMobility { get; init; } = FlowMobilityConfig.Off;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -72,6 +75,7 @@ public sealed record LmaDaemonSettings(
             Buffering = BufferingSettings.Read(c, Path),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
+            FlowMobility = FlowMobilityConfig.Read(c, Path),
         };
     }
 
