@@ -73,6 +73,14 @@ public sealed class FlowMobilitySpec(ITestOutputHelper output) : Akka.TestKit.Xu
             domain.Lma.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.AnnouncedTo.Order()), Timeout);
         Assert.True(domain.LmaCounters.Get("flow_mobility_initiates_sent_total", "attempt", "retransmission") >= 1);
 
+        // A flow moved through the LMA node (as `pmip6 flow move` does), and gone once the flow table expires it.
+        var flow = new Pmip6Akka.Dataplane.Forwarding.FlowKey(Ipv6Address.Parse("2001:db8:cc::2"), new Ipv6Address(p1[0].Address.Value | 1), 0, 17, 9, 9, true);
+        var moved = domain.Lma.Ask<FlowRouteAnswer>(new RouteFlow(Mn, flow, Domain.Mag2Address), Timeout).Result;
+        Assert.True(moved.Accepted, moved.Error);
+        Assert.Equal(Domain.Mag2Address, Assert.Single(domain.Lma.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.Routes).Via);
+        domain.Lma.Tell(new FlowExpired(Mn, moved.RouteId, flow)); // what the LMA's dataplane reports
+        AwaitAssert(() => Assert.Empty(domain.Lma.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.Routes), Timeout);
+
         // The interface at MAG2 goes: MAG2 withdraws the other prefix from the link with the session.
         mag2.Tell(new MobileNodeDetached(Mn));
         var removed = dataplane2.FishForMessage<RemoveAccessRoute>(r => r.Prefixes.SequenceEqual(p1), Timeout);
