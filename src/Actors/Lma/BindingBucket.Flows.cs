@@ -99,6 +99,11 @@ public sealed partial class BindingBucket
         var (flows, effects) = Flows(mn).Reconcile(State(mn), DateTimeOffset.UtcNow, _settings.Flows);
         StoreFlows(mn, flows);
         CarryFlows(mn, effects);
+        if (effects.IsEmpty)
+            return;
+        // The group changed: the MN's uplink is accepted from its other MAG too (or, alone again, from its own only).
+        foreach (var (sessionId, prefixes, alsoFrom) in FlowMobilityState.UplinkAlternates(State(mn)))
+            _dataplane.Tell(new AcceptUplink(mn, sessionId, [.. prefixes], alsoFrom));
     }
 
     private void OnFlowMobilityAnswered(FlowMobilityAnswered answer)

@@ -309,6 +309,17 @@ public sealed record FlowMobilityState(string MobileNodeId, ImmutableList<FlowRo
             ? binding.Sessions.Where(s => s.State == SessionState.Active && s.ProxyCoa != left.ProxyCoa).OrderBy(s => s.Id).FirstOrDefault()
             : null;
 
+    /// <summary>
+    /// The MN's uplink through the group: each active session's prefixes are also accepted from another MAG of
+    /// the group (a weak-host MN sends from any of its addresses out of any interface); null when the MN is at
+    /// one MAG only. One other MAG per prefix (the dataplane keeps one alternate), the first in session order.
+    /// </summary>
+    public static ImmutableArray<(int SessionId, ImmutableArray<Ipv6Prefix> Prefixes, Ipv6Address? AlsoFrom)> UplinkAlternates(BindingState binding)
+    {
+        var active = binding.Sessions.Where(s => s.State == SessionState.Active).OrderBy(s => s.Id).ToList();
+        return [.. active.Select(s => (s.Id, s.Prefixes, active.FirstOrDefault(o => o.ProxyCoa != s.ProxyCoa)?.ProxyCoa))];
+    }
+
     private ushort FreeRouteId()
     {
         var id = NextRouteId;

@@ -109,7 +109,13 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(300))));
 
         var p2 = Attach(region, dataplane, Mag2, "020000000202");
-        var sent = Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(150))).ToList();
+        var grouped = Collect(dataplane, TimeSpan.FromMilliseconds(150));
+        var sent = Initiates(grouped).ToList();
+        // Each interface's uplink is accepted through the other MAG too (weak host: any address, any interface).
+        var uplink = grouped.OfType<AcceptUplink>().ToList();
+        Assert.Equal(2, uplink.Count);
+        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p1]) && u.AlsoFrom == Mag2);
+        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p2]) && u.AlsoFrom == Mag1);
         Assert.Equal([Mag1, Mag2], sent.Select(s => s.To).Order());
         foreach (var (_, message) in sent)
         {

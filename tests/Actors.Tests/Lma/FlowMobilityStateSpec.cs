@@ -46,8 +46,12 @@ public sealed class FlowMobilityStateSpec
     [Fact]
     public void A_node_at_one_mag_only_is_told_nothing_and_with_flow_mobility_off_nobody_is()
     {
-        Assert.Empty(FlowMobilityState.Empty(Mn).Reconcile(BindingState.Empty(Mn).Apply(Registered(1, P1, Mag1)).Apply(Registered(2, P2, Mag1)), T, On).Effects);
+        var oneMag = BindingState.Empty(Mn).Apply(Registered(1, P1, Mag1)).Apply(Registered(2, P2, Mag1));
+        Assert.Empty(FlowMobilityState.Empty(Mn).Reconcile(oneMag, T, On).Effects);
         Assert.Empty(FlowMobilityState.Empty(Mn).Reconcile(Two(), T, FlowMobilitySettings.Default).Effects);
+        // Its uplink comes through its one MAG; at two MAGs, each prefix's also through the other.
+        Assert.All(FlowMobilityState.UplinkAlternates(oneMag), a => Assert.Null(a.AlsoFrom));
+        Assert.Equal([(1, (Ipv6Address?)Mag2), (2, Mag1)], FlowMobilityState.UplinkAlternates(Two()).Select(a => (a.SessionId, a.AlsoFrom)));
     }
 
     [Fact]
