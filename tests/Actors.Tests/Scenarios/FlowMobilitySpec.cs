@@ -89,6 +89,31 @@ public sealed class FlowMobilitySpec(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public void With_signalling_authenticated_the_dataplanes_flow_reports_still_reach_the_node_and_its_routes_the_dataplane()
+    {
+        var inner = CreateTestProbe();
+        var node = CreateTestProbe();
+        var guard = Sys.ActorOf(Pmip6Akka.Actors.Dataplane.SignallingGuard.Props(inner.Ref, new StaticKeys(), Pmip6Akka.Dataplane.Security.AuthenticationSettings.Default,
+            new SignallingGuard.SignallingGuardSettings(TimeSpan.FromMinutes(1)), new Pmip6Akka.Actors.Observability.Counters()));
+        guard.Tell(new RegisterEndpoint(Domain.LmaAddress), node.Ref);
+        inner.ExpectMsg<RegisterEndpoint>();
+        inner.Reply(new EndpointRegistered(Domain.LmaAddress));
+        node.ExpectMsg<EndpointRegistered>();
+
+        var key = new Pmip6Akka.Dataplane.Forwarding.FlowKey(Domain.LmaAddress, Domain.Mag1Address, 0, 17, 1, 2, true);
+        guard.Tell(new FlowExpired(Mn, 3, key), inner.Ref); // the dataplane's report goes up...
+        Assert.Equal(new FlowExpired(Mn, 3, key), node.ExpectMsg<FlowExpired>());
+        guard.Tell(new PinFlow(Mn, 3, key, Domain.Mag2Address), node.Ref); // ...the node's route down
+        Assert.Equal(Domain.Mag2Address, inner.ExpectMsg<PinFlow>().Via);
+    }
+
+    private sealed class StaticKeys : Pmip6Akka.Dataplane.Security.IKeyRingSource
+    {
+        public Pmip6Akka.Dataplane.Security.KeyRing Current { get; } = new([]);
+        public Pmip6Akka.Dataplane.Security.KeyRingPoll Poll() => Pmip6Akka.Dataplane.Security.KeyRingPoll.Unchanged;
+    }
+
+    [Fact]
     public void A_mag_answers_an_initiate_for_a_node_it_does_not_serve_with_mn_not_attached()
     {
         var domain = new Domain(this, [Mn], flows: Flows);
