@@ -509,7 +509,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             if (!_states.TryGetValue(mn, out var state))
                 continue;
-            var events = state.Expire(now);
+            var events = _settings.Flows.Enabled ? FlowMobilityState.KeepOutagePrefixes(state, state.Expire(now), now, _settings.Binding) : state.Expire(now);
             if (!events.IsEmpty)
                 Persist(events, () => { });
             else if (state.NextDeadline is { } later)

@@ -320,6 +320,21 @@ public sealed record FlowMobilityState(string MobileNodeId, ImmutableList<FlowRo
         return [.. active.Select(s => (s.Id, s.Prefixes, active.FirstOrDefault(o => o.ProxyCoa != s.ProxyCoa)?.ProxyCoa))];
     }
 
+    /// <summary>
+    /// Outage beyond MinDelayBeforeBCEDelete: a de-registered interface's BCE whose delay ran out is kept (its
+    /// delay extended to the remaining session's expiry, at least MinDelayBeforeBCEDelete) while the MN is
+    /// active at another MAG, so its prefix — and the flows on it, sent through that MAG — live on instead of
+    /// the prefix going back to the pool. Other expiries pass unchanged.
+    /// </summary>
+    public static ImmutableArray<IBindingEvent> KeepOutagePrefixes(BindingState binding, ImmutableArray<IBindingEvent> expired, DateTimeOffset now,
+        BindingSettings settings) =>
+        [.. expired.Select(e => e is SessionRemoved { Reason: RemovalReason.DeregistrationDelayElapsed } removed
+                && OutageFallback(binding, removed.SessionId) is { } fallback && fallback.ExpiresAt > now
+            ? new SessionDeregistered(binding.MobileNodeId, removed.SessionId, now, Max(fallback.ExpiresAt, now + settings.MinDelayBeforeBceDelete), null)
+            : e)];
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
     private ushort FreeRouteId()
     {
         var id = NextRouteId;

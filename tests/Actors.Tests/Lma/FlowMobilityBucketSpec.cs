@@ -41,9 +41,10 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
     private IActorRef Region(BindingEntitySettings settings, TestProbe dataplane) =>
         Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, null, _counters)));
 
-    private HandleProxyBindingUpdate Pbu(Ipv6Address mag, string linkLayerId, TimeSpan lifetime, ImmutableArray<Ipv6Prefix> prefixes = default) =>
+    private HandleProxyBindingUpdate Pbu(Ipv6Address mag, string linkLayerId, TimeSpan lifetime, ImmutableArray<Ipv6Prefix> prefixes = default,
+        HandoffIndicator handoff = HandoffIndicator.AttachmentOverNewInterface) =>
         new(new ProxyBindingUpdate(mag, ++_sequence, lifetime, Mn, prefixes.IsDefault ? [new Ipv6Prefix(default, 0)] : prefixes,
-            HandoffIndicator.AttachmentOverNewInterface, AccessTechnologyType.Ieee8023, linkLayerId, null,
+            handoff, AccessTechnologyType.Ieee8023, linkLayerId, null,
             Pmip6Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), new MobileNodePolicy(Mn));
 
     private static List<object> Collect(TestProbe dataplane, TimeSpan window) =>
@@ -225,6 +226,41 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         Assert.Equal((p2, Mag1), (Assert.Single(redirect.Prefixes), redirect.ProxyCoa));
         Assert.Empty(after.OfType<BufferDownlink>());
         Assert.Equal(1, _counters.Get("flow_outage_redirects_total"));
+    }
+
+    [Fact]
+    public void The_prefix_of_an_interface_that_stays_down_lives_on_through_the_other_interface_past_the_bce_delete_delay()
+    {
+        var dataplane = CreateTestProbe();
+        var settings = Settings() with { Binding = BindingSettings.Default with { MinDelayBeforeBceDelete = TimeSpan.FromMilliseconds(200) } };
+        var region = Region(settings, dataplane);
+        var (p1, p2) = AttachBoth(region, dataplane);
+        region.Tell(Pbu(Mag2, "020000000202", TimeSpan.Zero, [p2]));
+
+        // Several delays later: not removed, still waiting for its interface, still sent through MAG1.
+        var meanwhile = Collect(dataplane, TimeSpan.FromMilliseconds(900));
+        Assert.Empty(meanwhile.OfType<RemoveBinding>());
+        Assert.All(meanwhile.OfType<InstallBinding>(), i => Assert.Equal((p2, Mag1), (Assert.Single(i.Prefixes), i.ProxyCoa)));
+        var sessions = region.Ask<BindingSnapshot>(new GetBinding(Mn), Timeout).Result.Sessions;
+        Assert.Contains(sessions, s => s.Prefixes.SequenceEqual([p2]) && s.State == SessionState.AwaitingNewMag);
+
+        // The interface comes back (at MAG2, which cannot tell a return from a first attach): its session and prefix again, through MAG2.
+        region.Tell(Pbu(Mag2, "020000000202", TimeSpan.FromHours(1), handoff: HandoffIndicator.HandoffStateUnknown));
+        var back = dataplane.FishForMessage<InstallBinding>(i => i.ProxyCoa == Mag2, Timeout);
+        Assert.Equal([p2], back.Prefixes);
+        Assert.NotEqual(p1, p2);
+    }
+
+    [Fact]
+    public void Without_flow_mobility_a_de_registered_interfaces_prefix_is_held_and_released_after_the_delay()
+    {
+        var dataplane = CreateTestProbe();
+        var settings = Settings(enabled: false) with { Binding = BindingSettings.Default with { MinDelayBeforeBceDelete = TimeSpan.FromMilliseconds(200) } };
+        var region = Region(settings, dataplane);
+        var (_, p2) = AttachBoth(region, dataplane);
+        region.Tell(Pbu(Mag2, "020000000202", TimeSpan.Zero, [p2]));
+        Assert.Equal([p2], dataplane.FishForMessage<BufferDownlink>(_ => true, Timeout).Prefixes);
+        Assert.Equal([p2], dataplane.FishForMessage<RemoveBinding>(_ => true, Timeout).Prefixes);
     }
 
     [Fact]
