@@ -180,7 +180,9 @@ public sealed record FlowMobilityState(string MobileNodeId, ImmutableList<FlowRo
             var told = Announcements.FirstOrDefault(a => a.SessionId == session.Id && a.Mag == session.ProxyCoa);
             if (!grouped && told is null)
                 continue;
-            if (told is not null && told.Prefixes.SequenceEqual(prefixes))
+            // A MAG that answered 132 (it had no session for the MN, e.g. it had just restarted) is asked again at
+            // the MN's next registration there.
+            if (told is not null && told.Prefixes.SequenceEqual(prefixes) && told.Refused != UpdateNotificationStatus.MobileNodeNotAttached)
             {
                 announcements.Add(told);
                 continue;

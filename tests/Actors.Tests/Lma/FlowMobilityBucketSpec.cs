@@ -161,9 +161,9 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         AttachBoth(region, dataplane);
         var first = Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(150))).ToList();
         Acknowledge(region, first.Where(s => s.To == Mag1));
-        region.Tell(new FlowMobilityAnswered(Mn, Mag2, Decode(first.Single(f => f.To == Mag2).Message).Sequence, UpdateNotificationStatus.MobileNodeNotAttached));
+        region.Tell(new FlowMobilityAnswered(Mn, Mag2, Decode(first.Single(f => f.To == Mag2).Message).Sequence, UpdateNotificationStatus.FailedToUpdateSessionParameters));
         Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(700))));
-        Assert.Equal(1, _counters.Get("flow_mobility_initiates_failed_total", "status", "132"));
+        Assert.Equal(1, _counters.Get("flow_mobility_initiates_failed_total", "status", "128"));
     }
 
     [Fact]

@@ -44,6 +44,21 @@ public sealed class FlowMobilityStateSpec
     }
 
     [Fact]
+    public void A_mag_that_did_not_know_the_node_is_asked_again_at_the_next_registration_one_that_refused_otherwise_is_not()
+    {
+        var (state, sent) = FlowMobilityState.Empty(Mn).Reconcile(Two(), T, On);
+        var to1 = sent.Cast<FlowEffect.SendInitiate>().Single(s => s.Mag == Mag1).Message.Sequence;
+        var to2 = sent.Cast<FlowEffect.SendInitiate>().Single(s => s.Mag == Mag2).Message.Sequence;
+        state = state.OnAcknowledgement(Mag1, to1, UpdateNotificationStatus.MobileNodeNotAttached).State;
+        state = state.OnAcknowledgement(Mag2, to2, UpdateNotificationStatus.FailedToUpdateSessionParameters).State;
+        Assert.Null(state.NextDeadline(On)); // neither is retransmitted
+
+        var again = Assert.IsType<FlowEffect.SendInitiate>(Assert.Single(state.Reconcile(Two(), T.AddSeconds(5), On).Effects));
+        Assert.Equal(Mag1, again.Mag);
+        Assert.NotEqual(to1, again.Message.Sequence);
+    }
+
+    [Fact]
     public void A_node_at_one_mag_only_is_told_nothing_and_with_flow_mobility_off_nobody_is()
     {
         var oneMag = BindingState.Empty(Mn).Apply(Registered(1, P1, Mag1)).Apply(Registered(2, P2, Mag1));
