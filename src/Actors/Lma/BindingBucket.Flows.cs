@@ -75,6 +75,8 @@ public sealed partial class BindingBucket
 
     private void AfterRecoveryOfFlows()
     {
+        if (!_settings.Flows.Enabled)
+            return; // routes kept in the journal stay there, unapplied, until flow mobility is on again
         foreach (var (mn, flows) in _flows.ToList())
         {
             // The recovered routes again in the dataplane; the announcements are derived state: sent afresh.
@@ -82,8 +84,6 @@ public sealed partial class BindingBucket
                 PinRoutesOf(mn, sessionId);
             StoreFlows(mn, flows with { Announcements = [] });
         }
-        if (!_settings.Flows.Enabled)
-            return;
         foreach (var (mn, state) in _states.ToList())
         {
             foreach (var left in state.Sessions.Where(s => s.State == SessionState.AwaitingNewMag))

@@ -104,6 +104,8 @@ public sealed partial class MagNode
     private void EndFlows(string mn)
     {
         _pendingInitiates.Remove(mn);
+        if (!_sessions.ContainsKey(mn))
+            _accessLinkOf.Remove(mn);
         if (_flowRoutes.Remove(mn, out var routed))
             _dataplane.Tell(new RemoveAccessRoute(mn, [.. routed.Prefixes], routed.IfIndex, _settings.Lma));
     }
