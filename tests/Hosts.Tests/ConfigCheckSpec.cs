@@ -61,6 +61,12 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "required = on", "required = maybe", "pmip6.lma.security.required")]
     [InlineData("mag.conf", "replay-window = 1s", "replay-window = forever", "pmip6.mag.security.replay-window")]
     [InlineData("mag.conf", "keys-file = \"\"", "keys-file = \"no-such-keys.conf\"", "pmip6.mag.security.keys-file")]
+    [InlineData("lma.conf", "initiate-max-attempts = 5", "initiate-max-attempts = 50", "pmip6.lma.flow-mobility.initiate-max-attempts")]
+    [InlineData("lma.conf", "initiate-retransmit-max = 4s", "initiate-retransmit-max = 10ms", "pmip6.lma.flow-mobility.initiate-retransmit-max")]
+    [InlineData("lma.conf", "max-flows = 65536", "max-flows = lots", "pmip6.lma.flow-mobility.max-flows")]
+    [InlineData("lma.conf", "flow-idle-timeout = 30s", "flow-idle-timeout = 0s", "pmip6.lma.flow-mobility.flow-idle-timeout")]
+    [InlineData("lma.conf", "loss-threshold-percent = 5", "loss-threshold-percent = 0", "pmip6.lma.flow-mobility.loss-threshold-percent")]
+    [InlineData("lma.conf", "max-routes-per-mn = 64", "max-routes-per-mn = -1", "pmip6.lma.flow-mobility.max-routes-per-mn")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);

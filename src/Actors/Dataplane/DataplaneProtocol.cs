@@ -39,6 +39,13 @@ public sealed record AcceptUplink(string MobileNodeId, int SessionId, Pmip6Akka.
 /// <summary>MAG: limit the node's downlink on its access link (its QoS profile), or lift the limit (<paramref name="DownlinkKbps"/> 0).</summary>
 public sealed record ShapeAccessLink(string MobileNodeId, int IfIndex, string Device, uint DownlinkKbps);
 
+/// <summary>
+/// Flow mobility (issue 8): the LMA's flow table sends the flow <paramref name="Key"/> through the tunnel to
+/// <paramref name="Via"/> (from its next packet, and for a flow that has not started yet), or back to its
+/// prefix's tunnel when null. An expired pinned flow is reported back as <see cref="Lma.FlowExpired"/>.
+/// </summary>
+public sealed record PinFlow(string MobileNodeId, ushort RouteId, Pmip6Akka.Dataplane.Forwarding.FlowKey Key, Ipv6Address? Via);
+
 public sealed record RemoveBinding(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
 // ---- The MAG's access links (RFC 5213 §6.9: attach and detach; §6.8: the point-to-point link) ----

@@ -55,7 +55,7 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     }
 }
 
-public sealed class LinuxDataplane : ReceiveActor, IWithTimers
+public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -107,6 +107,8 @@ public sealed class LinuxDataplane : ReceiveActor, IWithTimers
             if (d.Error is not null)
                 _log.Warning("{0}: QoS profile not applied on {1}: {2}", d.Request.MobileNodeId, d.Request.Device, d.Error);
         });
+        Receive<PinFlow>(PinFlow);
+        Receive<FlowPinsDue>(_ => ReportEndedPins());
         Receive<BufferDownlink>(b =>
         {
             if (_resources.Buffering is not { } buffering)

@@ -55,7 +55,14 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         Receive<SendMobilityMessage>(OnSend);
         Receive<MobilityMessageReceived>(OnReceived);
         Receive<ReloadDue>(_ => Reload());
-        ReceiveAny(m => _inner.Forward(m));
+        // Anything else: down to the dataplane; what the dataplane reports (e.g. FlowExpired) up to the node.
+        ReceiveAny(m =>
+        {
+            if (!Sender.Equals(_inner))
+                _inner.Forward(m);
+            else if (_endpoints.Values.FirstOrDefault() is { } endpoint)
+                endpoint.Forward(m);
+        });
     }
 
     public static Props Props(IActorRef inner, IKeyRingSource keys, AuthenticationSettings authentication, SignallingGuardSettings settings, Counters counters) =>

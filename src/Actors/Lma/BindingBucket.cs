@@ -35,6 +35,8 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
     /// <summary>The MAGs a context may name as the next MAG (the LMA node's own admission list).</summary>
     public LmaAdmissionSettings Admission { get; init; } = new([]);
+    /// <summary>IP flow mobility (issue 8): off unless the operator switches it on.</summary>
+    public FlowMobilitySettings Flows { get; init; } = FlowMobilitySettings.Default;
 }
 
 /// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
@@ -71,16 +73,18 @@ public static class BindingBuckets
     }
 }
 
-public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
+public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
     private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
     private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes,
         RevocationTrigger Trigger);
     private sealed record ReflectorDue;
+    private sealed record FlowsDue;
 
     private const string ExpiryTimer = "expiry";
     private const string ReflectorTimer = "reflector";
+    private const string FlowsTimer = "flows";
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
     private readonly PrefixPoolState _pool;
@@ -90,6 +94,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
     /// <summary>Context Cache Entries, only for the MNs that have one.</summary>
     private readonly Dictionary<string, ContextReflectorState> _reflectors = new(StringComparer.Ordinal);
+    /// <summary>Flow routes and announcements, only for the MNs that have some.</summary>
+    private readonly Dictionary<string, FlowMobilityState> _flows = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
     private DateTimeOffset? _armedFor;
     private bool _recoveredFromSnapshot;
@@ -128,6 +134,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                 }
                 foreach (var reflector in snapshot.Reflectors.IsDefault ? [] : snapshot.Reflectors)
                     _reflectors[reflector.MobileNodeId] = reflector;
+                foreach (var flows in snapshot.Flows.IsDefault ? [] : snapshot.Flows)
+                    _flows[flows.MobileNodeId] = flows;
             }
         });
         Recover<RecoveryCompleted>(_ => AfterRecovery());
@@ -141,6 +149,11 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         Command<BriDue>(due => SendBri(due.MobileNodeId, due.Sequence, due.Mag, due.Prefixes, due.Trigger, due.Attempt));
         Command<ContextReflectionAnswered>(OnReflectionAnswered);
         Command<ReflectorDue>(_ => ReflectorTick());
+        Command<RouteFlow>(route => OnRouteFlow(route, Sender));
+        Command<FlowMobilityAnswered>(OnFlowMobilityAnswered);
+        Command<FlowExpired>(e => Persist(Flows(e.MobileNodeId).OnFlowExpired(e.RouteId, e.Key, DateTimeOffset.UtcNow), () => { }));
+        Command<GetFlowRoutes>(get => Sender.Tell(FlowRoutes(get.MobileNodeId)));
+        Command<FlowsDue>(_ => FlowsTick());
         Command<RevocationAcknowledged>(ack =>
         {
             Timers.Cancel(BriTimerKey(ack.Sequence));
@@ -196,6 +209,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             }
         ArmExpiry();
         ArmReflector();
+        AfterRecoveryOfFlows();
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
@@ -376,6 +390,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             after();
             return;
         }
+        events = events.AddRange(FollowFlows(events));
         foreach (var e in events)
             Fold(e);
         foreach (var e in events)
@@ -396,13 +411,14 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             _unconfirmed--;
             if (--remaining > 0) return;
             after();
+            ReconcileFlows(mn); // after the PBA: a MAG hears of the MN's other prefixes once it knows its own
             _eventsSinceSnapshot += events.Length;
             // Snapshot only a state the journal fully holds: with writes in flight the state already
             // contains events that a crash could still lose.
             if (_eventsSinceSnapshot >= _settings.SnapshotEvery && _unconfirmed == 0)
             {
                 _eventsSinceSnapshot = 0;
-                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values], [.. _reflectors.Values]));
+                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values], [.. _reflectors.Values]) { Flows = [.. _flows.Values] });
             }
         });
     }
@@ -431,6 +447,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
             else
                 _reflectors[e.MobileNodeId] = reflector;
         }
+        if (e is FlowRouted || _flows.ContainsKey(e.MobileNodeId))
+            StoreFlows(e.MobileNodeId, Flows(e.MobileNodeId).Apply(e));
     }
 
     private void Effects(IBindingEvent e)
@@ -444,18 +462,31 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
                     _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
                         string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);
                 if (r.Kind == RegistrationKind.Handover)
+                {
                     _log.Info("{0} session {1}: handed over to {2}, prefixes {3}", mn, r.SessionId, r.ProxyCoa, string.Join(",", r.Prefixes));
+                    PinRoutesOf(mn, r.SessionId); // its flow routes follow it to the new MAG
+                }
                 break;
             case SessionDeregistered d:
                 _log.Info("{0} session {1}: de-registered, kept until {2:O} for a handover", mn, d.SessionId, d.DeleteAt);
                 // With a Context Cache Entry the downlink follows the reflector's mode instead (ContextCached).
                 if (Reflector(mn).EntryFor(d.SessionId) is null
-                    && _states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left)
+                    && _states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left
+                    && !RedirectOnOutage(mn, deregistered, left))
                     _dataplane.Tell(new BufferDownlink(mn, d.SessionId, [.. left.Prefixes]));
                 break;
             case ContextCached c:
                 if (Reflector(mn).EntryFor(c.SessionId) is { } entry)
                     CarryDownlink(mn, entry);
+                break;
+            case FlowRouted f:
+                _dataplane.Tell(new PinFlow(mn, f.RouteId, f.Key, State(mn).Sessions.FirstOrDefault(s => s.Id == f.SessionId)?.ProxyCoa));
+                _counters?.Increment("flow_moves_total", "reason", f.Reason.ToString().ToLowerInvariant());
+                _log.Info("{0}: flow {1} ({2}) routed through session {3} ({4})", mn, f.RouteId, f.Key, f.SessionId, f.Reason);
+                break;
+            case FlowRouteRemoved f:
+                _dataplane.Tell(new PinFlow(mn, f.RouteId, f.Key, null));
+                _log.Info("{0}: flow route {1} ({2}) removed ({3})", mn, f.RouteId, f.Key, f.Reason);
                 break;
             case SessionRemoved r:
                 _dataplane.Tell(new RemoveBinding(mn, r.SessionId, [.. r.ReleasedPrefixes]));
@@ -478,7 +509,7 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             if (!_states.TryGetValue(mn, out var state))
                 continue;
-            var events = state.Expire(now);
+            var events = _settings.Flows.Enabled ? FlowMobilityState.KeepOutagePrefixes(state, state.Expire(now), now, _settings.Binding) : state.Expire(now);
             if (!events.IsEmpty)
                 Persist(events, () => { });
             else if (state.NextDeadline is { } later)
@@ -532,5 +563,8 @@ public sealed class BindingBucket : ReceivePersistentActor, IWithTimers
     private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, Views(state)));
 }
 
-/// <summary>A bucket's snapshot: the state of each MN it holds, and its Context Cache Entries.</summary>
-public sealed record BindingBucketSnapshot(ImmutableArray<BindingState> States, ImmutableArray<ContextReflectorState> Reflectors) : Persistence.IPmip6Serializable;
+/// <summary>A bucket's snapshot: the state of each MN it holds, its Context Cache Entries and flow routes.</summary>
+public sealed record BindingBucketSnapshot(ImmutableArray<BindingState> States, ImmutableArray<ContextReflectorState> Reflectors) : Persistence.IPmip6Serializable
+{
+    public ImmutableArray<FlowMobilityState> Flows { get; init; } = [];
+}

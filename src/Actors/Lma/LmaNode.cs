@@ -54,6 +54,9 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
         Receive<HeartbeatMonitor.HeartbeatDue>(_ => _heartbeats.Tick(Send));
         Receive<RevokeBinding>(r => _bindings.Forward(r));
         Receive<GetBinding>(g => _bindings.Forward(g));
+        Receive<RouteFlow>(r => _bindings.Forward(r));
+        Receive<GetFlowRoutes>(g => _bindings.Forward(g));
+        Receive<FlowExpired>(e => _bindings.Tell(e)); // from the dataplane's flow table
         Receive<GetStatus>(_ => Sender.Tell(_counters.Snapshot()));
     }
 
@@ -102,6 +105,11 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
                 if (!ContextReflectionAcknowledgement.TryDecode(mh, out var ack, out error)) { Malformed(received, error); return; }
                 _counters.Increment("context_reflection_acks_received_total", "status", ((byte)ack.Status).ToString());
                 _bindings.Tell(new ContextReflectionAnswered(ack.MobileNodeId.ToString(), received.Source, ack.Sequence, ack.Status));
+                break;
+            case MobilityHeaderType.UpdateNotificationAcknowledgement:
+                if (!FlowMobilityAcknowledgement.TryDecode(mh, out var fma, out error)) { Malformed(received, error); return; }
+                _counters.Increment("flow_mobility_acks_received_total", "status", ((byte)fma.Status).ToString());
+                _bindings.Tell(new FlowMobilityAnswered(fma.MobileNodeId.ToString(), received.Source, fma.Sequence, fma.Status));
                 break;
             default:
                 _counters.Increment("mh_ignored_total", "type", mh.Type.ToString());

@@ -159,7 +159,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
                     // The MAG cannot tell a handover from a first attach: handoff state unknown (RFC 5213 §5.4.1.2);
                     // the link-layer identifier lets the LMA find the session that moved.
                     _mag.Tell(new MobileNodeAttached(new Attachment(a.MobileNodeId, Convert.ToHexString(a.LinkLayerAddress), _settings.AccessTechnology,
-                        HandoffIndicator.HandoffStateUnknown, a.LinkLocal.IsLinkLocal ? a.LinkLocal : null)));
+                        HandoffIndicator.HandoffStateUnknown, a.LinkLocal.IsLinkLocal ? a.LinkLocal : null) { IfIndex = a.IfIndex }));
                     break;
                 case AccessEffect.Detach d:
                     _counters.Increment("access_detach_total", "reason", d.Why);

@@ -45,7 +45,7 @@ public sealed record MagReflectorSettings
     public ContextLimits Limits { get; init; } = ContextLimits.Default;
 }
 
-public sealed class MagNode : ReceiveActor, IWithTimers
+public sealed partial class MagNode : ReceiveActor, IWithTimers
 {
     private readonly MagNodeSettings _settings;
     private readonly IActorRef _dataplane;
@@ -106,6 +106,7 @@ public sealed class MagNode : ReceiveActor, IWithTimers
             if (report.Qos is null && _contexts.TryGetValue(report.MobileNodeId, out var running))
                 report = report with { Qos = running.Context.Qos };
             _reports[report.MobileNodeId] = report;
+            OnSessionReportForFlows(report);
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(report);
         });
@@ -117,6 +118,7 @@ public sealed class MagNode : ReceiveActor, IWithTimers
                 _reports.Remove(mn);
                 _detaching.Remove(mn);
                 _contexts.Remove(mn);
+                EndFlows(mn);
                 if (_pendingAttach.Remove(mn, out var pending))
                     OnAttached(pending);
             }
@@ -219,6 +221,7 @@ public sealed class MagNode : ReceiveActor, IWithTimers
         Context.Watch(session);
         _sessions[mn] = session;
         _contexts[mn] = (context, DateTimeOffset.UtcNow);
+        _accessLinkOf[mn] = attached.Attachment.IfIndex;
         _handedOver.Remove(mn);
         if (anticipated is not null)
             Self.Tell(new SessionReport(mn, MagSessionPhase.Anticipated, anticipated.Prefixes, anticipated.ExpiresAt - DateTimeOffset.UtcNow,
@@ -342,6 +345,9 @@ public sealed class MagNode : ReceiveActor, IWithTimers
             case MobilityHeaderType.Experimental:
                 OnContextReflection(mh, received.Source);
                 break;
+            case MobilityHeaderType.UpdateNotification:
+                OnFlowMobilityInitiate(mh, received.Source);
+                break;
             default:
                 _counters.Increment("mh_ignored_total", "type", mh.Type.ToString());
                 break;
@@ -388,6 +394,7 @@ public sealed class MagNode : ReceiveActor, IWithTimers
             {
                 Context.Stop(session);
                 _reports.Remove(mn);
+                EndFlows(mn);
                 status = BindingRevocationStatus.Success;
                 _log.Info("{0}: binding revoked by LMA {1} ({2})", mn, source, bri.Trigger);
             }

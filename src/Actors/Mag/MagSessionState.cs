@@ -39,7 +39,11 @@ public sealed record MagSettings
 
 /// <summary>What the MAG knows of the MN when it attaches (from the access link and its policy profile).</summary>
 public sealed record Attachment(string MobileNodeId, string LinkLayerId, AccessTechnologyType AccessTechnology,
-    HandoffIndicator Handoff, Ipv6Address? LinkLocalAddress = null, ImmutableArray<Ipv6Prefix> KnownPrefixes = default);
+    HandoffIndicator Handoff, Ipv6Address? LinkLocalAddress = null, ImmutableArray<Ipv6Prefix> KnownPrefixes = default)
+{
+    /// <summary>The access link the MN is on, when an access link reported it (flow mobility routes more prefixes onto it).</summary>
+    public int? IfIndex { get; init; }
+}
 
 public abstract record MagEffect
 {

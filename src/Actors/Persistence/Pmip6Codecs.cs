@@ -82,12 +82,15 @@ internal static class Pmip6Codecs
                 return new BindingState(mn, sessions.ToImmutable(), next);
             }),
         ReadOnly("bce-bucket.v1", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), [])),
-        Make<BindingBucketSnapshot>("bce-bucket.v2", (w, s) =>
+        ReadOnly("bce-bucket.v2", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r))),
+        Make<BindingBucketSnapshot>("bce-bucket.v3", (w, s) =>
             {
                 WriteNested(w, s.States);
                 WriteNested(w, s.Reflectors.IsDefault ? [] : s.Reflectors);
+                WriteNested(w, s.Flows.IsDefault ? [] : s.Flows);
             },
-            r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r))),
+            r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r)) { Flows = ReadNested<FlowMobilityState>(r) }),
+        .. FlowCodecs.All,
         Make<ContextReflectorState>("cce-state.v1", (w, s) =>
             {
                 w.String(s.MobileNodeId); w.Int(s.Entries.Count);
@@ -165,7 +168,7 @@ internal static class Pmip6Codecs
         return items.MoveToImmutable();
     }
 
-    private static int Count(PayloadReader r, string manifest, int n, int max = 1 << 20) =>
+    internal static int Count(PayloadReader r, string manifest, int n, int max = 1 << 20) =>
         n >= 0 && n <= max ? n : throw new System.Runtime.Serialization.SerializationException($"Pmip6Serializer: corrupt '{manifest}' payload (count {n})");
 
     private static void WriteNested<T>(PayloadWriter w, IReadOnlyCollection<T> items) where T : IPmip6Serializable

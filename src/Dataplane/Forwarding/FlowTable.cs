@@ -111,6 +111,22 @@ public sealed class FlowTable
     /// <summary>A command's choice for one flow, published whole with one reference write.</summary>
     private sealed record Move(ulong FlowId, TunnelEndpoint? To);
 
+    /// <summary>
+    /// A route by 6-tuple (the control plane's flow routes): applied to the flow with that key now, and to one
+    /// that starts later (after a restart the routes come back before their flows' packets). <see cref="Live"/>
+    /// while a flow with the key is in the table; <see cref="Since"/> when it was set or its flow went.
+    /// </summary>
+    private sealed class FlowPin(TunnelEndpoint to, long since)
+    {
+        public readonly TunnelEndpoint To = to;
+        public long Since = since;
+        public volatile bool Live;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<FlowKey, FlowPin> _pins = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<FlowKey> _endedPins = new();
+    private int _pinCount;
+
     private readonly TunnelTable _tunnels;
     private readonly FlowTableSettings _settings;
     private readonly Entry[] _entries;
@@ -213,6 +229,55 @@ public sealed class FlowTable
         return false;
     }
 
+    /// <summary>
+    /// Any thread: routes every flow with <paramref name="key"/> through <paramref name="to"/> — the one in the
+    /// table from its next packet, and one that starts later from its first — until that flow expires; null
+    /// removes the route (the flow follows its prefix's home tunnel again).
+    /// </summary>
+    public void Pin(FlowKey key, TunnelEndpoint? to, long now)
+    {
+        if (to is null)
+        {
+            if (_pins.TryRemove(key, out _))
+                Interlocked.Decrement(ref _pinCount);
+        }
+        else
+        {
+            var pin = new FlowPin(to, now);
+            _pins.AddOrUpdate(key, _ => { Interlocked.Increment(ref _pinCount); return pin; }, (_, _) => pin);
+        }
+        for (var i = 0; i < _entries.Length; i++)
+        {
+            if (!TryRead(i, out var e) || e.Key != key)
+                continue;
+            Volatile.Write(ref _moves[i], new Move(e.Id, to));
+            Interlocked.Increment(ref Counters.Moves);
+            if (to is not null && _pins.TryGetValue(key, out var live))
+                live.Live = true;
+        }
+    }
+
+    /// <summary>
+    /// Any thread: the keys whose routes ended since the last call — their flow expired, or no flow with the key
+    /// appeared within the idle timeout of the route being set (a route recovered for a flow that never resumed).
+    /// </summary>
+    public IReadOnlyList<FlowKey> TakeEndedPins(long now)
+    {
+        var ended = new List<FlowKey>();
+        while (_endedPins.TryDequeue(out var key))
+            ended.Add(key);
+        foreach (var (key, pin) in _pins)
+            if (!pin.Live && now - Volatile.Read(ref pin.Since) >= _idleTicks && _pins.TryRemove(new KeyValuePair<FlowKey, FlowPin>(key, pin)))
+            {
+                Interlocked.Decrement(ref _pinCount);
+                ended.Add(key);
+            }
+        return ended;
+    }
+
+    /// <summary>Routes by key currently set.</summary>
+    public int PinCount => Volatile.Read(ref _pinCount);
+
     /// <summary>Any thread: a consistent copy of every flow, with rates as of <paramref name="now"/>.</summary>
     public IReadOnlyList<FlowSnapshot> Snapshot(long now)
     {
@@ -302,6 +367,11 @@ public sealed class FlowTable
         e.Rate = 0;
         e.InUse = true;
         Volatile.Write(ref e.Version, e.Version + 1);
+        if (Volatile.Read(ref _pinCount) > 0 && _pins.TryGetValue(key, out var pin))
+        {
+            Volatile.Write(ref _moves[at], new Move(e.Id, pin.To)); // a pinned flow's first packet already takes its route
+            pin.Live = true;
+        }
         Counters.Created++;
         Volatile.Write(ref _count, _count + 1);
         return at;
@@ -348,6 +418,11 @@ public sealed class FlowTable
         Volatile.Write(ref e.Version, e.Version + 1);
         _free[_freeCount++] = at;
         Counters.Expired++;
+        if (Volatile.Read(ref _pinCount) > 0 && _pins.TryRemove(e.Key, out _))
+        {
+            Interlocked.Decrement(ref _pinCount);
+            _endedPins.Enqueue(e.Key); // the route ends with its flow
+        }
         Volatile.Write(ref _count, _count - 1);
     }
 }

@@ -71,13 +71,24 @@ public sealed class UserspaceTunnel : IDisposable
     {
         var buffer = new byte[TunDevice.MaxPacketLength];
         var counters = Forwarder.Counters;
+        long lastQuietSweep = 0;
         while (!_stopping)
         {
             var n = _device.Read(buffer, out var errno);
             if (n < 0)
             {
                 if (TunDevice.IsTransientReadError(errno))
+                {
+                    // No downlink for a while: no packet drives the flow table's sweep, so expire idle flows here
+                    // (this thread is the table's only writer), at most once a second.
+                    var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (Forwarder.Flows is { } flows && now - lastQuietSweep >= System.Diagnostics.Stopwatch.Frequency)
+                    {
+                        lastQuietSweep = now;
+                        flows.ExpireIdle(now);
+                    }
                     continue;
+                }
                 if (_stopping)
                     return;
                 counters.ReadError();

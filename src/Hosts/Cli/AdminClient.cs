@@ -5,7 +5,7 @@ using Pmip6Akka.Hosts.Config;
 
 namespace Pmip6Akka.Hosts.Cli;
 
-public static class AdminClient
+public static partial class AdminClient
 {
     public const string DefaultLma = "http://127.0.0.1:9180";
     public const string DefaultMag = "http://127.0.0.1:9181";

@@ -39,6 +39,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Cluster membership and journal (`cluster-file`, hocon/cluster.conf); without one a one-node cluster on SQLite.</summary>
     public ClusterSettings Cluster { get; init; } = ClusterSettings.OneNode;
 
+    /// <summary>IP flow mobility (`flow-mobility { ... }`): the binding entity's part and the forwarder's flow table.</summary>
+    public FlowMobilityConfig FlowMobility { get; init; } = FlowMobilityConfig.Off;
+
     public const string Path = "pmip6.lma";
 
     public static LmaDaemonSettings Load(string file)
@@ -76,6 +79,7 @@ public sealed record LmaDaemonSettings(
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),
+            FlowMobility = FlowMobilityConfig.Read(c, Path),
         };
     }
 

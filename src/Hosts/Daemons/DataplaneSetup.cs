@@ -18,7 +18,7 @@ public static class DataplaneSetup
     /// <summary>The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.</summary>
     public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh)
     {
-        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null);
+        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled);
         if (!settings.Buffering.Enabled)
             return resources;
         try
@@ -62,7 +62,7 @@ public static class DataplaneSetup
     }
 
     private static LinuxDataplaneResources Open(string role, MobilityHeaderSocket mh, Ipv6Address address, TunnelSettings tunnel,
-        TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access)
+        TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access, FlowTableSettings? flows = null)
     {
         var owned = new List<IDisposable> { mh };
         try
@@ -72,7 +72,7 @@ public static class DataplaneSetup
                 routes = Own(owned, RouteNetlink.TryOpen(out var r, out var error) ? r! : throw Fail(role, "cannot open rtnetlink", error));
             var resources = new LinuxDataplaneResources(mh) { Routes = routes };
             if (tunnel.Userspace)
-                resources = resources with { Tunnel = OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel) };
+                resources = resources with { Tunnel = OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel, flows) };
             if (tunnel.CpuLatencyLimit is { } limit)
             {
                 if (!CpuLatencyRequest.TryOpen(limit, out var latency, out var latencyError))
@@ -108,7 +108,7 @@ public static class DataplaneSetup
     }
 
     private static UserspaceTunnel OpenTunnel(string role, List<IDisposable> owned, RouteNetlink routes, Ipv6Address address,
-        TunnelSettings tunnel, TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel)
+        TunnelSettings tunnel, TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, FlowTableSettings? flows)
     {
         if (File.Exists(ForwardingSysctl) && File.ReadAllText(ForwardingSysctl).Trim() == "0")
             throw new StartupFailure($"pmip6 {role}: tunnel.mode = userspace needs IPv6 forwarding in this network namespace: " +
@@ -140,7 +140,7 @@ public static class DataplaneSetup
         if (!TunnelSocket.TryOpen(new TunnelSocketOptions { LocalAddress = address, ReceiveBufferBytes = 8 << 20, SendBufferBytes = 8 << 20, ReceiveTimeout = TimeSpan.FromMilliseconds(20) }, out var socket, out error))
             throw Fail(role, $"cannot open the IPv6-in-IPv6 socket on {address}", error);
         Own(owned, socket);
-        var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters());
+        var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters(), flows);
         var userspace = new UserspaceTunnel(device!, socket!, forwarder);
         // The tunnel now owns the device and the socket.
         owned.Remove(device!);

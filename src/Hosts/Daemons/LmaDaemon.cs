@@ -77,7 +77,7 @@ public static class LmaDaemon
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission };
+        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, Flows = settings.FlowMobility.Entity };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
@@ -162,8 +162,13 @@ public static class LmaDaemon
                 return HttpReply.Json(JsonSerializer.Serialize(new { mnId = started.MobileNodeId, sessions = started.Sessions }, DaemonRuntime.Json),
                     started.Sessions == 0 ? 404 : 200);
             }
+            case ("GET", "/flows"):
+                return FlowEndpoints.List(tunnel?.Forwarder.Flows, await index.Ask<BindingIndexView>(new GetBindingIndex(int.MaxValue), TimeSpan.FromSeconds(10)));
+            case ("POST", "/flows/move"):
+                return await FlowEndpoints.Move(request.QueryString["mn-id"], request.QueryString["flow-id"], request.QueryString["to"],
+                    tunnel?.Forwarder.Flows, move => lma.Ask<FlowRouteAnswer>(move, TimeSpan.FromSeconds(10)));
             default:
-                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, POST /revoke?mn-id="}""", 404);
+                return HttpReply.Json("""{"error":"not found: GET /status, GET /metrics, GET /flows, POST /revoke?mn-id=, POST /flows/move?mn-id=&flow-id=&to="}""", 404);
         }
     }
 }

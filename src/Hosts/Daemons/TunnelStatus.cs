@@ -36,6 +36,12 @@ public static class TunnelStatus
         yield return ("tunnel_parked_expired_total", "parked downlink dropped after 300 ms without a route", tunnel.ParkExpired);
         foreach (var (name, reason, value) in tunnel.Forwarder.Counters.All())
             yield return (reason.Length == 0 ? name : $"{name.Replace("_total", "")}_{reason.Replace('-', '_')}_total", "userspace tunnel counter", value);
+        if (tunnel.Forwarder.Flows is not { } flows)
+            yield break;
+        yield return ("flow_table_flows", "downlink flows tracked (flow mobility)", flows.Count);
+        yield return ("flow_table_routes", "flow routes (moved flows) set in the flow table", flows.PinCount);
+        foreach (var (name, value) in flows.Counters.All())
+            yield return (name, "downlink flow table counter", value);
     }
 }
 

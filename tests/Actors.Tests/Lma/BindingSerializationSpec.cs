@@ -66,7 +66,12 @@ public class BindingSerializationSpec
         var two = BindingState.Empty("mn2");
         var cce = ContextReflectorState.Empty("mn1").Apply(new ContextCached("mn1", 1, [Hnp], Mag, NextMag,
             [new ContextBlob(ContextFeature.QosProfile, [1, 2, 3])], T, T.AddSeconds(10), 77, DownlinkMode.Buffer));
-        var back = RoundTrip(new BindingBucketSnapshot([one, two], [cce]), "bce-bucket.v2");
+        var flows = FlowMobilityState.Empty("mn1").Apply(new FlowRouted("mn1", 1, 7,
+            new Pmip6Akka.Dataplane.Forwarding.FlowKey(Mag, Hnp.Address, 0x12345, 6, 80, 40000, true), FlowMoveReason.Loss, T));
+        var back = RoundTrip(new BindingBucketSnapshot([one, two], [cce]) { Flows = [flows] }, "bce-bucket.v3");
+        var route = Assert.Single(Assert.Single(back.Flows).Routes);
+        Assert.Equal((7, flows.Routes[0].Key, 1, FlowMoveReason.Loss, T), ((int)route.RouteId, route.Key, route.SessionId, route.Reason, route.At));
+        Assert.Equal((ushort)8, back.Flows[0].NextRouteId);
         Assert.Equal(["mn1", "mn2"], back.States.Select(s => s.MobileNodeId));
         Assert.Equal([Hnp], Assert.Single(back.States[0].Sessions).Prefixes.ToArray());
         var entry = Assert.Single(Assert.Single(back.Reflectors).Entries);
@@ -77,13 +82,17 @@ public class BindingSerializationSpec
     [Fact]
     public void Snapshots_and_messages_written_before_the_Context_Reflector_still_read()
     {
-        // v1 of both layouts is v2 less its trailing "no reflectors" / "no context" octet.
+        // v1 of both layouts is v2 less its trailing "no reflectors" / "no context" octet; v2 of the snapshot is
+        // v3 less its trailing "no flow states" octet.
         var one = BindingState.Empty("mn1").Apply(new SessionRegistered("mn1", 1, RegistrationKind.Initial, [Hnp], Mag,
             AccessTechnologyType.Ieee8023, null, null, T, TimeSpan.FromHours(1), Stamp, 1));
-        var v2 = Pmip6Serializer.Encode(new BindingBucketSnapshot([one], []));
-        var snapshot = (BindingBucketSnapshot)Pmip6Serializer.Decode(v2[..^1], "bce-bucket.v1");
+        var v3 = Pmip6Serializer.Encode(new BindingBucketSnapshot([one], []));
+        var snapshot = (BindingBucketSnapshot)Pmip6Serializer.Decode(v3[..^2], "bce-bucket.v1");
         Assert.Equal("mn1", Assert.Single(snapshot.States).MobileNodeId);
         Assert.Empty(snapshot.Reflectors);
+        var v2 = (BindingBucketSnapshot)Pmip6Serializer.Decode(v3[..^1], "bce-bucket.v2");
+        Assert.Equal("mn1", Assert.Single(v2.States).MobileNodeId);
+        Assert.Empty(v2.Flows);
 
         var pbu = new ProxyBindingUpdate(Mag, 9, TimeSpan.Zero, "mn1", [Hnp], HandoffIndicator.HandoffStateUnknown, AccessTechnologyType.Ieee8023, null, null, Stamp);
         var message = Pmip6Serializer.Encode(new HandleProxyBindingUpdate(pbu, new MobileNodePolicy("mn1"), 5));
@@ -99,6 +108,29 @@ public class BindingSerializationSpec
         Assert.Equal(BindingBuckets.Bucket("mn1@pmip6.example"), BindingBuckets.Bucket("mn1@pmip6.example"));
         Assert.Equal("961", BindingBuckets.EntityId("mn1@pmip6.example")); // FNV-1a 32 of the UTF-8 octets, mod 1024
         Assert.InRange(BindingBuckets.Bucket(new string('x', 1000)), 0, BindingBuckets.Count - 1);
+    }
+
+    [Fact]
+    public void Flow_mobility_events_and_messages_round_trip_and_a_corrupt_key_is_refused()
+    {
+        var key = new Pmip6Akka.Dataplane.Forwarding.FlowKey(Mag, Hnp.Address, 0xFFFFF, 17, 1, 65535, true);
+        var portless = key with { HasPorts = false, SourcePort = 0, DestinationPort = 0, NextHeader = 50 };
+        Assert.Equal(new FlowRouted("mn1", 2, 65535, key, FlowMoveReason.Outage, T), RoundTrip(new FlowRouted("mn1", 2, 65535, key, FlowMoveReason.Outage, T), "flow-routed.v1"));
+        Assert.Equal(new FlowRouteRemoved("mn1", 2, 1, portless, FlowRouteRemoval.Expired, T),
+            RoundTrip(new FlowRouteRemoved("mn1", 2, 1, portless, FlowRouteRemoval.Expired, T), "flow-route-removed.v1"));
+        Assert.Equal(new RouteFlow("mn1", key, NextMag, FlowMoveReason.Loss), RoundTrip(new RouteFlow("mn1", key, NextMag, FlowMoveReason.Loss), "route-flow.v1"));
+        Assert.Equal(new FlowRouteAnswer("mn1", 0, "why"), RoundTrip(new FlowRouteAnswer("mn1", 0, "why"), "flow-route-answer.v1"));
+        Assert.Equal(new FlowMobilityAnswered("mn1", Mag, 9, UpdateNotificationStatus.MobileNodeNotAttached),
+            RoundTrip(new FlowMobilityAnswered("mn1", Mag, 9, UpdateNotificationStatus.MobileNodeNotAttached), "flow-answered.v1"));
+        Assert.Equal(new FlowExpired("mn1", 3, key), RoundTrip(new FlowExpired("mn1", 3, key), "flow-expired.v1"));
+        Assert.Equal(new GetFlowRoutes("mn1"), RoundTrip(new GetFlowRoutes("mn1"), "get-flow-routes.v1"));
+        var view = RoundTrip(new FlowRoutesView("mn1", [new FlowRouteView(3, key, 2, NextMag, FlowMoveReason.Command, T)], [Mag, NextMag]), "flow-routes.v1");
+        Assert.Equal((key, NextMag), (Assert.Single(view.Routes).Key, view.Routes[0].Via));
+        Assert.Equal([Mag, NextMag], view.AnnouncedTo.ToArray());
+
+        // A flow label wider than 20 bits cannot come from a packet: the row is corrupt.
+        var bytes = Pmip6Serializer.Encode(new FlowExpired("mn1", 3, key with { FlowLabel = 0x100000 }));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => Pmip6Serializer.Decode(bytes, "flow-expired.v1"));
     }
 
     [Fact]

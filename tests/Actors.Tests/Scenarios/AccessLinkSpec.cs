@@ -106,6 +106,11 @@ public class AccessLinkSpec(ITestOutputHelper output) : TestKit(Domain.HoconForS
         access.Tell(new AccessLinkChanged(7, "mn9", true, false, RouterMac));
         ExpectAnnouncementAndProbe(dataplane, 7);
         access.Tell(new AccessNodeSeen(7, [0x02, 0, 0, 0, 0, 9], NodeLinkLocal, true));
-        dataplane.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        // Nothing for the node: no routes, no Router Advertisement to it. (A probe the link's back-off timer sent
+        // before the node was seen, with its announcement to all nodes, may still come: not a registration.)
+        var sent = dataplane.ReceiveWhile<object>(TimeSpan.FromMilliseconds(300), o => o, msgs: int.MaxValue);
+        Assert.DoesNotContain(sent, o => o is InstallAccessRoute);
+        Assert.DoesNotContain(sent, o => o is SendAccessMessage m && m.Destination == NodeLinkLocal);
+        Assert.All(sent, o => Assert.True(o is ProbeAccessLink or SendAccessMessage, $"unexpected {o}"));
     }
 }

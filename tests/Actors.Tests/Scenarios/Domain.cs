@@ -48,7 +48,8 @@ public sealed class Domain
 
     /// <param name="keys">With it, every node authenticates its signalling with the keys it gives for the node's address.</param>
     public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d",
-        Func<Ipv6Address, IKeyRingSource>? keys = null, AuthenticationSettings? authentication = null, ReflectorSettings? reflector = null)
+        Func<Ipv6Address, IKeyRingSource>? keys = null, AuthenticationSettings? authentication = null, ReflectorSettings? reflector = null,
+        FlowMobilitySettings? flows = null)
     {
         _kit = kit;
         _keys = keys;
@@ -64,6 +65,7 @@ public sealed class Domain
             InitialBriTimeout = TimeSpan.FromMilliseconds(300),
             Reflector = reflector ?? new ReflectorSettings { Enabled = false },
             Admission = new LmaAdmissionSettings([Mag1Address, Mag2Address]),
+            Flows = flows ?? FlowMobilitySettings.Default,
         };
         var network = LmaDataplane;
         var counters = LmaCounters;
@@ -85,12 +87,13 @@ public sealed class Domain
     }
 
     public (IActorRef Mag, Counters Counters, TestProbe Reports) StartMag(Ipv6Address address, MagSettings? session = null, IPolicyStore? policies = null,
-        Func<MagNodeSettings, MagNodeSettings>? configure = null)
+        Func<MagNodeSettings, MagNodeSettings>? configure = null, Func<IActorRef, IActorRef>? tap = null)
     {
         var counters = new Counters();
         var settings = new MagNodeSettings(address, LmaAddress, 1, session ?? MagSettings.Default) { HeartbeatInterval = HeartbeatInterval, Policies = policies };
         settings = configure?.Invoke(settings) ?? settings;
-        var mag = _system.ActorOf(MagNode.Props(settings, DataplaneOf(address, counters), counters));
+        var dataplane = DataplaneOf(address, counters);
+        var mag = _system.ActorOf(MagNode.Props(settings, tap?.Invoke(dataplane) ?? dataplane, counters));
         var reports = _kit.CreateTestProbe();
         mag.Tell(new SubscribeSessionReports(), reports.Ref);
         WaitForEndpoints(++_endpoints);
