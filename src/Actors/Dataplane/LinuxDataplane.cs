@@ -231,6 +231,11 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
             _counters.Increment("buffering_flushes_total");
             _log.Info("{0}: new binding via {1}; releasing its held downlink", i.MobileNodeId, i.ProxyCoa);
         }
+        else if (_resources.Buffering?.Rebound(i.Prefixes) is > 0 and var rebound)
+        {
+            _counters.Increment("buffering_returned_rebound_total", by: rebound);
+            _log.Info("{0}: new binding via {1}; {2} packets its previous MAG returned go there", i.MobileNodeId, i.ProxyCoa, rebound);
+        }
         if (_log.IsDebugEnabled)
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
     }

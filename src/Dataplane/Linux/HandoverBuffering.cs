@@ -74,6 +74,31 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         }
     }
 
+    /// <summary>
+    /// The node's prefixes are bound to a new MAG without buffering (the Context Reflector's forward mode): what
+    /// a MAG returned while they still named it, parked for a buffer that will not start, goes out now, through
+    /// the kernel to the new tunnel, in the order it came back. Returns how many.
+    /// </summary>
+    public int Rebound(Ipv6Prefix[] prefixes)
+    {
+        var sent = 0;
+        lock (_parkLock)
+        {
+            if (_active.Any(a => prefixes.Contains(a)))
+                return 0; // buffering: the flush releases them
+            for (var i = 0; i < _parked.Count; i++)
+            {
+                var (destination, packet, at) = _parked[i];
+                if (!prefixes.Any(p => p.Contains(destination)))
+                    continue;
+                if (Inject(packet, at))
+                    sent++;
+                _parked.RemoveAt(i--);
+            }
+        }
+        return sent;
+    }
+
     private void Activated(Ipv6Prefix[] prefixes)
     {
         lock (_parkLock)
