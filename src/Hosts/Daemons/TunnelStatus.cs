@@ -61,6 +61,8 @@ public static class BufferingStatus
         verdictErrors = buffering.VerdictErrors,
         ruleErrors = buffering.RuleErrors,
         receiveOverruns = buffering.ReceiveOverruns,
+        returnedParked = buffering.ParkedTotal,
+        returnedParkedDropped = buffering.ParkedDropped,
         // Newest first.
         episodes = buffering.Buffer.RecentEpisodes().Select(e => new
         {
@@ -90,5 +92,8 @@ public static class BufferingStatus
         foreach (var reason in Enum.GetValues<Pmip6Akka.Dataplane.Forwarding.BufferDropReason>())
             yield return ($"buffer_dropped_{Pmip6Akka.Dataplane.Forwarding.HandoverBuffer.ReasonName(reason).Replace('-', '_')}_total", "held packets dropped", buffering.Buffer.Dropped(reason));
         yield return ("buffer_rule_errors_total", "ip6tables rule changes that failed", buffering.RuleErrors);
+        yield return ("buffer_returned_parked_total", "packets a MAG returned, parked until the node's buffering started", buffering.ParkedTotal);
+        yield return ("buffer_returned_parked_dropped_total", "returned packets dropped: parked too long (500 ms) or too many", buffering.ParkedDropped);
+        yield return ("buffer_receive_overruns_total", "NFQUEUE receive overruns (ENOBUFS: the kernel dropped queue messages for us)", buffering.ReceiveOverruns);
     }
 }
