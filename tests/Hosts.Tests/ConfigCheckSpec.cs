@@ -61,6 +61,11 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "required = on", "required = maybe", "pmip6.lma.security.required")]
     [InlineData("mag.conf", "replay-window = 1s", "replay-window = forever", "pmip6.mag.security.replay-window")]
     [InlineData("mag.conf", "keys-file = \"\"", "keys-file = \"no-such-keys.conf\"", "pmip6.mag.security.keys-file")]
+    [InlineData("lma.conf", "format = \"text\"", "format = \"xml\"", "pmip6.lma.log.format")]
+    [InlineData("mag.conf", "level = \"info\"", "level = \"chatty\"", "pmip6.mag.log.level")]
+    [InlineData("mag.conf", "revoke-bindings = on", "revoke-bindings = sometimes", "pmip6.mag.shutdown.revoke-bindings")]
+    [InlineData("mag.conf", "timeout = 20s", "timeout = 0s", "pmip6.mag.shutdown.timeout")]
+    [InlineData("lma.conf", "timeout = 20s", "timeout = 20s, revoke-bindings = on", "pmip6.lma.shutdown.revoke-bindings")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);
