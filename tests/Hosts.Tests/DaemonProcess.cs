@@ -32,7 +32,7 @@ internal sealed class DaemonProcess : IDisposable
     public string WaitForLine(string text, TimeSpan timeout, int skip = 0)
     {
         var until = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < until)
+        do
         {
             var found = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).Skip(skip).FirstOrDefault();
             if (found is not null)
@@ -40,7 +40,7 @@ internal sealed class DaemonProcess : IDisposable
             if (_process.HasExited)
                 break;
             Thread.Sleep(50);
-        }
+        } while (DateTime.UtcNow < until);
         throw new Xunit.Sdk.XunitException($"no line with '{text}' within {timeout} (exited: {_process.HasExited}):\n{Transcript}");
     }
 

@@ -78,6 +78,19 @@ public sealed class OperationsSpec : IDisposable
 
     private string Status(int port) => _http.GetStringAsync($"http://127.0.0.1:{port}/status").GetAwaiter().GetResult();
 
+    private static bool IsJsonObject(string line)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(line);
+            return json.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     private const string PbusSent = "pmip6_mag_pbu_sent_total";
 
     private const string Refused = "pmip6_mag_attach_refused_total{reason=\"no-policy\"}";
@@ -145,5 +158,62 @@ public sealed class OperationsSpec : IDisposable
         }
         Assert.Contains(mag.Lines, l => l.Contains("\"source\":\"pmip6.mag\"") && l.Contains("serving on"));
         Assert.Contains(mag.Lines, l => l.Contains("\"source\":\"akka://pmip6-mag/user/mag\""));
+    }
+
+    private string LmaConfig(int port)
+    {
+        var path = Path.Combine(_dir, "lma.conf");
+        File.WriteAllText(path, $$"""
+            pmip6.lma {
+              address = "::1"
+              authorized-mags = ["::1"]
+              prefix-pool = "2001:db8:a000::/40"
+              policy-file = "policies.conf"
+              store = "lma.db"
+              http = "127.0.0.1:{{port}}"
+              tunnel { mode = "off" }
+              buffering { enabled = off }
+              security { keys-file = "keys.conf" }
+              log { format = "json" }
+              shutdown { timeout = 20s }
+            }
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void An_lma_stopped_with_sigterm_exits_0_with_its_bindings_in_the_journal_and_recovers_them_at_the_next_start()
+    {
+        WritePolicies("""{ mn-id = "kept@ops.example" }""");
+        WriteKeys(KeysFileSpec.Entry(4096, "::1"));
+        var lmaPort = DaemonProcess.FreePort();
+        var magPort = DaemonProcess.FreePort();
+        var lmaConfig = LmaConfig(lmaPort);
+        using (var lma = new DaemonProcess("lma", "--config", lmaConfig))
+        {
+            lma.WaitForLine("pmip6 lma: serving on", Start);
+            Assert.Contains("0 mobile nodes with bindings", lma.WaitForLine("binding buckets recovered", TimeSpan.Zero));
+            // A MAG on the same address registers a node (each daemon ignores the messages meant for the other).
+            using var mag = new DaemonProcess("mag", "--config", MagConfig(magPort, "off"));
+            mag.WaitForLine("pmip6 mag: serving on", Start);
+            Attach(magPort, "kept@ops.example");
+            WaitFor(() => _http.GetStringAsync($"http://127.0.0.1:{lmaPort}/status").GetAwaiter().GetResult().Contains("kept@ops.example"),
+                "the binding at the LMA", lma);
+
+            lma.Signal(SIGTERM);
+            var (code, took) = lma.WaitForExit(TimeSpan.FromSeconds(30));
+            Assert.True(code == 0, lma.Transcript);
+            Assert.True(took < TimeSpan.FromSeconds(20), $"stopping took {took}");
+            Assert.Contains(lma.Lines, l => l.Contains("pmip6 lma: stopped in") && l.Contains("journal flushed"));
+            foreach (var line in lma.Lines)
+                Assert.True(IsJsonObject(line), $"not a JSON line: {line}");
+            mag.Signal(SIGTERM);
+            Assert.Equal(0, mag.WaitForExit(TimeSpan.FromSeconds(15)).ExitCode);
+        }
+        // The registration was written before the LMA exited: the next start recovers it.
+        using var again = new DaemonProcess("lma", "--config", lmaConfig);
+        Assert.Contains("1 mobile nodes with bindings", again.WaitForLine("binding buckets recovered", Start));
+        again.Signal(SIGTERM);
+        Assert.Equal(0, again.WaitForExit(TimeSpan.FromSeconds(30)).ExitCode);
     }
 }

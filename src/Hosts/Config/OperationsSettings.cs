@@ -25,11 +25,12 @@ public sealed record LogSettings(LogFormat Format, string Level)
         }, level);
     }
 
-    /// <summary>The Akka.NET logging configuration: the level, and in JSON mode our JSON-lines logger only (nothing printed before it starts).</summary>
+    /// <summary>The Akka.NET logging configuration: the level, and in JSON mode our JSON-lines loggers (also before the logger starts and after it stops).</summary>
     public string ToHocon() => Format == LogFormat.Json
         ? $"""
            akka.loglevel = {Level.ToUpperInvariant()}
-           akka.stdout-loglevel = OFF
+           akka.stdout-loglevel = {Level.ToUpperInvariant()}
+           akka.stdout-logger-class = "{typeof(Daemons.JsonStandardOutLogger).FullName}, {typeof(Daemons.JsonLogger).Assembly.GetName().Name}"
            akka.loggers = ["{typeof(Daemons.JsonLogger).FullName}, {typeof(Daemons.JsonLogger).Assembly.GetName().Name}"]
            """
         : $"""

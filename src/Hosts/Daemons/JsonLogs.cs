@@ -36,7 +36,11 @@ public sealed class JsonLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
     public JsonLogger()
     {
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
-        Receive<LogEvent>(e =>
+        Receive<LogEvent>(Write);
+    }
+
+    public static void Write(LogEvent e)
+    {
         {
             var level = e.LogLevel() switch
             {
@@ -57,7 +61,20 @@ public sealed class JsonLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
             var line = JsonLogLine.Format(new DateTimeOffset(e.Timestamp.ToUniversalTime(), TimeSpan.Zero), level, e.LogSource, message, e.Cause?.ToString());
             Console.Out.WriteLine(line);
             Console.Out.Flush();
-        });
+        }
+    }
+}
+
+/// <summary>
+/// What Akka.NET logs before JsonLogger starts and after it stops (the last lines of a shutdown), in
+/// JSON as well (`akka.stdout-logger-class`).
+/// </summary>
+public sealed class JsonStandardOutLogger : MinimalLogger
+{
+    protected override void Log(object message)
+    {
+        if (message is LogEvent e)
+            JsonLogger.Write(e);
     }
 }
 
