@@ -67,6 +67,11 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "flow-idle-timeout = 30s", "flow-idle-timeout = 0s", "pmip6.lma.flow-mobility.flow-idle-timeout")]
     [InlineData("lma.conf", "loss-threshold-percent = 5", "loss-threshold-percent = 0", "pmip6.lma.flow-mobility.loss-threshold-percent")]
     [InlineData("lma.conf", "max-routes-per-mn = 64", "max-routes-per-mn = -1", "pmip6.lma.flow-mobility.max-routes-per-mn")]
+    [InlineData("lma.conf", "format = \"text\"", "format = \"xml\"", "pmip6.lma.log.format")]
+    [InlineData("mag.conf", "level = \"info\"", "level = \"chatty\"", "pmip6.mag.log.level")]
+    [InlineData("mag.conf", "revoke-bindings = on", "revoke-bindings = sometimes", "pmip6.mag.shutdown.revoke-bindings")]
+    [InlineData("mag.conf", "timeout = 20s", "timeout = 0s", "pmip6.mag.shutdown.timeout")]
+    [InlineData("lma.conf", "timeout = 20s", "timeout = 20s, revoke-bindings = on", "pmip6.lma.shutdown.revoke-bindings")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);

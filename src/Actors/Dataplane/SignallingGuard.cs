@@ -21,6 +21,12 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
 
     private sealed record ReloadDue;
 
+    /// <summary>Check the keys file now (SIGHUP); answered with <see cref="KeysReloaded"/>.</summary>
+    public sealed record ReloadKeys;
+
+    /// <summary>Result "loaded", "unchanged" or "failed" (the previous keys stay in use; Problem names the key).</summary>
+    public sealed record KeysReloaded(string Result, int Keys, string? Problem);
+
     private readonly IActorRef _inner;
     private readonly SignallingAuthenticator _authenticator;
     private readonly IKeyRingSource _keys;
@@ -55,6 +61,7 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         Receive<SendMobilityMessage>(OnSend);
         Receive<MobilityMessageReceived>(OnReceived);
         Receive<ReloadDue>(_ => Reload());
+        Receive<ReloadKeys>(_ => Sender.Tell(Reload()));
         // Anything else: down to the dataplane; what the dataplane reports (e.g. FlowExpired) up to the node.
         ReceiveAny(m =>
         {
@@ -118,20 +125,23 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
             m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
     }
 
-    private void Reload()
+    private KeysReloaded Reload()
     {
         var poll = _keys.Poll();
         if (poll.Error is { } problem)
         {
             _counters.Increment("security_keys_reloads_total", "result", "failed");
             _log.Error("keys not reloaded, the previous ones stay in use: {0}", problem);
+            return new KeysReloaded("failed", _authenticator.Keys.Count, problem);
         }
-        else if (poll.Keys is { } ring)
+        if (poll.Keys is { } ring)
         {
             _authenticator.Keys = ring;
             _counters.Increment("security_keys_reloads_total", "result", "loaded");
             _log.Info("keys reloaded: {0} keys (SPIs {1})", ring.Count, string.Join(", ", ring.Keys.Select(k => k.Spi)));
+            return new KeysReloaded("loaded", ring.Count, null);
         }
+        return new KeysReloaded("unchanged", _authenticator.Keys.Count, null);
     }
 
     private void RateLimited(string kind, Action<long> write)

@@ -10,6 +10,10 @@ public sealed class Counters
     private readonly ConcurrentDictionary<(string Name, string Label, string Value), long> _counts = new();
     private readonly ConcurrentDictionary<string, Histogram> _histograms = new();
 
+    /// <summary>
+    /// Adds to a counter with at most one label; several labels are written comma-separated in both
+    /// (label "what,result", value "keys,loaded") and rendered as {what="keys",result="loaded"}.
+    /// </summary>
     public void Increment(string name, string label = "", string value = "", long by = 1) =>
         _counts.AddOrUpdate((name, label, value), by, (_, old) => old + by);
 

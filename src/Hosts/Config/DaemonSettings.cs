@@ -13,7 +13,7 @@ public sealed record LmaDaemonSettings(
     ImmutableHashSet<Ipv6Address> AuthorizedMags,
     Ipv6Prefix PrefixPool,
     byte PrefixLength,
-    PolicyStore Policies,
+    ReloadablePolicyStore Policies,
     TimeSpan MaxLifetime,
     TimeSpan TimestampValidityWindow,
     TimeSpan MinDelayBeforeBceDelete,
@@ -35,6 +35,12 @@ public sealed record LmaDaemonSettings(
 
     /// <summary>Authenticated signalling (`security { ... }`).</summary>
     public SecuritySettings Security { get; init; } = SecuritySettings.Off;
+
+    /// <summary>Logs as plain text or JSON lines (`log { ... }`).</summary>
+    public LogSettings Log { get; init; } = LogSettings.Default;
+
+    /// <summary>How long SIGTERM may take (`shutdown { timeout }`).</summary>
+    public ShutdownSettings Shutdown { get; init; } = ShutdownSettings.Default;
 
     /// <summary>Cluster membership and journal (`cluster-file`, hocon/cluster.conf); without one a one-node cluster on SQLite.</summary>
     public ClusterSettings Cluster { get; init; } = ClusterSettings.OneNode;
@@ -58,7 +64,7 @@ public sealed record LmaDaemonSettings(
             [.. c.Addresses("authorized-mags")],
             pool,
             (byte)length,
-            PolicyStore.Load(c.FilePath("policy-file")),
+            ReloadablePolicyStore.Load(c.FilePath("policy-file")),
             c.Duration("max-lifetime", TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(262140), TimeSpan.FromHours(1)),
             c.Duration("timestamp-validity-window", TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10), ProtocolConstants.TimestampValidityWindow),
             c.Duration("min-delay-before-bce-delete", TimeSpan.Zero, TimeSpan.FromMinutes(10), ProtocolConstants.MinDelayBeforeBceDelete),
@@ -80,6 +86,8 @@ public sealed record LmaDaemonSettings(
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),
             FlowMobility = FlowMobilityConfig.Read(c, Path),
+            Log = LogSettings.Read(c, Path),
+            Shutdown = ShutdownSettings.Read(c, Path, revocationAllowed: false),
         };
     }
 
@@ -136,7 +144,7 @@ public sealed record MagDaemonSettings(
     TimeSpan MaxBindackTimeout,
     string StateDirectory,
     Uri? Http,
-    PolicyStore Policies)
+    ReloadablePolicyStore Policies)
 {
     public const string Path = "pmip6.mag";
 
@@ -155,6 +163,12 @@ public sealed record MagDaemonSettings(
     /// <summary>Authenticated signalling (`security { ... }`).</summary>
     public SecuritySettings Security { get; init; } = SecuritySettings.Off;
 
+    /// <summary>Logs as plain text or JSON lines (`log { ... }`).</summary>
+    public LogSettings Log { get; init; } = LogSettings.Default;
+
+    /// <summary>What SIGTERM does: revoke the bindings or let them age, and how long it may take (`shutdown { ... }`).</summary>
+    public ShutdownSettings Shutdown { get; init; } = ShutdownSettings.Default;
+
     public static MagDaemonSettings Load(string file)
     {
         var c = ConfigReader.Load(file, Path);
@@ -172,11 +186,13 @@ public sealed record MagDaemonSettings(
             c.Duration("max-bindack-timeout", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), ProtocolConstants.MaxBindackTimeout),
             c.FilePath("state-directory"),
             c.HttpEndpoint("http"),
-            PolicyStore.Load(c.FilePath("policy-file")))
+            ReloadablePolicyStore.Load(c.FilePath("policy-file")))
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Access = AccessSettings.Read(c, Path),
             Security = SecuritySettings.Read(c, Path),
+            Log = LogSettings.Read(c, Path),
+            Shutdown = ShutdownSettings.Read(c, Path, revocationAllowed: true),
             AaaDelay = c.Duration("aaa-delay", TimeSpan.Zero, TimeSpan.FromMinutes(1), TimeSpan.Zero),
             Reflector = new Pmip6Akka.Actors.Mag.MagReflectorSettings
             {

@@ -56,8 +56,11 @@ public static class DaemonRuntime
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>Completes when the process is asked to stop (SIGTERM, SIGINT, SIGQUIT).</summary>
-    public static Task StopRequested(out IDisposable registrations)
+    /// <summary>
+    /// Completes when the process is asked to stop (SIGTERM, SIGINT, SIGQUIT); until then every SIGHUP
+    /// runs <paramref name="reload"/> (in the background; it must not throw).
+    /// </summary>
+    public static Task StopRequested(out IDisposable registrations, Func<Task>? reload = null)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handlers = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }
@@ -66,6 +69,12 @@ public static class DaemonRuntime
                 context.Cancel = true;
                 stop.TrySetResult();
             })).ToList();
+        if (reload is not null)
+            handlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                _ = Task.Run(reload);
+            }));
         registrations = new Registrations(handlers);
         return stop.Task;
     }

@@ -2,8 +2,10 @@
 // missing privilege fails at once), joins the Akka.Cluster of its cluster-file (one node on the SQLite
 // journal by default; several on PostgreSQL), starts the
 // prefix pool, the sharded binding entities and the protocol handler, serves /status, /metrics and
-// POST /revoke, and shuts down cleanly on SIGTERM/SIGINT (the journal is flushed by Akka's
-// coordinated shutdown).
+// POST /revoke, reloads its policy profiles and keys on SIGHUP, and shuts down cleanly on SIGTERM/SIGINT:
+// Akka's coordinated shutdown hands the binding buckets off (an entity finishes the event it is
+// persisting before it stops), leaves the cluster and terminates the actor system, which the daemon
+// waits for (shutdown.timeout at most) before it exits 0.
 using System.Collections.Immutable;
 using System.Net;
 using System.Text.Json;
@@ -39,6 +41,8 @@ public static class LmaDaemon
         {
             throw new CommandFailure(ExitConfig, $"pmip6 lma: {e.Message}");
         }
+        if (settings.Log.Format == LogFormat.Json)
+            stdout = new JsonLineWriter(stdout, "pmip6.lma");
         try
         {
             return RunAsync(settings, stdout).GetAwaiter().GetResult();
@@ -60,7 +64,7 @@ public static class LmaDaemon
         try
         {
             system = await ActorSystemFactory.StartAsync("pmip6-lma", settings.Cluster.Node(settings.Store, settings.StoreFullSync),
-                upTimeout: TimeSpan.FromMinutes(settings.Cluster.Options.SeedNodes.IsEmpty ? 0.5 : 5));
+                Akka.Configuration.ConfigurationFactory.ParseString(settings.Log.ToHocon()), upTimeout: TimeSpan.FromMinutes(settings.Cluster.Options.SeedNodes.IsEmpty ? 0.5 : 5));
         }
         catch (Exception e)
         {
@@ -99,13 +103,26 @@ public static class LmaDaemon
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
 
-        var stop = DaemonRuntime.StopRequested(out var signals);
+        var reload = new ConfigReload(settings.Policies, settings.Security.Keys is null ? null : dataplane, settings.Security.Keys?.File,
+            counters, Logging.GetLogger(system, "pmip6.lma.reload"));
+        var stop = DaemonRuntime.StopRequested(out var signals, reload.RunAsync);
         await Task.WhenAny(stop, system.WhenTerminated);
         signals.Dispose();
-        stdout.WriteLine("pmip6 lma: stopping");
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        stdout.WriteLine($"pmip6 lma: stopping: handing the binding buckets off, flushing the journal (at most {settings.Shutdown.Timeout.TotalSeconds:0.#} s)");
+        stdout.Flush();
         if (http is not null)
             await http.DisposeAsync();
-        await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        var terminated = CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).ContinueWith(_ => system.WhenTerminated).Unwrap();
+        if (await Task.WhenAny(terminated, Task.Delay(settings.Shutdown.Timeout)) != terminated)
+        {
+            stdout.WriteLine($"pmip6 lma: WARNING not stopped within shutdown.timeout ({settings.Shutdown.Timeout.TotalSeconds:0.#} s): exiting; events still being written may be lost");
+            stdout.Flush();
+            return CommandLine.ExitFailure;
+        }
+        resources.Dispose();
+        stdout.WriteLine($"pmip6 lma: stopped in {stopping.Elapsed.TotalSeconds:F1} s: actor system terminated, journal flushed");
+        stdout.Flush();
         return CommandLine.ExitOk;
     }
 

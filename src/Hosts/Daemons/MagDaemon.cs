@@ -1,7 +1,9 @@
 // `pmip6 mag --config FILE`: the MAG as a daemon. Attach and detach events come from its local HTTP
 // endpoint (POST /attach, /detach) until the access-link dataplane (router solicitations, link
-// state) feeds them; /status shows the Binding Update List, /metrics the counters. On SIGTERM it
-// sends one global Binding Revocation for all its sessions (RFC 5846 §8.1) before stopping.
+// state) feeds them; /status shows the Binding Update List, /metrics the counters. SIGHUP reloads its
+// policy profiles and keys. On SIGTERM it sends one global Binding Revocation for all its sessions
+// (RFC 5846 §8.1), or with shutdown.revoke-bindings = off leaves them to age at the LMA, then stops
+// within shutdown.timeout and exits 0.
 using System.Net;
 using System.Text.Json;
 using Akka.Actor;
@@ -34,6 +36,8 @@ public static class MagDaemon
         {
             throw new CommandFailure(LmaDaemon.ExitConfig, $"pmip6 mag: {e.Message}");
         }
+        if (settings.Log.Format == LogFormat.Json)
+            stdout = new JsonLineWriter(stdout, "pmip6.mag");
         try
         {
             return RunAsync(settings, stdout).GetAwaiter().GetResult();
@@ -49,7 +53,7 @@ public static class MagDaemon
         var restartCounter = DaemonRuntime.NextRestartCounter("mag", Path.Combine(settings.StateDirectory, "restart-counter"));
         var socket = DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device);
         var resources = DataplaneSetup.ForMag(settings, socket);
-        var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString("akka.loglevel = INFO\nakka.stdout-loglevel = INFO"));
+        var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString(settings.Log.ToHocon()));
         var counters = new Counters();
         var dataplane = DaemonRuntime.GuardSignalling("mag", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
             settings.Security, counters, stdout);
@@ -84,15 +88,37 @@ public static class MagDaemon
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
 
-        var stop = DaemonRuntime.StopRequested(out var signals);
+        var reload = new ConfigReload(settings.Policies, settings.Security.Keys is null ? null : dataplane, settings.Security.Keys?.File,
+            counters, Logging.GetLogger(system, "pmip6.mag.reload"));
+        var stop = DaemonRuntime.StopRequested(out var signals, reload.RunAsync);
         await Task.WhenAny(stop, system.WhenTerminated);
         signals.Dispose();
-        var revoked = await mag.Ask<int>(new RevokeAllSessions(), TimeSpan.FromSeconds(5));
-        stdout.WriteLine($"pmip6 mag: stopping; global revocation sent for {revoked} sessions");
-        await Task.Delay(200); // let the BRI leave the socket
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        var ask = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, settings.Shutdown.Timeout.Ticks / 2));
+        if (settings.Shutdown.RevokeBindings)
+        {
+            var revoked = await mag.Ask<int>(new RevokeAllSessions(), ask);
+            stdout.WriteLine($"pmip6 mag: stopping; global revocation sent for {revoked} sessions");
+            await Task.Delay(200); // let the BRI leave the socket
+        }
+        else
+        {
+            var bul = await mag.Ask<BindingUpdateListView>(new GetBindingUpdateList(), ask);
+            var live = bul.Entries.Count(e => e.Phase != MagSessionPhase.Failed);
+            stdout.WriteLine($"pmip6 mag: stopping; {live} sessions left to age at the LMA (shutdown.revoke-bindings = off)");
+        }
+        stdout.Flush();
         if (http is not null)
             await http.DisposeAsync();
-        await system.Terminate();
+        var terminated = system.Terminate();
+        if (await Task.WhenAny(terminated, Task.Delay(settings.Shutdown.Timeout - stopping.Elapsed)) != terminated)
+        {
+            stdout.WriteLine($"pmip6 mag: WARNING not stopped within shutdown.timeout ({settings.Shutdown.Timeout.TotalSeconds:0.#} s): exiting");
+            stdout.Flush();
+            return CommandLine.ExitFailure;
+        }
+        stdout.WriteLine($"pmip6 mag: stopped in {stopping.Elapsed.TotalSeconds:F1} s");
+        stdout.Flush();
         return CommandLine.ExitOk;
     }
 

@@ -18,7 +18,7 @@ public static class Prometheus
             {
                 sb.Append(name);
                 if (c.Label.Length > 0)
-                    sb.Append('{').Append(c.Label).Append("=\"").Append(Escape(c.LabelValue)).Append("\"}");
+                    AppendLabels(sb, c.Label, c.LabelValue);
                 sb.Append(' ').Append(c.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
         }
@@ -44,6 +44,17 @@ public static class Prometheus
             sb.Append(prefix).Append(gauge).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
         return sb.ToString();
+    }
+
+    /// <summary>{label="value"}; comma-separated names take the comma-separated values in order (Counters.Increment).</summary>
+    private static void AppendLabels(StringBuilder sb, string label, string value)
+    {
+        var names = label.Split(',');
+        var values = names.Length > 1 ? value.Split(',', names.Length) : [value];
+        sb.Append('{');
+        for (var i = 0; i < names.Length; i++)
+            sb.Append(i == 0 ? "" : ",").Append(names[i]).Append("=\"").Append(Escape(i < values.Length ? values[i] : "")).Append('"');
+        sb.Append('}');
     }
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
