@@ -60,11 +60,14 @@ public sealed class HeldQueue
             _items.AddAfter(after, (packet, order));
     }
 
-    public (uint Id, int Length, long At) Dequeue()
+    public (uint Id, int Length, long At) Dequeue() => Dequeue(out _);
+
+    public (uint Id, int Length, long At) Dequeue(out long order)
     {
-        var first = _items.First!.Value.Packet;
+        var first = _items.First!.Value;
         _items.RemoveFirst();
-        return first;
+        order = first.Order;
+        return first.Packet;
     }
 }
 
@@ -86,6 +89,8 @@ public sealed class HandoverBuffer
         public double Rate;
         public long DelaySumTicks, DelayMaxTicks;
         public bool Finishing;
+        /// <summary>The newest place in the node's downlink dropped for a cap: anything older that turns up later goes too.</summary>
+        public long DroppedThrough = long.MinValue;
     }
 
     private readonly HandoverBufferLimits _limits;
@@ -165,11 +170,20 @@ public sealed class HandoverBuffer
                 _passed++;
                 return false;
             }
+            node.Arrived++;
+            _held++;
+            if ((order ?? now) <= node.DroppedThrough)
+            {
+                // Older than what a cap already dropped (a packet a MAG returned late, put back in its place):
+                // oldest first means it goes as well.
+                node.Dropped++;
+                _dropped[(int)BufferDropReason.OverflowNode]++;
+                _verdicts.Drop(packetId);
+                return true;
+            }
             node.Held.Enqueue((packetId, length, now), order ?? now);
             node.Bytes += length;
-            node.Arrived++;
             _total++;
-            _held++;
             // Caps: the oldest go first (the newest are the most useful once the node is back).
             while (node.Held.Count > _limits.MaxPacketsPerNode || node.Bytes > _limits.MaxBytesPerNode)
                 DropOldest(node, BufferDropReason.OverflowNode);
@@ -307,7 +321,9 @@ public sealed class HandoverBuffer
 
     private void DropOldest(NodeBuffer node, BufferDropReason reason)
     {
-        var (id, length, _) = node.Held.Dequeue();
+        var (id, length, _) = node.Held.Dequeue(out var order);
+        if (reason is BufferDropReason.OverflowNode or BufferDropReason.OverflowGlobal && order > node.DroppedThrough)
+            node.DroppedThrough = order;
         node.Bytes -= length;
         node.Dropped++;
         _total--;

@@ -208,6 +208,22 @@ public sealed class HandoverBufferSpec
     }
 
     [Fact]
+    public void A_returned_packet_older_than_one_a_cap_already_dropped_is_dropped_too_oldest_first_holds()
+    {
+        var (buffer, verdicts) = Buffer(new HandoverBufferLimits { MaxPacketsPerNode = 3, Adaptive = false, FlushRate = 1_000_000 });
+        buffer.Start("mn1", [Hnp1], 0);
+        for (uint id = 11; id <= 14; id++)
+            buffer.TryHold(id, Mn1, 100, Ms(id)); // 11 dropped for the cap
+        buffer.TryHold(10, Mn1, 100, Ms(15), order: Ms(10)); // sent before 11, returned by the old MAG only now
+        buffer.TryHold(15, Mn1, 100, Ms(15)); // 12 dropped for the cap
+        Assert.Equal([11u, 10, 12], verdicts.Dropped);
+        Assert.Equal(3, buffer.Dropped(BufferDropReason.OverflowNode));
+        buffer.Flush("mn1", Ms(20));
+        Tick(buffer, Ms(21));
+        Assert.Equal([13u, 14, 15], verdicts.Accepted);
+    }
+
+    [Fact]
     public void A_tunnel_endpoint_remembers_when_it_sent_a_packet()
     {
         var endpoint = new TunnelTable().Endpoint(Ipv6Address.Parse("2001:db8:ff::1:1"));
