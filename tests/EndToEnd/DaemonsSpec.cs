@@ -83,6 +83,26 @@ public sealed class DaemonsSpec : IDisposable
     }
 
     [Fact]
+    public void A_flood_from_a_mag_is_held_to_its_rate_on_the_receive_thread_and_the_mag_is_served_again_after_it()
+    {
+        _domain.StartLma();
+        _domain.StartMag();
+        // 20,000 messages as fast as one socket sends them: far past the per-MAG burst (5,000) and rate (5,000/s).
+        var junk = Convert.FromHexString("3B0063000000000000000000000000000000"); // an unknown MH type: cheap to send, counted if admitted
+        _domain.SendRawToLma([.. Enumerable.Repeat(junk, 20_000)]);
+        DaemonDomain.Eventually(() =>
+        {
+            var metrics = _domain.Http(_domain.LmaNamespace, DaemonDomain.LmaHttp, "GET", "/metrics").Body;
+            var limited = System.Text.RegularExpressions.Regex.Match(metrics, @"pmip6_lma_mh_rate_limited_total\{scope=""peer""\} (\d+)");
+            Assert.True(limited.Success && long.Parse(limited.Groups[1].Value) >= 5_000, "the flood was not limited: " +
+                string.Join(" ", metrics.Split('\n').Where(l => l.Contains("rate_limited") || l.Contains("mh_received"))));
+        }, TimeSpan.FromSeconds(10));
+
+        _domain.Attach("mn1@pmip6.example"); // the same MAG, once the flood is over
+        DaemonDomain.Eventually(() => Assert.True(_domain.LmaBindings().ContainsKey("mn1@pmip6.example")), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public void An_unknown_mobile_node_is_refused_with_153_and_counted()
     {
         _domain.StartLma();

@@ -39,6 +39,8 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     public AccessLinkResources? Access { get; init; }
     /// <summary>The LMA's handover buffer (NFQUEUE), when buffering is on.</summary>
     public HandoverBuffering? Buffering { get; init; }
+    /// <summary>Flood limits applied on the MH receive thread before a message becomes an actor message (issue 10).</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveAdmission? Admission { get; init; }
     /// <summary>A PM QoS CPU wake-up latency request held for the node's life (tunnel.cpu-latency-limit).</summary>
     public CpuLatencyRequest? CpuLatency { get; init; }
 
@@ -213,6 +215,12 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 continue;
             }
             _counters.Increment("mh_received_total");
+            if (_resources.Admission is { } admission
+                && admission.Admit(source, System.Diagnostics.Stopwatch.GetTimestamp()) is var scope and not Pmip6Akka.Dataplane.Security.AdmissionScope.Admitted)
+            {
+                _counters.Increment("mh_rate_limited_total", "scope", Pmip6Akka.Dataplane.Security.ReceiveAdmission.ScopeName(scope));
+                continue;
+            }
             _endpoint.Tell(new MobilityMessageReceived(buffer.AsSpan(0, n).ToArray(), source, destination, DateTimeOffset.UtcNow), self);
         }
     }

@@ -30,6 +30,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Handover buffering (`buffering { ... }`).</summary>
     public BufferingSettings Buffering { get; init; } = BufferingSettings.Default;
 
+    /// <summary>Flood limits on the Mobility Header receive path (`admission { ... }`).</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits Admission { get; init; } = Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits.Default;
+
     /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
 
@@ -82,6 +85,7 @@ public sealed record LmaDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Buffering = BufferingSettings.Read(c, Path),
+            Admission = AdmissionSettings.Read(c),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),
@@ -154,6 +158,9 @@ public sealed record MagDaemonSettings(
     /// <summary>The access links (`access { ... }`).</summary>
     public AccessSettings Access { get; init; } = AccessSettings.Default;
 
+    /// <summary>Flood limits on the Mobility Header receive path (`admission { ... }`).</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits Admission { get; init; } = Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits.Default;
+
     /// <summary>Time the authorisation step takes before a new node's first PBU (`aaa-delay`).</summary>
     public TimeSpan AaaDelay { get; init; }
 
@@ -190,6 +197,7 @@ public sealed record MagDaemonSettings(
         {
             Tunnel = TunnelSettings.Read(c, Path),
             Access = AccessSettings.Read(c, Path),
+            Admission = AdmissionSettings.Read(c),
             Security = SecuritySettings.Read(c, Path),
             Log = LogSettings.Read(c, Path),
             Shutdown = ShutdownSettings.Read(c, Path, revocationAllowed: true),
@@ -281,6 +289,25 @@ public sealed record BufferingSettings(bool Enabled, ushort Queue, Pmip6Akka.Dat
                 FlushRate = c.Int("buffering.flush-rate", 1, 10_000_000, d.FlushRate),
                 Adaptive = c.Bool("buffering.adaptive", d.Adaptive),
             });
+    }
+}
+
+/// <summary>`admission { ... }`: rates in messages per second (0: no limit), bursts in messages.</summary>
+public static class AdmissionSettings
+{
+    public static Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits Read(ConfigReader c)
+    {
+        var d = Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits.Default;
+        double Value(string key, double fallback) => c.Int("admission." + key, 0, 10_000_000, (int)fallback);
+        return new Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits
+        {
+            PerPeerRate = Value("per-peer-rate", d.PerPeerRate),
+            PerPeerBurst = Value("per-peer-burst", d.PerPeerBurst),
+            OthersRate = Value("others-rate", d.OthersRate),
+            OthersBurst = Value("others-burst", d.OthersBurst),
+            GlobalRate = Value("global-rate", d.GlobalRate),
+            GlobalBurst = Value("global-burst", d.GlobalBurst),
+        };
     }
 }
 

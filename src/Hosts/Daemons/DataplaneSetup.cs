@@ -18,7 +18,10 @@ public static class DataplaneSetup
     /// <summary>The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.</summary>
     public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh)
     {
-        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled);
+        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled) with
+        {
+            Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission(settings.AuthorizedMags, settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+        };
         if (!settings.Buffering.Enabled)
             return resources;
         try
@@ -54,7 +57,10 @@ public static class DataplaneSetup
     /// <summary>The MAG's resources: the uplink table's default route into the TUN, and the access links' sockets.</summary>
     public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh)
     {
-        var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access);
+        var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access) with
+        {
+            Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission([settings.Lma], settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+        };
         // The tunnel to our LMA exists from the start: downlink it sends before our first binding is installed
         // (a handover buffer's flush racing our PBA processing) is recognised as its and parked, not dropped.
         resources.Tunnel?.Forwarder.Table.Endpoint(settings.Lma);
