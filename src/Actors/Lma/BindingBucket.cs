@@ -31,6 +31,12 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public int BriMaxRetransmissions { get; init; } = 1;
     /// <summary>A bucket snapshots its MNs' states every this many events.</summary>
     public int SnapshotEvery { get; init; } = 2000;
+    /// <summary>
+    /// Events a bucket may have waiting for the journal; past it, PBUs are refused with 130 (insufficient
+    /// resources) until the journal catches up, so a flood of valid PBUs cannot queue without bound (issue 10).
+    /// The MAGs retransmit with back-off.
+    /// </summary>
+    public int MaxPendingWrites { get; init; } = 64;
     /// <summary>Context Reflector (issue 7): off unless the operator switches it on.</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
     /// <summary>The MAGs a context may name as the next MAG (the LMA node's own admission list).</summary>
@@ -103,6 +109,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private long _eventsSinceSnapshot;
     /// <summary>Events applied to the state but not yet confirmed by the journal.</summary>
     private int _unconfirmed;
+    private DateTime _backlogLogged = DateTime.MinValue;
     private readonly byte[] _buffer = new byte[MobilityHeader.MaxLength];
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -215,6 +222,18 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
     {
         var mn = request.MobileNodeId;
+        if (_unconfirmed >= _settings.MaxPendingWrites)
+        {
+            _counters?.Increment("pbu_refused_total", "reason", "journal-backlog");
+            if (_backlogLogged.AddMinutes(1) < DateTime.UtcNow)
+            {
+                _backlogLogged = DateTime.UtcNow;
+                _log.Warning("bucket {0}: {1} events waiting for the journal; refusing PBUs with 130 until it catches up " +
+                             "(pbu_refused_total{{reason=journal-backlog}}; logged once a minute)", PersistenceId, _unconfirmed);
+            }
+            SendPba(ProxyBindingAcknowledgement.Reject(request.Pbu, BindingAcknowledgementStatus.InsufficientResources), request.ReceivedAtTimestamp);
+            return;
+        }
         var state = State(mn);
         var now = DateTimeOffset.UtcNow;
         var reflector = Reflector(mn);

@@ -33,6 +33,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Flood limits on the Mobility Header receive path (`admission { ... }`).</summary>
     public Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits Admission { get; init; } = Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits.Default;
 
+    /// <summary>Events a binding bucket may have waiting for the journal before it refuses PBUs with 130 (`admission.max-pending-writes`).</summary>
+    public int MaxPendingWrites { get; init; } = 64;
+
     /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
 
@@ -86,6 +89,7 @@ public sealed record LmaDaemonSettings(
             Tunnel = TunnelSettings.Read(c, Path),
             Buffering = BufferingSettings.Read(c, Path),
             Admission = AdmissionSettings.Read(c),
+            MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 64),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),
