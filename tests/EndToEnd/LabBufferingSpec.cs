@@ -78,6 +78,32 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
         return stats;
     }
 
+    /// <summary>
+    /// mn1 moves to mag2 with a <paramref name="gapMs"/> gap while mn2 stays; both receive 1000 packets/s. What each
+    /// received (mn1 from just before its move), and the LMA's buffering status afterwards.
+    /// </summary>
+    private (UdpStream Moving, StreamStatistics Mn1, StreamStatistics Mn2, double From, double End, JsonElement Buffering) MoveOneOfTwo(int gapMs, string what)
+    {
+        var origin = Stopwatch.GetTimestamp();
+        var moving = Stream("pmip-mn1", origin);
+        using var staying = Stream("pmip-mn2", origin);
+        moving.Start();
+        staying.Start();
+        Thread.Sleep(500);
+        var from = Ms(origin);
+        Move("mn1", "mag2", gapMs);
+        Thread.Sleep(1000);
+        var end = moving.Stop(TimeSpan.FromMilliseconds(500));
+        staying.Stop(TimeSpan.Zero);
+        moving.Dispose();
+        var mn1 = ArrivalStatistics.Compute(moving.SendTimes, moving.Arrivals, from, end);
+        var mn2 = ArrivalStatistics.Compute(staying.SendTimes, staying.Arrivals, 0, end);
+        output.WriteLine($"mn1 ({what}): sent {mn1.Sent}, lost {mn1.Lost}, reordered {mn1.Reordered}; mn2 (stayed): sent {mn2.Sent}, lost {mn2.Lost}");
+        var buffering = LmaStatus().GetProperty("buffering");
+        output.WriteLine($"LMA buffering: {buffering}");
+        return (moving, mn1, mn2, from, end, buffering);
+    }
+
     [Fact]
     public void With_buffering_on_a_move_with_a_200_ms_gap_at_1000_packets_per_second_loses_at_most_what_is_on_the_access_link_and_duplicates_none()
     {
@@ -121,23 +147,7 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
         Up("--mns", "2", "--buffering", "on", "--buffer-max-packets", $"{cap}");
         try
         {
-            var origin = Stopwatch.GetTimestamp();
-            using var moving = Stream("pmip-mn1", origin);
-            using var staying = Stream("pmip-mn2", origin);
-            moving.Start();
-            staying.Start();
-            Thread.Sleep(500);
-            var from = Ms(origin);
-            Move("mn1", "mag2", 500); // about 500 packets held against a cap of 100
-            Thread.Sleep(1000);
-            var end = moving.Stop(TimeSpan.FromMilliseconds(500));
-            staying.Stop(TimeSpan.Zero);
-
-            var mn1 = ArrivalStatistics.Compute(moving.SendTimes, moving.Arrivals, from, end);
-            var mn2 = ArrivalStatistics.Compute(staying.SendTimes, staying.Arrivals, 0, end);
-            output.WriteLine($"mn1 (moved, cap {cap}): sent {mn1.Sent}, lost {mn1.Lost}, reordered {mn1.Reordered}; mn2 (stayed): sent {mn2.Sent}, lost {mn2.Lost}");
-            var buffering = LmaStatus().GetProperty("buffering");
-            output.WriteLine($"LMA buffering: {buffering}");
+            var (moving, mn1, mn2, from, end, buffering) = MoveOneOfTwo(500, "moved, cap " + cap); // about 500 packets held against a cap of 100
 
             var episode = buffering.GetProperty("episodes").EnumerateArray().First(e => e.GetProperty("mnId").GetString() == "mn1@lab.pmip6");
             Assert.True(episode.GetProperty("dropped").GetInt32() > 0, $"no drop in mn1's episode {episode}");
@@ -170,23 +180,7 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
         Up("--mns", "2", "--buffering", "on"); // max-hold-time 3 s (the default)
         try
         {
-            var origin = Stopwatch.GetTimestamp();
-            using var moving = Stream("pmip-mn1", origin);
-            using var staying = Stream("pmip-mn2", origin);
-            moving.Start();
-            staying.Start();
-            Thread.Sleep(500);
-            var from = Ms(origin);
-            Move("mn1", "mag2", 3600); // away longer than the LMA holds its downlink
-            Thread.Sleep(1000);
-            var end = moving.Stop(TimeSpan.FromMilliseconds(500));
-            staying.Stop(TimeSpan.Zero);
-
-            var mn1 = ArrivalStatistics.Compute(moving.SendTimes, moving.Arrivals, from, end);
-            var mn2 = ArrivalStatistics.Compute(staying.SendTimes, staying.Arrivals, 0, end);
-            output.WriteLine($"mn1 (away 3.6 s): sent {mn1.Sent}, lost {mn1.Lost}; mn2 (stayed): sent {mn2.Sent}, lost {mn2.Lost}");
-            var buffering = LmaStatus().GetProperty("buffering");
-            output.WriteLine($"LMA buffering: {buffering}");
+            var (_, mn1, mn2, _, _, buffering) = MoveOneOfTwo(3600, "away 3.6 s"); // away longer than the LMA holds its downlink
 
             var episode = buffering.GetProperty("episodes").EnumerateArray().First(e => e.GetProperty("mnId").GetString() == "mn1@lab.pmip6");
             Assert.Equal("expired", episode.GetProperty("outcome").GetString());

@@ -25,16 +25,9 @@ public static class SvgPlot
         var top2 = Top + PanelHeight + Between;
 
         var file = new MemoryStream();
-        using (var svg = XmlWriter.Create(file, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) }))
+        using (var svg = Document(file, height, string.Create(c,
+                   $"handover scenario: {report.MobileNode} {report.Address}, {report.Moves.Count} moves, UDP {report.Udp.Received}/{report.Udp.Sent} received, TCP {(report.Tcp?.Ok == true ? "ok" : "failed")}")))
         {
-            svg.WriteStartElement("svg", "http://www.w3.org/2000/svg");
-            Attr(svg, "width", Width); Attr(svg, "height", height);
-            svg.WriteAttributeString("viewBox", $"0 0 {Width} {height}");
-            svg.WriteAttributeString("font-family", "sans-serif");
-            svg.WriteAttributeString("font-size", "12");
-            Rect(svg, 0, 0, Width, height, "white", null);
-            Text(svg, Left, 20, string.Create(c,
-                $"handover scenario: {report.MobileNode} {report.Address}, {report.Moves.Count} moves, UDP {report.Udp.Received}/{report.Udp.Sent} received, TCP {(report.Tcp?.Ok == true ? "ok" : "failed")}"), "start", 14);
 
             // Panel 1: received sequence numbers.
             var maxSeq = Math.Max(1, report.SendTimesMs.Count);
@@ -90,16 +83,9 @@ public static class SvgPlot
         var plotWidth = Width - Left - Right;
         var height = Top + report.Runs.Count * (PanelHeight + Between) + 10;
         var file = new MemoryStream();
-        using (var svg = XmlWriter.Create(file, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) }))
+        using (var svg = Document(file, height, string.Create(c,
+                   $"reflector scenario: gap {report.Options.Gap.TotalMilliseconds:F0} ms, MAG AAA {report.AaaDelay.TotalMilliseconds:F0} ms; UDP received CN→MN (blue), MN→CN (orange)")))
         {
-            svg.WriteStartElement("svg", "http://www.w3.org/2000/svg");
-            Attr(svg, "width", Width); Attr(svg, "height", height);
-            svg.WriteAttributeString("viewBox", $"0 0 {Width} {height}");
-            svg.WriteAttributeString("font-family", "sans-serif");
-            svg.WriteAttributeString("font-size", "12");
-            Rect(svg, 0, 0, Width, height, "white", null);
-            Text(svg, Left, 20, string.Create(c,
-                $"reflector scenario: gap {report.Options.Gap.TotalMilliseconds:F0} ms, MAG AAA {report.AaaDelay.TotalMilliseconds:F0} ms; UDP received CN→MN (blue), MN→CN (orange)"), "start", 14);
             var top = (double)Top;
             foreach (var run in report.Runs)
             {
@@ -144,6 +130,20 @@ public static class SvgPlot
             svg.WriteEndElement();
         }
         return Encoding.UTF8.GetString(file.ToArray());
+    }
+
+    /// <summary>An SVG document of the plot's width and <paramref name="height"/> on white, with its title; the caller closes the root.</summary>
+    private static XmlWriter Document(Stream file, double height, string title)
+    {
+        var svg = XmlWriter.Create(file, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) });
+        svg.WriteStartElement("svg", "http://www.w3.org/2000/svg");
+        Attr(svg, "width", Width); Attr(svg, "height", height);
+        svg.WriteAttributeString("viewBox", $"0 0 {Width} {height}");
+        svg.WriteAttributeString("font-family", "sans-serif");
+        svg.WriteAttributeString("font-size", "12");
+        Rect(svg, 0, 0, Width, height, "white", null);
+        Text(svg, Left, 20, title, "start", 14);
+        return svg;
     }
 
     private static string Polyline(double[] bins, Func<double, double> y, Func<double, double> x)
