@@ -236,13 +236,16 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         var state = State(mn);
         var now = DateTimeOffset.UtcNow;
-        var reflector = Reflector(mn);
-        var outcome = request.Pbu.IsDeregistration
-            ? reflector.DecideDeregistration(state, request.Pbu, request.Pbu.Context, request.Policy, _settings.Admission, _settings.Reflector, now, _settings.Binding)
-            : reflector.IsEmpty
-                ? new ReflectorOutcome(state.Decide(request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDefer && assigned is null), [])
-                : reflector.DecideRegistration(state, request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDefer && assigned is null);
-        switch (outcome.Decision)
+        var mayDeferNow = mayDefer && assigned is null;
+        // The reflector decides only for an MN that has a CCE or a de-registration that carries a context;
+        // every other PBU is BindingState's alone (nothing allocated for the reflector on that path).
+        var reflector = _reflectors.GetValueOrDefault(mn)
+            ?? (request.Pbu is { IsDeregistration: true, Context: not null } ? ContextReflectorState.Empty(mn) : null);
+        var outcome = reflector is null ? null
+            : request.Pbu.IsDeregistration
+                ? reflector.DecideDeregistration(state, request.Pbu, request.Pbu.Context, request.Policy, _settings.Admission, _settings.Reflector, now, _settings.Binding)
+                : reflector.DecideRegistration(state, request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDeferNow);
+        switch (outcome?.Decision ?? state.Decide(request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDeferNow))
         {
             case BindingDecision.Reject reject:
                 SendPba(reject.Reply, request.ReceivedAtTimestamp);
@@ -269,7 +272,11 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                     Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
                 break;
         }
-        Carry(mn, outcome.Effects);
+        if (outcome is { Effects.IsEmpty: false })
+        {
+            Carry(mn, outcome.Effects);
+            ArmReflector();
+        }
     }
 
     // ---- Context Reflector ----
@@ -287,6 +294,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             _log.Info("{0}: next MAG {1} holds the reflected context", answer.MobileNodeId, answer.From);
         Persist(step.Events, () => { });
         Carry(answer.MobileNodeId, step.Effects);
+        ArmReflector();
     }
 
     private void ReflectorTick()
@@ -336,8 +344,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                         _log.Warning("{0}: no Context Reflection Acknowledgement from {1}; sending again (attempt {2})", mn, send.NextMag, send.Attempt);
                     _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, send.NextMag));
                     break;
-                case ReflectorEffect.SetDownlink:
-                    break; // carried with the ContextCached event (Effects), after the de-registration's own
+                case ReflectorEffect.SetDownlink set:
+                    if (Reflector(mn).EntryFor(set.SessionId) is { } entry)
+                        CarryDownlink(mn, entry);
+                    break;
                 case ReflectorEffect.RestoreDownlink restore:
                     _dataplane.Tell(new AcceptUplink(mn, restore.SessionId, [.. restore.Prefixes], null));
                     // Still waiting for a MAG (fell back): standard behaviour, the downlink is held as after any de-registration.
@@ -362,7 +372,6 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                     break;
             }
         }
-        ArmReflector();
     }
 
     /// <summary>While a CCE lives: downlink to the next MAG (forward) or held (buffer); uplink from both MAGs.</summary>
@@ -493,10 +502,6 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                     && _states.TryGetValue(mn, out var deregistered) && deregistered.Sessions.FirstOrDefault(s => s.Id == d.SessionId) is { } left
                     && !RedirectOnOutage(mn, deregistered, left))
                     _dataplane.Tell(new BufferDownlink(mn, d.SessionId, [.. left.Prefixes]));
-                break;
-            case ContextCached c:
-                if (Reflector(mn).EntryFor(c.SessionId) is { } entry)
-                    CarryDownlink(mn, entry);
                 break;
             case FlowRouted f:
                 _dataplane.Tell(new PinFlow(mn, f.RouteId, f.Key, State(mn).Sessions.FirstOrDefault(s => s.Id == f.SessionId)?.ProxyCoa));

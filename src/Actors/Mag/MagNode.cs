@@ -240,11 +240,25 @@ public sealed partial class MagNode : ReceiveActor, IWithTimers
             Sender.Tell(new HintAnswer(false, $"{hint.NextMag} is this MAG"));
             return;
         }
-        _hints[hint.MobileNodeId] = (hint.NextMag, DateTimeOffset.UtcNow);
+        var now = DateTimeOffset.UtcNow;
+        // Hints for nodes that never left, and hand-overs the LMA never revoked (it fell back), go after a while:
+        // neither table grows with nodes that are gone.
+        Prune(_hints, h => now - h.At > _settings.Reflector.HintLifetime);
+        Prune(_handedOver, at => now - at > HandedOverRetention);
+        _hints[hint.MobileNodeId] = (hint.NextMag, now);
         _counters.Increment("handover_hints_total");
         var serving = _sessions.ContainsKey(hint.MobileNodeId);
         _log.Info("{0}: handover hint, next MAG {1}{2}", hint.MobileNodeId, hint.NextMag, serving ? "" : " (not attached here yet)");
         Sender.Tell(new HintAnswer(true, serving ? null : "the node is not attached here yet; the hint is kept"));
+    }
+
+    /// <summary>Longest a CCE can live at the LMA (context-reflector.context-lifetime's upper bound): no revocation comes later.</summary>
+    private static readonly TimeSpan HandedOverRetention = TimeSpan.FromMinutes(10);
+
+    private static void Prune<T>(Dictionary<string, T> table, Func<T, bool> stale)
+    {
+        foreach (var key in table.Where(e => stale(e.Value)).Select(e => e.Key).ToList())
+            table.Remove(key);
     }
 
     /// <summary>The context the node's de-registration carries, when a live hint names its next MAG.</summary>

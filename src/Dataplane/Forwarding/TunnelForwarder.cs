@@ -139,12 +139,16 @@ public static class PacketFingerprint
 
     public static long Of(ReadOnlySpan<byte> packet)
     {
-        var hash = 14695981039346656037UL;
-        var length = Math.Min(Length, packet.Length);
-        for (var i = 0; i < length; i++)
-            if (i != HopLimitOffset)
-                hash = (hash ^ packet[i]) * 1099511628211UL;
-        return (long)hash;
+        var covered = packet[..Math.Min(Length, packet.Length)];
+        var hash = Fnv(14695981039346656037UL, covered[..Math.Min(HopLimitOffset, covered.Length)]);
+        return (long)(covered.Length > HopLimitOffset ? Fnv(hash, covered[(HopLimitOffset + 1)..]) : hash);
+    }
+
+    private static ulong Fnv(ulong hash, ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes)
+            hash = (hash ^ b) * 1099511628211UL;
+        return hash;
     }
 }
 
