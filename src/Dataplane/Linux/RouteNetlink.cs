@@ -37,6 +37,12 @@ public readonly record struct LinkInfo(int Index, string Name, uint Flags, byte[
     public bool IsRunning => (Flags & Netlink.IFF_RUNNING) != 0;
 }
 
+/// <summary>A queueing discipline as RTM_NEWQDISC describes it: interface, handle, parent (root: 0xFFFFFFFF), kind and its cumulative counters.</summary>
+public readonly record struct QdiscStatistics(int Index, uint Handle, uint Parent, string Kind, ulong Bytes, long Packets, long Drops, long Overlimits)
+{
+    public bool IsRoot => Parent == 0xFFFFFFFF;
+}
+
 public sealed unsafe class RouteNetlink : OwnedFileDescriptor
 {
     /// <summary>rtm_protocol of every route we add: how our routes are recognised (`ip -6 route show proto 99`).</summary>
@@ -244,6 +250,20 @@ public sealed unsafe class RouteNetlink : OwnedFileDescriptor
             if (message.Type == Netlink.RTM_NEWLINK && NetlinkParse.TryLink(message, out var link))
                 links.Add(new LinkInfo(link.Index, link.Name, link.Flags, link.LinkLayerAddress));
         return links;
+    }
+
+    /// <summary>Every queueing discipline of the namespace with its counters (an RTM_GETQDISC dump). Throws <see cref="IOException"/> naming the errno should the kernel refuse.</summary>
+    public IReadOnlyList<QdiscStatistics> DumpQdiscs()
+    {
+        var request = new NetlinkRequest(Netlink.RTM_GETQDISC, Netlink.NLM_F_DUMP, NextSequence(), Netlink.TcmsgLength);
+        request.FamilyHeader(Netlink.TcmsgLength)[0] = (byte)AF_UNSPEC;
+        if (!Dump(request, out var messages, out var errno))
+            throw new IOException($"RTM_GETQDISC dump failed: {Errno.Describe(errno)}");
+        var qdiscs = new List<QdiscStatistics>();
+        foreach (var message in messages)
+            if (message.Type == Netlink.RTM_NEWQDISC && NetlinkParse.TryQdisc(message, out var q))
+                qdiscs.Add(new QdiscStatistics(q.Index, q.Handle, q.Parent, q.Kind, q.Bytes, q.Packets, q.Drops, q.Overlimits));
+        return qdiscs;
     }
 
     private uint NextSequence() => Interlocked.Increment(ref _sequence);

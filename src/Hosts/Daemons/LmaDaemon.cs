@@ -97,6 +97,8 @@ public static class LmaDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
+        using var lossNetlink = StartMoveOnLoss(system, settings, resources.Tunnel, index, lma, counters, stdout);
+
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
         var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
@@ -124,6 +126,31 @@ public static class LmaDaemon
         stdout.WriteLine($"pmip6 lma: stopped in {stopping.Elapsed.TotalSeconds:F1} s: actor system terminated, journal flushed");
         stdout.Flush();
         return CommandLine.ExitOk;
+    }
+
+    /// <summary>
+    /// Move on loss (flow-mobility.loss-devices): a FlowLossMonitor over the egress qdisc counters of each MAG's device,
+    /// read through a netlink socket of its own (returned, so the daemon closes it); null when it is not configured.
+    /// </summary>
+    private static RouteNetlink? StartMoveOnLoss(ActorSystem system, LmaDaemonSettings settings, UserspaceTunnel? tunnel, IActorRef index,
+        IActorRef lma, Counters counters, TextWriter stdout)
+    {
+        var flows = settings.FlowMobility;
+        if (!flows.MovesOnLoss)
+            return null;
+        if (tunnel?.Forwarder.Flows is not { } table)
+        {
+            stdout.WriteLine("pmip6 lma: flow-mobility.loss-devices ignored: moves on loss need the userspace tunnel's flow table (tunnel.mode = \"userspace\")");
+            return null;
+        }
+        if (!RouteNetlink.TryOpen(out var netlink, out var error))
+            throw new StartupFailure($"pmip6 lma: move on loss: cannot open rtnetlink to read qdisc counters: {error}");
+        var source = QdiscTunnelLossSource.Open(flows.LossDevices, netlink);
+        system.ActorOf(FlowLossMonitor.Props(new FlowLossSettings(flows.LossThreshold, flows.LossInterval), source,
+            () => table.Snapshot(System.Diagnostics.Stopwatch.GetTimestamp()), index, lma, counters), "flow-loss-monitor");
+        stdout.WriteLine($"pmip6 lma: move on loss at {flows.LossThreshold:P0} over {flows.LossInterval.TotalMilliseconds:0} ms windows, measured on " +
+                         string.Join(", ", flows.LossDevices.Select(d => $"{d.Device} ({d.Mag})")));
+        return netlink;
     }
 
     private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,

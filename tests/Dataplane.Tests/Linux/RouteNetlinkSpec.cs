@@ -157,4 +157,30 @@ public class RouteNetlinkSpec : IDisposable
         Assert.Contains(Convert.ToHexStringLower(va.LinkLayerAddress), IpA("link", "show", "dev", "va").Replace(":", ""));
         Assert.Equal(0, _namespaces.Run(_a, () => RouteNetlink.InterfaceIndex("nosuchdev0")));
     }
+
+    [Fact]
+    public void The_qdisc_dump_counts_what_a_token_bucket_sent_and_dropped_the_way_tc_does()
+    {
+        // A token bucket far too slow for a burst of 400 datagrams: most are dropped at va's egress.
+        NetworkNamespaces.Ip("netns", "exec", _a, "tc", "qdisc", "replace", "dev", "va", "root", "tbf", "rate", "100kbit", "burst", "3000", "limit", "3000");
+        _namespaces.AddAddress(_a, "va", $"{AddressA}/64");
+        _namespaces.Run(_a, () =>
+        {
+            using var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            var target = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(AddressB.ToString()), 9);
+            for (var i = 0; i < 400; i++)
+                try { udp.SendTo(new byte[500], target); } catch (System.Net.Sockets.SocketException) { } // ENOBUFS when the qdisc refuses
+        });
+
+        var tbf = Assert.Single(_netlink.DumpQdiscs(), q => q.Index == _va && q.IsRoot);
+        Assert.Equal("tbf", tbf.Kind);
+        Assert.True(tbf.Drops > 100, $"drops {tbf.Drops}");
+        Assert.True(tbf.Packets > 0, $"packets {tbf.Packets}");
+        // tc -s reports the same counters ("Sent B bytes P pkt (dropped D, ...").
+        var tc = NetworkNamespaces.Ip("netns", "exec", _a, "tc", "-s", "qdisc", "show", "dev", "va", "root");
+        var sent = System.Text.RegularExpressions.Regex.Match(tc, @"Sent (\d+) bytes (\d+) pkt \(dropped (\d+)");
+        Assert.True(sent.Success, tc);
+        Assert.Equal(long.Parse(sent.Groups[2].Value), tbf.Packets);
+        Assert.Equal(long.Parse(sent.Groups[3].Value), tbf.Drops);
+    }
 }

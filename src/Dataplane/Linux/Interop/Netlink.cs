@@ -50,6 +50,8 @@ internal static class Netlink
     public const ushort RTM_DELNEIGH = 29;
     public const ushort RTM_GETNEIGH = 30;
     public const ushort RTM_NEWRULE = 32;
+    public const ushort RTM_NEWQDISC = 36;
+    public const ushort RTM_GETQDISC = 38;
     public const ushort RTM_DELRULE = 33;
 
     /// <summary>RTMGRP_LINK / RTMGRP_NEIGH: sockaddr_nl.nl_groups bits for RTNLGRP_LINK (1) and RTNLGRP_NEIGH (3).</summary>
@@ -91,6 +93,15 @@ internal static class Netlink
 
     // struct ndmsg (12 octets) and its attributes.
     public const int NdmsgLength = 12;
+
+    // struct tcmsg (<linux/rtnetlink.h>) and the statistics attributes (<linux/gen_stats.h>, <linux/pkt_sched.h>).
+    public const int TcmsgLength = 20;
+    public const ushort TCA_KIND = 1;
+    public const ushort TCA_STATS = 3;
+    public const ushort TCA_STATS2 = 7;
+    public const ushort TCA_STATS_BASIC = 1;
+    public const ushort TCA_STATS_QUEUE = 3;
+    public const uint TC_H_ROOT = 0xFFFFFFFF;
     public const ushort NDA_DST = 1;
     public const ushort NDA_LLADDR = 2;
 
