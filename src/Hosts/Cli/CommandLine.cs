@@ -38,6 +38,8 @@ public static class CommandLine
             AdminClient.FlowListUsage, AdminClient.FlowList),
         new("flow move", "route one flow of a mobile node through another of its MAGs (flow mobility)",
             AdminClient.FlowMoveUsage, AdminClient.FlowMove),
+        new("mn-reflector", "inside a weak-host mobile node with several interfaces: uplink follows downlink, addresses survive an interface's outage (flow mobility)",
+            MobileNode.MnReflector.Usage, MobileNode.MnReflector.Run),
         new("config check", "validate an lma, mag or policy configuration file without starting",
             "pmip6 config check FILE", AdminClient.ConfigCheck),
         new("wire samples", "write one packet per message kind and option set to a pcap file",

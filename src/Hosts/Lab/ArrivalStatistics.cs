@@ -4,7 +4,8 @@
 namespace Pmip6Akka.Hosts.Lab;
 
 /// <summary>Sequence number <see cref="Sequence"/> arrived at <see cref="TimeMs"/> (ms since the run's start).</summary>
-public readonly record struct Arrival(long Sequence, double TimeMs);
+/// <param name="Interface">The receiving interface's index when the stream records it (flow scenario), else 0.</param>
+public readonly record struct Arrival(long Sequence, double TimeMs, int Interface = 0);
 
 public sealed record StreamStatistics(long Sent, long Received, long Lost, long Duplicated, long Reordered, double LargestGapMs, double? GapStartMs);
 

@@ -23,6 +23,12 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
     public string MagBlock(string indent) =>
         indent + $"aaa-delay = {(int)AaaDelay.TotalMilliseconds}ms\n" + indent + $"context-reflector {{ enabled = {(Reflector ? "on" : "off")} }}";
 
+    /// <summary>`--mn-reflector on|off`: run `pmip6 mn-reflector` in each two-interface node (null: the default, on).</summary>
+    public bool? MnReflector { get; init; }
+
+    /// <summary>Whether the nodes of <paramref name="plan"/> run the reflector: only with two interfaces, on unless turned off.</summary>
+    public bool RunsMnReflector(LabPlan plan) => plan.Interfaces == 2 && (MnReflector ?? true);
+
     public static readonly LabBuffering Default = new();
 
     public string Setting => Enabled ? "on" : "off";
@@ -45,7 +51,14 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
             var other => throw new UsageException($"--reflector must be on or off, got '{other}'"),
         };
         var aaa = TimeSpan.FromMilliseconds(args.Integer("aaa-delay-ms", 0, 0, 60_000));
-        return new LabBuffering(enabled, max) { Reflector = reflector, AaaDelay = aaa };
+        var mnReflector = args.String("mn-reflector") switch
+        {
+            null => (bool?)null,
+            "on" => true,
+            "off" => false,
+            var other => throw new UsageException($"--mn-reflector must be on or off, got '{other}'"),
+        };
+        return new LabBuffering(enabled, max) { Reflector = reflector, AaaDelay = aaa, MnReflector = mnReflector };
     }
 
     /// <summary>The lma.conf `buffering` block.</summary>

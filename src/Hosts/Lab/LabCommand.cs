@@ -9,11 +9,11 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public static class LabCommand
 {
-    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N] [--reflector on|off (default off)] [--aaa-delay-ms N (default 0)]";
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N] [--reflector on|off (default off)] [--aaa-delay-ms N (default 0)] [--interfaces 1|2 (default 1; 2: each node also on mag2 through eth1, flow mobility on)] [--mn-reflector on|off (default on with 2 interfaces)]";
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
-    public const string RunUsage = "pmip6 lab run --scenario handover|reflector [--json] [--plot FILE.svg (handover)] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
+    public const string RunUsage = "pmip6 lab run --scenario handover|reflector|flow [--json] [--plot FILE.svg] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -23,14 +23,22 @@ public static class LabCommand
     {
         var mags = (int)args.Integer("mags", 2, 1, LabPlan.MaxMags);
         var mns = (int)args.Integer("mns", 1, 1, LabPlan.MaxMobileNodes);
+        var interfaces = (int)args.Integer("interfaces", 1, 1, LabPlan.MaxInterfaces);
+        if (interfaces == 2 && mags < 2)
+            throw new UsageException("--interfaces 2 needs --mags 2 or more (each node's second interface attaches at mag2)");
         var timeout = TimeSpan.FromSeconds(args.Integer("timeout", 60, 1, 3600));
         var buffering = LabBuffering.FromArguments(args);
         args.EnsureAllUsed();
         return Guarded("up", cancel =>
         {
-            LabUp.Run(LabPlan.Create(mags, mns), RunDirectory, timeout, Console.Error, cancel, buffering);
-            foreach (var mn in LabPlan.Create(mags, mns).MobileNodeList)
+            var plan = LabPlan.Create(mags, mns, interfaces);
+            LabUp.Run(plan, RunDirectory, timeout, Console.Error, cancel, buffering);
+            foreach (var mn in plan.MobileNodeList)
+            {
                 stdout.WriteLine($"{mn.Name,-6} {mn.Namespace,-10} mag1  {string.Join(' ', NodeAddresses.InPool(mn.Namespace))}");
+                if (interfaces == 2)
+                    stdout.WriteLine($"{"",-6} {LabPlan.SecondMnDevice,-10} mag2  {string.Join(' ', NodeAddresses.InPool(mn.Namespace, LabPlan.SecondMnDevice))}");
+            }
             return CommandLine.ExitOk;
         });
     }
@@ -85,6 +93,7 @@ public static class LabCommand
     public static int Run(Arguments args, TextWriter stdout)
     {
         var scenario = args.RequiredString("scenario");
+        var intervalGiven = args.String("interval-ms") is not null;
         var options = new HandoverOptions
         {
             Json = args.Flag("json"),
@@ -95,12 +104,34 @@ public static class LabCommand
             Buffering = LabBuffering.FromArguments(args),
         };
         args.EnsureAllUsed();
-        if (scenario is not ("handover" or "reflector"))
-            throw new UsageException($"unknown scenario '{scenario}' (known: handover, reflector)");
+        if (scenario is not ("handover" or "reflector" or "flow"))
+            throw new UsageException($"unknown scenario '{scenario}' (known: handover, reflector, flow)");
         if (options.Plot is { } plot && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--plot writes SVG: give a FILE.svg, got '{plot}'");
         return Guarded("run", cancel =>
         {
+            if (scenario == "flow")
+            {
+                try
+                {
+                    var flow = FlowScenario.Run(RunDirectory, options with { Interval = intervalGiven ? options.Interval : TimeSpan.FromMilliseconds(1500) },
+                        Console.Error, cancel);
+                    if (options.Json)
+                        stdout.WriteLine(flow.ToJson().ToJsonString(Indented));
+                    else
+                        flow.Print(stdout);
+                    if (options.Plot is { } flowPlot)
+                    {
+                        File.WriteAllText(flowPlot, SvgPlot.Render(flow));
+                        Console.Error.WriteLine($"lab run: plot written to {flowPlot}");
+                    }
+                    return flow.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
+                }
+                finally
+                {
+                    LabTeardown.Down(RunDirectory);
+                }
+            }
             if (scenario == "reflector")
             {
                 try

@@ -50,18 +50,33 @@ public static class LabConfigs
           }
         {{(buffering ?? LabBuffering.Default).ConfigBlock("  ")}}
         {{(buffering ?? LabBuffering.Default).ReflectorBlock("  ")}}
+        {{FlowMobilityBlock(plan, "  ")}}
           {{Security(LmaKeysFile)}}
         }
         """;
 
-    public static string Mag(MagPlan mag, string runDirectory, LabBuffering? features = null) => $$"""
+    /// <summary>
+    /// With two interfaces per node: flow mobility on at the LMA, and move on loss measured on the bridge port towards each MAG
+    /// (the device whose egress carries that MAG's tunnel; `lab run --scenario flow` shapes it with tc tbf).
+    /// </summary>
+    public static string FlowMobilityBlock(LabPlan plan, string indent) => plan.Interfaces < 2
+        ? indent + "flow-mobility { enabled = off }"
+        : indent + "flow-mobility {\n" +
+          indent + "  enabled = on\n" +
+          indent + "  loss-interval = 500ms\n" +
+          indent + $"  loss-devices = [{string.Join(", ", plan.MagList.Select(m => $"{{ mag = \"{m.Address}\", device = \"{m.LmaSideDevice}\" }}"))}]\n" +
+          indent + "}";
+
+    /// <summary>The MAG's configuration; with two interfaces per node (<paramref name="interfaces"/>), MAG 2's access is a WLAN (802.11) so
+    /// that the LMA sees the second interface as a new attachment at once, not a possible handover to wait for (RFC 5213 §5.4.1.3).</summary>
+    public static string Mag(MagPlan mag, string runDirectory, LabBuffering? features = null, int interfaces = 1) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.mag {
           address = "{{mag.Address}}"
           device = ""
           lma = "{{LabPlan.LmaAddress}}"
           policy-file = "{{PolicyFile}}"
-          access-technology = "802.3"
+          access-technology = "{{(mag.Index == 2 && interfaces == 2 ? "802.11" : "802.3")}}"
           lifetime = 1h
           heartbeat-interval = 5s
           missing-heartbeats-allowed = 3
@@ -93,7 +108,7 @@ public static class LabConfigs
         text.AppendLine("pmip6.policies {");
         text.AppendLine("  profiles = [");
         foreach (var mn in plan.MobileNodeList)
-            text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [\"{mn.Mac}\"], hnp-count = 1, max-lifetime = 1h, " +
+            text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [{string.Join(", ", (plan.Interfaces == 2 ? new[] { mn.Mac, mn.SecondMac } : [mn.Mac]).Select(m => $"\"{m}\""))}], hnp-count = 1, max-lifetime = 1h, " +
                             $"qos {{ traffic-class = 0, downlink-kbps = {LabQosDownlinkKbps}, uplink-kbps = 0 }} }}");
         text.AppendLine("  ]");
         text.AppendLine("}");
@@ -111,7 +126,7 @@ public static class LabConfigs
         {
             WriteSecret(Path.Combine(runDirectory, MagKeysFile(mag.Index)), [KeyEntry(mag, LabPlan.LmaAddress, secrets[mag.Index])]);
             Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));
-            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering));
+            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering, plan.Interfaces));
         }
     }
 

@@ -40,6 +40,36 @@ public static class LabDaemons
         return pid;
     }
 
+    /// <summary>Starts `pmip6 ARGS...` in <paramref name="ns"/> in the background (a helper without a config file, e.g. mn-reflector); writes and returns its pid.</summary>
+    public static int StartCommand(string runDirectory, string name, string ns, params string[] args)
+    {
+        var log = LabState.LogFile(runDirectory, name);
+        const string script = "cd \"$1\" || exit 1; log=\"$2\"; ns=\"$3\"; shift 3; setsid ip netns exec \"$ns\" \"$@\" >>\"$log\" 2>&1 </dev/null & echo $!";
+        var result = Tool.TryRun("bash", ["-c", script, "lab", runDirectory, log, ns, DotnetHost, Pmip6Dll, .. args]);
+        if (result.ExitCode != 0 || !int.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            throw new LabFailure($"cannot start {name}: {Tool.FirstLine(result.Error)}");
+        File.WriteAllText(LabState.PidFile(runDirectory, name), pid.ToString(CultureInfo.InvariantCulture));
+        return pid;
+    }
+
+    /// <summary>Waits until <paramref name="marker"/> appears in the helper's log (it has no HTTP endpoint).</summary>
+    public static void AwaitLogLine(string runDirectory, string name, int pid, string marker, TimeSpan timeout, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var log = LabState.LogFile(runDirectory, name);
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (File.Exists(log) && File.ReadAllText(log).Contains(marker, StringComparison.Ordinal))
+                return;
+            if (!IsAlive(pid))
+                throw new LabFailure($"{name} exited during start-up: {LastLine(runDirectory, name)} (see {log})");
+            if (clock.Elapsed > timeout)
+                throw new LabFailure($"{name} did not start within {timeout.TotalSeconds:F0} s (see {log})");
+            Thread.Sleep(50);
+        }
+    }
+
     /// <summary>Waits until the daemon answers GET /status inside its namespace.</summary>
     public static void AwaitReady(string runDirectory, string name, string ns, int port, int pid, TimeSpan timeout, CancellationToken cancel)
     {

@@ -8,10 +8,20 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public sealed record MagPlan(int Index, string Name, string Namespace, string Address, string LmaSideDevice, int HttpPort);
 
-public sealed record MobileNodePlan(int Index, string Name, string Namespace, string MnId, string Mac, string MagSideDevice);
-
-public sealed partial record LabPlan(int Mags, int MobileNodes)
+public sealed record MobileNodePlan(int Index, string Name, string Namespace, string MnId, string Mac, string MagSideDevice)
 {
+    /// <summary>The node's second interface (`lab up --interfaces 2`): its own MAC, at MAG 2, MAG-side end `mnKb`.</summary>
+    public string SecondMac => $"02:00:00:01:{Index >> 8 & 0xff:x2}:{Index & 0xff:x2}";
+
+    public string SecondMagSideDevice => $"{Name}b";
+}
+
+/// <param name="Interfaces">1: each node has one interface (eth0, attached at MAG 1); 2: also eth1, attached at MAG 2 at the same time (flow mobility).</param>
+public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces = 1)
+{
+    public const int MaxInterfaces = 2;
+    public const string SecondMnDevice = "eth1";
+
     public const int MaxMags = 16;
     public const int MaxMobileNodes = 50;
 
@@ -37,14 +47,21 @@ public sealed partial record LabPlan(int Mags, int MobileNodes)
     public const int TunnelMtu = 1460;
     public const string MnIdDomain = "@lab.pmip6";
 
-    public static LabPlan Create(int mags, int mobileNodes)
+    public static LabPlan Create(int mags, int mobileNodes, int interfaces = 1)
     {
+        if (interfaces is < 1 or > MaxInterfaces)
+            throw new ArgumentOutOfRangeException(nameof(interfaces), $"from 1 to {MaxInterfaces} interfaces per mobile node");
+        if (interfaces == 2 && mags < 2)
+            throw new ArgumentOutOfRangeException(nameof(interfaces), "two interfaces per mobile node need at least 2 MAGs (the second interface attaches at mag2)");
         if (mags is < 1 or > MaxMags)
             throw new ArgumentOutOfRangeException(nameof(mags), $"from 1 to {MaxMags} MAGs");
         if (mobileNodes is < 1 or > MaxMobileNodes)
             throw new ArgumentOutOfRangeException(nameof(mobileNodes), $"from 1 to {MaxMobileNodes} mobile nodes");
-        return new LabPlan(mags, mobileNodes);
+        return new LabPlan(mags, mobileNodes, interfaces);
     }
+
+    /// <summary>The mobile nodes' interfaces: eth0, and eth1 with two.</summary>
+    public IReadOnlyList<string> MnDevices => Interfaces == 2 ? [MnDevice, SecondMnDevice] : [MnDevice];
 
     public IReadOnlyList<MagPlan> MagList => [.. Enumerable.Range(1, Mags).Select(Mag)];
 

@@ -12,7 +12,13 @@ public sealed record LabState(int Mags, int MobileNodes, Dictionary<string, stri
 
     public static string FilePath(string runDirectory) => Path.Combine(runDirectory, "state.json");
 
-    public LabPlan Plan => new(Mags, MobileNodes);
+    public LabPlan Plan => new(Mags, MobileNodes, Interfaces);
+
+    /// <summary>`lab up --interfaces`: 1, or 2 (each node also on mag2 through eth1); 1 for a state file written before the option.</summary>
+    public int Interfaces { get; init; } = 1;
+
+    /// <summary>Whether `pmip6 mn-reflector` runs in each mobile node (two interfaces only).</summary>
+    public bool MnReflector { get; init; }
 
     /// <summary>The LMA's handover buffering as `lab up --buffering` set it ("on" or "off"); "on" for a state file written before the option.</summary>
     public string Buffering { get; init; } = "on";

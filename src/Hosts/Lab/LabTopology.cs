@@ -29,6 +29,8 @@ public static class LabTopology
             $"link add name {LabPlan.CnLmaSideDevice} netns {LabPlan.LmaNamespace} type veth peer name {LabPlan.CnDevice} netns {LabPlan.CnNamespace}",
             .. plan.MobileNodeList.Select(mn =>
                 $"link add name {mn.MagSideDevice} netns {first.Namespace} address {LabPlan.MagAccessMac} type veth peer name {LabPlan.MnDevice} netns {mn.Namespace} address {mn.Mac}"),
+            .. plan.Interfaces < 2 ? [] : plan.MobileNodeList.Select(mn =>
+                $"link add name {mn.SecondMagSideDevice} netns {LabPlan.Mag(2).Namespace} address {LabPlan.MagAccessMac} type veth peer name {LabPlan.SecondMnDevice} netns {mn.Namespace} address {mn.SecondMac}"),
         ]);
 
         Tool.IpBatch(LabPlan.LmaNamespace, [
@@ -54,13 +56,18 @@ public static class LabTopology
         ]);
         foreach (var mn in plan.MobileNodeList)
         {
-            NetnsRunner.Sysctl(mn.Namespace, ($"net.ipv6.conf.{LabPlan.MnDevice}.accept_ra", "1"), ($"net.ipv6.conf.{LabPlan.MnDevice}.accept_dad", "0"),
-                ($"net.ipv6.conf.{LabPlan.MnDevice}.forwarding", "0"));
-            Tool.IpBatch(mn.Namespace, ["link set lo up", $"link set {LabPlan.MnDevice} up"]);
+            foreach (var device in plan.MnDevices)
+                NetnsRunner.Sysctl(mn.Namespace, ($"net.ipv6.conf.{device}.accept_ra", "1"), ($"net.ipv6.conf.{device}.accept_dad", "0"),
+                    ($"net.ipv6.conf.{device}.forwarding", "0"));
+            Tool.IpBatch(mn.Namespace, ["link set lo up", .. plan.MnDevices.Select(d => $"link set {d} up")]);
         }
     }
 
     /// <summary>Brings the MAG-side ends of the access links up at MAG 1: the attach of every mobile node.</summary>
-    public static void AttachAll(LabPlan plan) =>
+    public static void AttachAll(LabPlan plan)
+    {
         Tool.IpBatch(LabPlan.Mag(1).Namespace, plan.MobileNodeList.Select(mn => $"link set {mn.MagSideDevice} up"));
+        if (plan.Interfaces == 2)
+            Tool.IpBatch(LabPlan.Mag(2).Namespace, plan.MobileNodeList.Select(mn => $"link set {mn.SecondMagSideDevice} up"));
+    }
 }

@@ -65,6 +65,8 @@ public static class LabUp
         LabConfigs.WriteAll(plan, runDirectory, buffering);
         var state = new LabState(plan.Mags, plan.MobileNodes, plan.MobileNodeList.ToDictionary(mn => mn.Name, _ => "mag1", StringComparer.Ordinal))
         {
+            Interfaces = plan.Interfaces,
+            MnReflector = buffering.RunsMnReflector(plan),
             Buffering = buffering.Setting,
             BufferMaxPackets = buffering.MaxPacketsPerNode,
         };
@@ -77,8 +79,17 @@ public static class LabUp
         var mags = plan.MagList.Select(m => (Mag: m, Pid: LabDaemons.Start(runDirectory, m.Name, m.Namespace, "mag", Path.Combine(runDirectory, LabConfigs.MagFile(m.Index))))).ToList();
         foreach (var (mag, pid) in mags)
             LabDaemons.AwaitReady(runDirectory, mag.Name, mag.Namespace, mag.HttpPort, pid, DaemonStartTimeout, cancel);
-        progress.WriteLine($"lab: LMA and {plan.Mags} MAGs serving after {clock.Elapsed.TotalSeconds:F1} s; attaching {plan.MobileNodes} mobile nodes to mag1");
+        progress.WriteLine($"lab: LMA and {plan.Mags} MAGs serving after {clock.Elapsed.TotalSeconds:F1} s; attaching {plan.MobileNodes} mobile nodes to mag1" +
+                           (plan.Interfaces == 2 ? " (eth0) and mag2 (eth1)" : ""));
 
+        if (buffering.RunsMnReflector(plan))
+        {
+            // Before the attach, so that its rules are in place for the first downlink packet.
+            var reflectors = plan.MobileNodeList.Select(mn => (Mn: mn, Pid: LabDaemons.StartCommand(runDirectory, $"{mn.Name}-reflector", mn.Namespace,
+                "mn-reflector", "--interfaces", string.Join(',', plan.MnDevices), "--interval-ms", "100"))).ToList();
+            foreach (var (mn, pid) in reflectors)
+                LabDaemons.AwaitLogLine(runDirectory, $"{mn.Name}-reflector", pid, "managing", DaemonStartTimeout, cancel);
+        }
         LabTopology.AttachAll(plan);
         AwaitAddresses(plan, runDirectory, addressTimeout, cancel);
         progress.WriteLine($"lab: up in {clock.Elapsed.TotalSeconds:F1} s");
@@ -92,7 +103,7 @@ public static class LabUp
         while (waiting.Count > 0)
         {
             cancel.ThrowIfCancellationRequested();
-            waiting.RemoveAll(mn => NodeAddresses.InPool(mn.Namespace).Count > 0);
+            waiting.RemoveAll(mn => plan.MnDevices.All(device => NodeAddresses.InPool(mn.Namespace, device).Count > 0));
             if (waiting.Count == 0)
                 return;
             foreach (var (name, pid) in LabState.ReadPids(runDirectory))

@@ -40,6 +40,6 @@ public static class NodeAddresses
     }
 
     /// <summary>The node's usable addresses inside the HNP pool.</summary>
-    public static IReadOnlyList<string> InPool(string ns) =>
-        [.. Global(ns, LabPlan.MnDevice).Where(a => !a.Tentative && LabPlan.InPool(a.Address)).Select(a => a.Address)];
+    public static IReadOnlyList<string> InPool(string ns, string device = LabPlan.MnDevice) =>
+        [.. Global(ns, device).Where(a => !a.Tentative && LabPlan.InPool(a.Address) && a.PrefixLength != 128).Select(a => a.Address)];
 }

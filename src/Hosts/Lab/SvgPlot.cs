@@ -71,6 +71,68 @@ public static class SvgPlot
     }
 
     /// <summary>
+    /// `lab run --scenario flow --plot`: the UDP flow's sequence numbers as received, coloured by the node's
+    /// interface (eth0 blue, eth1 orange); each flow's throughput at the node (UDP packets/s scaled, TCP 1 and
+    /// TCP 2 Mbit/s); every event marked (command moves grey, the loss trigger red, the outage black).
+    /// </summary>
+    public static string Render(FlowReport report)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var endMs = Math.Max(report.EndMs, 1);
+        var plotWidth = Width - Left - Right;
+        double X(double ms) => Left + ms / endMs * plotWidth;
+        var height = Top + 2 * PanelHeight + Between + 50;
+        var top2 = Top + PanelHeight + Between;
+        var file = new MemoryStream();
+        using (var svg = Document(file, height, string.Create(c,
+                   $"flow scenario: {report.MobileNode}, {report.Events.Count} events, command moves median {report.CommandMedianMs?.ToString("F1", c) ?? "-"} ms to the first packet on the new path")))
+        {
+            var maxSeq = Math.Max(1, report.UdpSent);
+            Frame(svg, Top, "UDP sequence number received (eth0 blue, eth1 orange)", "time (s)", endMs, 0, maxSeq, "F0");
+            foreach (var (device, colour) in new[] { ("eth0", "#1f5fbf"), ("eth1", "#e07b00") })
+            {
+                var mine = report.UdpArrivals.Where(a => report.Name(a.Interface) == device).ToList();
+                var step = Math.Max(1, mine.Count / MaxPoints);
+                var dots = new StringBuilder();
+                for (var i = 0; i < mine.Count; i += step)
+                    dots.Append(c, $"M{X(mine[i].TimeMs):F1} {Top + PanelHeight - (double)mine[i].Sequence / maxSeq * PanelHeight:F1}h1.5");
+                Path(svg, dots.ToString(), colour, 1.5, null);
+            }
+
+            var bins = (int)Math.Ceiling(endMs / BinMs);
+            double[] Rate(IEnumerable<(double TimeMs, int Bytes)> receipts)
+            {
+                var r = new double[bins];
+                foreach (var (time, bytes) in receipts)
+                    if ((int)(time / BinMs) is var i && i >= 0 && i < bins)
+                        r[i] += bytes * 8 / 1e6 * (1000 / BinMs);
+                return r;
+            }
+            var series = new[]
+            {
+                (Name: "udp", Rate: Rate(report.UdpArrivals.Select(a => (a.TimeMs, 128 + 48))), Colour: "#1f5fbf"),
+                (Name: "tcp1", Rate: Rate(report.TcpReceipts[0]), Colour: "#27ae60"),
+                (Name: "tcp2", Rate: Rate(report.TcpReceipts[1]), Colour: "#8e44ad"),
+            };
+            var max = Math.Max(0.1, series.SelectMany(s => s.Rate).DefaultIfEmpty(0).Max() * 1.1);
+            Frame(svg, top2, "throughput at the node, Mbit/s: UDP (blue), TCP 1 (green), TCP 2 (purple)", "time (s)", endMs, 0, max, "F1");
+            foreach (var s in series)
+                Path(svg, Polyline(s.Rate, v => top2 + PanelHeight - v / max * PanelHeight, X), s.Colour, 1.2, "none");
+
+            foreach (var e in report.Events)
+            {
+                var colour = e.Kind switch { "loss" => "#c0392b", "outage" => "#000000", _ => "#7f8c8d" };
+                foreach (var panelTop in new[] { Top, top2 })
+                    Line(svg, X(e.TriggerMs), panelTop, X(e.TriggerMs), panelTop + PanelHeight, colour, "4 3");
+                var label = e.Kind + (e.Moved.Count > 0 ? " " + string.Join(",", e.Moved.Select(m => m.Flow)) : "");
+                Text(svg, X(e.TriggerMs) + 3, Top + 12, label, "start", 10);
+            }
+            svg.WriteEndElement();
+        }
+        return Encoding.UTF8.GetString(file.ToArray());
+    }
+
+    /// <summary>
     /// `lab run --scenario reflector --plot`: one panel per mode around the same handover (the second, a warm
     /// one): every UDP packet received each way — CN→MN (blue) and MN→CN at the CN (orange) — as its sequence
     /// number against its arrival time, from 200 ms before the detach to 600 ms after; detach (red), layer-2

@@ -33,11 +33,11 @@ public sealed class TcpTransfer : IDisposable
     private string? _error;
     private Thread? _sender, _receiver;
 
-    public TcpTransfer(string cnNamespace, string mnNamespace, IPAddress mnAddress, long bytesPerSecond, long origin)
+    public TcpTransfer(string cnNamespace, string mnNamespace, IPAddress mnAddress, long bytesPerSecond, long origin, int port = Port)
     {
         _bytesPerSecond = bytesPerSecond;
         _origin = origin;
-        _target = new IPEndPoint(mnAddress, Port);
+        _target = new IPEndPoint(mnAddress, port);
         _listener = NetnsRunner.Socket(mnNamespace, AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
         _client = NetnsRunner.Socket(cnNamespace, AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -48,7 +48,7 @@ public sealed class TcpTransfer : IDisposable
         catch (SocketException e)
         {
             Dispose();
-            throw new LabFailure($"cannot listen on [{mnAddress}]:{Port} in {mnNamespace}: {e.Message}");
+            throw new LabFailure($"cannot listen on [{mnAddress}]:{port} in {mnNamespace}: {e.Message}");
         }
     }
 
@@ -70,7 +70,7 @@ public sealed class TcpTransfer : IDisposable
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or TimeoutException)
         {
-            throw new LabFailure($"the CN could not open a TCP connection to [{_target.Address}]:{Port} within {timeout.TotalSeconds:F0} s (is the tunnel forwarding?)");
+            throw new LabFailure($"the CN could not open a TCP connection to [{_target.Address}]:{_target.Port} within {timeout.TotalSeconds:F0} s (is the tunnel forwarding?)");
         }
         var server = accept.Result;
         _client.NoDelay = true;

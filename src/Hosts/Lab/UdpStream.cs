@@ -26,23 +26,29 @@ public sealed class UdpStream : IDisposable
     private Thread? _sendThread, _receiveThread;
     private long _sendErrors;
 
-    public UdpStream(string cnNamespace, string mnNamespace, IPAddress mnAddress, int packetsPerSecond, long origin)
+    private readonly bool _recordInterface;
+
+    /// <param name="recordInterface">Record each datagram's receiving interface (IPV6_RECVPKTINFO) in <see cref="Arrival.Interface"/>.</param>
+    public UdpStream(string cnNamespace, string mnNamespace, IPAddress mnAddress, int packetsPerSecond, long origin, int port = Port, bool recordInterface = false)
     {
         _origin = origin;
         _packetsPerSecond = packetsPerSecond;
-        _target = new IPEndPoint(mnAddress, Port);
+        _recordInterface = recordInterface;
+        _target = new IPEndPoint(mnAddress, port);
         _receiver = NetnsRunner.Socket(mnNamespace, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
         _sender = NetnsRunner.Socket(cnNamespace, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             _receiver.ReceiveBufferSize = 4 << 20;
             _receiver.ReceiveTimeout = 100;
+            if (recordInterface)
+                _receiver.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
             _receiver.Bind(_target);
         }
         catch (SocketException e)
         {
             Dispose();
-            throw new LabFailure($"cannot bind the UDP receiver to [{mnAddress}]:{Port} in {mnNamespace}: {e.Message}");
+            throw new LabFailure($"cannot bind the UDP receiver to [{mnAddress}]:{port} in {mnNamespace}: {e.Message}");
         }
     }
 
@@ -98,12 +104,23 @@ public sealed class UdpStream : IDisposable
     private void Receive()
     {
         var buffer = new byte[2048];
+        EndPoint from = new IPEndPoint(IPAddress.IPv6Any, 0);
         while (!_stopReceiving)
         {
             int n;
+            var ifindex = 0;
             try
             {
-                n = _receiver.Receive(buffer);
+                if (_recordInterface)
+                {
+                    var flags = SocketFlags.None;
+                    n = _receiver.ReceiveMessageFrom(buffer, ref flags, ref from, out var info);
+                    ifindex = info.Interface;
+                }
+                else
+                {
+                    n = _receiver.Receive(buffer);
+                }
             }
             catch (SocketException)
             {
@@ -113,7 +130,7 @@ public sealed class UdpStream : IDisposable
             if (n < 16)
                 continue;
             var seq = BinaryPrimitives.ReadInt64BigEndian(buffer);
-            lock (_lock) _arrivals.Add(new Arrival(seq, now));
+            lock (_lock) _arrivals.Add(new Arrival(seq, now, ifindex));
         }
     }
 
