@@ -91,6 +91,27 @@ public sealed class LabConfigSpec : IDisposable
     }
 
     [Fact]
+    public void With_two_interfaces_each_node_has_both_macs_the_lma_runs_flow_mobility_measured_on_each_mags_port_and_mag2_is_a_wlan()
+    {
+        var plan = LabPlan.Create(2, 2, interfaces: 2);
+        LabConfigs.WriteAll(plan, _dir);
+
+        var lma = LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf"));
+        Assert.True(lma.FlowMobility.Enabled);
+        Assert.True(lma.FlowMobility.MovesOnLoss);
+        Assert.Equal([("2001:db8:ff::1:1", "mag1"), ("2001:db8:ff::1:2", "mag2")], lma.FlowMobility.LossDevices.Select(d => (d.Mag.ToString(), d.Device)));
+        Assert.Contains("link-layer-ids = [\"02:00:00:00:00:02\", \"02:00:00:01:00:02\"]", File.ReadAllText(Path.Combine(_dir, "policies.conf")));
+        Assert.Equal(Pmip6Akka.Dataplane.Wire.AccessTechnologyType.Ieee8023, MagDaemonSettings.Load(Path.Combine(_dir, "mag1.conf")).AccessTechnology);
+        Assert.Equal(Pmip6Akka.Dataplane.Wire.AccessTechnologyType.Ieee80211, MagDaemonSettings.Load(Path.Combine(_dir, "mag2.conf")).AccessTechnology);
+        Assert.Equal(["eth0", "eth1"], plan.MnDevices);
+        Assert.Equal(("mn2b", "02:00:00:01:00:02"), (plan.MobileNodeList[1].SecondMagSideDevice, plan.MobileNodeList[1].SecondMac));
+
+        LabConfigs.WriteAll(LabPlan.Create(2, 1), _dir);
+        Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).FlowMobility.Enabled);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LabPlan.Create(1, 1, interfaces: 2));
+    }
+
+    [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void The_lab_runs_with_authentication_on_and_root_only_keys_each_mag_sharing_one_with_the_lma()
     {
@@ -345,6 +366,12 @@ public class LabArgumentSpec
     [InlineData("lab up --buffering", "option --buffering needs a value")]
     [InlineData("lab run --scenario handover --buffering yes", "--buffering must be on or off, got 'yes'")]
     [InlineData("lab up --buffer-max-packets 0", "--buffer-max-packets must be an integer from 1")]
+    [InlineData("lab up --interfaces 3", "--interfaces must be an integer from 1 to 2")]
+    [InlineData("lab up --interfaces 2 --mags 1", "--interfaces 2 needs --mags 2 or more")]
+    [InlineData("lab up --interfaces 2 --mn-reflector sometimes", "--mn-reflector must be on or off, got 'sometimes'")]
+    [InlineData("mn-reflector --interfaces eth0", "--interfaces needs at least two interface names")]
+    [InlineData("mn-reflector --interfaces eth0,eth0", "--interfaces names an interface twice")]
+    [InlineData("mn-reflector --interfaces eth0,a/b", "--interfaces: 'a/b' is not an interface name")]
     public void Bad_lab_arguments_exit_2_with_one_line(string line, string reason)
     {
         var run = Cli.Run(line.Split(' '));
