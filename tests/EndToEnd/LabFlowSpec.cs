@@ -53,4 +53,27 @@ public sealed class LabFlowSpec(LabFixture lab, Xunit.Abstractions.ITestOutputHe
             mags.GetProperty("mag2").GetProperty("udp").GetInt64());
         Assert.True(root.GetProperty("succeeded").GetBoolean());
     }
+
+    [Fact]
+    public void A_shared_prefix_node_without_any_helper_keeps_its_flows_and_addresses_through_moves_and_an_outage()
+    {
+        lab.Lab("down");
+        lab.MarkDown();
+        var run = lab.Lab("run", "--scenario", "flow", "--mn-model", "shared-prefix", "--moves", "2", "--json");
+        output.WriteLine(run.Out);
+        output.WriteLine(run.Err);
+        Assert.True(run.ExitCode == 0, $"lab run --scenario flow --mn-model shared-prefix failed: {run.Err.Trim()}");
+        using var report = JsonDocument.Parse(run.Out);
+        var root = report.RootElement;
+        Assert.Equal("shared-prefix", root.GetProperty("mnModel").GetString());
+        Assert.All(root.GetProperty("events").EnumerateArray(), e => Assert.True(e.GetProperty("othersUntouched").GetBoolean(), e.ToString()));
+        var outage = root.GetProperty("events").EnumerateArray().Single(e => e.GetProperty("kind").GetString() == "outage");
+        Assert.InRange(outage.GetProperty("udpLost").GetInt64(), 0, 50);
+        // Each interface's own prefix yields the same address on both interfaces (one interface identifier), so both survive.
+        Assert.Equal(2, root.GetProperty("addressesBefore").GetArrayLength());
+        Assert.All(root.GetProperty("addressesBefore").EnumerateArray(), a => Assert.EndsWith("::5213:1", a.GetString()));
+        Assert.True(root.GetProperty("addressesKept").GetBoolean());
+        Assert.All(root.GetProperty("tcp").EnumerateArray(), t => Assert.True(t.GetProperty("ok").GetBoolean(), t.ToString()));
+        Assert.True(root.GetProperty("succeeded").GetBoolean());
+    }
 }

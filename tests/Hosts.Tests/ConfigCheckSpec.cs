@@ -174,6 +174,14 @@ public sealed class ConfigCheckSpec : IDisposable
     }
 
     [Fact]
+    public void An_unknown_flow_mobility_model_in_a_policy_profile_is_named()
+    {
+        var check = Cli.Run("config", "check", Variant("policies.conf", "flow-mobility-model = \"weak-host\"", "flow-mobility-model = \"strong-host\""));
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains("configuration key pmip6.policies.profiles[].flow-mobility-model: expected \"weak-host\" or \"shared-prefix\", got 'strong-host'", check.Err);
+    }
+
+    [Fact]
     public void A_missing_file_is_named()
     {
         var run = Cli.Run("config", "check", Path.Combine(_dir, "nope.conf"));

@@ -106,6 +106,12 @@ public sealed class LabConfigSpec : IDisposable
         Assert.Equal(["eth0", "eth1"], plan.MnDevices);
         Assert.Equal(("mn2b", "02:00:00:01:00:02"), (plan.MobileNodeList[1].SecondMagSideDevice, plan.MobileNodeList[1].SecondMac));
 
+        Assert.False(MagDaemonSettings.Load(Path.Combine(_dir, "mag1.conf")).Policies.Find("mn1@lab.pmip6")!.SharedPrefix);
+        LabConfigs.WriteAll(plan, _dir, new LabBuffering { SharedPrefix = true });
+        Assert.True(MagDaemonSettings.Load(Path.Combine(_dir, "mag1.conf")).Policies.Find("mn1@lab.pmip6")!.SharedPrefix);
+        Assert.False(new LabBuffering { SharedPrefix = true }.RunsMnReflector(plan));
+        Assert.True(new LabBuffering().RunsMnReflector(plan));
+
         LabConfigs.WriteAll(LabPlan.Create(2, 1), _dir);
         Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).FlowMobility.Enabled);
         Assert.Throws<ArgumentOutOfRangeException>(() => LabPlan.Create(1, 1, interfaces: 2));
@@ -369,6 +375,7 @@ public class LabArgumentSpec
     [InlineData("lab up --interfaces 3", "--interfaces must be an integer from 1 to 2")]
     [InlineData("lab up --interfaces 2 --mags 1", "--interfaces 2 needs --mags 2 or more")]
     [InlineData("lab up --interfaces 2 --mn-reflector sometimes", "--mn-reflector must be on or off, got 'sometimes'")]
+    [InlineData("lab up --interfaces 2 --mn-model strong-host", "--mn-model must be weak-host or shared-prefix, got 'strong-host'")]
     [InlineData("mn-reflector --interfaces eth0", "--interfaces needs at least two interface names")]
     [InlineData("mn-reflector --interfaces eth0,eth0", "--interfaces names an interface twice")]
     [InlineData("mn-reflector --interfaces eth0,a/b", "--interfaces: 'a/b' is not an interface name")]

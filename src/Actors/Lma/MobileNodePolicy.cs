@@ -17,6 +17,14 @@ public sealed record MobileNodePolicy(
     /// <summary>The node's QoS profile (what AAA would return), carried in a reflected context; null: none.</summary>
     public Mag.QosProfile? Qos { get; init; }
 
+    /// <summary>
+    /// IP flow mobility's shared-prefix model (RFC 7864 §3.1; profile key flow-mobility-model = "shared-prefix"): every MAG
+    /// serving the node advertises all of the node's prefixes on its link, so each interface configures addresses from every
+    /// prefix. False: the weak-host model, where each interface gets its own prefix advertised and the others are only routed
+    /// to it. Read by the MAG from its own policy file; like <see cref="Qos"/>, not carried to the LMA with a PBU.
+    /// </summary>
+    public bool SharedPrefix { get; init; }
+
     public bool Allows(AccessTechnologyType att) => AllowedAccessTechnologies is null || AllowedAccessTechnologies.Contains(att);
 }
 

@@ -65,6 +65,7 @@ public sealed class AccessLink : ReceiveActor, IWithTimers
             if (r.RoundTrip is { } rtt && _seen.Remove(r.MobileNodeId, out var seen))
                 Timed(new AttachTiming(r.MobileNodeId, seen.Link, seen.At, DateTimeOffset.UtcNow - seen.At, rtt));
         });
+        Receive<SharedPrefixesChanged>(c => Run(_state.OnSharedPrefixes(c.MobileNodeId, c.Prefixes, DateTimeOffset.UtcNow)));
         Receive<GetAttachTimings>(_ => Sender.Tell(_timings.ToArray()));
         Receive<ProbeDue>(_ => Run(_state.OnProbeTimer(DateTimeOffset.UtcNow)));
         Receive<AdvertiseDue>(_ => Carry(_state.OnAdvertiseTimer(DateTimeOffset.UtcNow)));

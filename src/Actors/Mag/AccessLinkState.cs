@@ -29,6 +29,8 @@ public sealed record AccessPort(int IfIndex, string Name, byte[] RouterLinkLayer
     public byte[]? NodeLinkLayerAddress { get; init; }
     public Ipv6Address NodeLinkLocal { get; init; }
     public ImmutableArray<Ipv6Prefix> Prefixes { get; init; } = [];
+    /// <summary>Shared-prefix flow mobility: the node's other interfaces' prefixes, advertised here too (routed by the MAG itself).</summary>
+    public ImmutableArray<Ipv6Prefix> SharedPrefixes { get; init; } = [];
     public DateTimeOffset ExpiresAt { get; init; }
     public int Probes { get; init; }
     public DateTimeOffset NextProbeAt { get; init; }
@@ -200,11 +202,25 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
             {
                 ImmutableArray<AccessEffect> effects = port.Registered ? [new AccessEffect.RemoveRoutes(port.IfIndex, mobileNodeId, port.Prefixes)] : [];
                 // The node stays known on its link (no new attach loop) but unregistered.
-                return (new(Ports.SetItem(port.IfIndex, port with { Prefixes = [] })), effects);
+                return (new(Ports.SetItem(port.IfIndex, port with { Prefixes = [], SharedPrefixes = [] })), effects);
             }
             default:
                 return (this, []);
         }
+    }
+
+    /// <summary>
+    /// Shared-prefix flow mobility: the node's other prefixes to advertise on its link besides its own. A registered node hears
+    /// the new set at once; a prefix that leaves the set is no longer advertised and ages out on the node by its last lifetime
+    /// (it may be the one an outage left the node: it must not be withdrawn here).
+    /// </summary>
+    public (AccessLinkState State, ImmutableArray<AccessEffect> Effects) OnSharedPrefixes(string mobileNodeId, ImmutableArray<Ipv6Prefix> prefixes, DateTimeOffset now)
+    {
+        if (PortOf(mobileNodeId) is not { } port)
+            return (this, []);
+        var updated = port with { SharedPrefixes = prefixes.IsDefault ? [] : prefixes };
+        var state = new AccessLinkState(Ports.SetItem(port.IfIndex, updated));
+        return updated.Usable && updated.Registered && !updated.SharedPrefixes.IsEmpty ? (state, [Advertise(updated, now)]) : (state, []);
     }
 
     /// <summary>The periodic unsolicited Router Advertisement to every registered node.</summary>
@@ -215,7 +231,8 @@ public sealed record AccessLinkState(ImmutableDictionary<int, AccessPort> Ports)
     {
         var left = port.ExpiresAt - now;
         var destination = port.NodeLinkLocal.IsLinkLocal ? port.NodeLinkLocal : AllNodes;
-        return new AccessEffect.Advertise(port.IfIndex, destination, port.RouterLinkLayerAddress, port.Prefixes, left < TimeSpan.Zero ? TimeSpan.Zero : left);
+        var prefixes = port.SharedPrefixes.IsEmpty ? port.Prefixes : [.. port.Prefixes.Concat(port.SharedPrefixes).Distinct()];
+        return new AccessEffect.Advertise(port.IfIndex, destination, port.RouterLinkLayerAddress, prefixes, left < TimeSpan.Zero ? TimeSpan.Zero : left);
     }
 
     private static ImmutableArray<AccessEffect> Leave(AccessPort port, string why)

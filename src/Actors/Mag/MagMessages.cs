@@ -38,3 +38,9 @@ public sealed record RevokeAllSessions;
 public sealed record HandoverHint(string MobileNodeId, Ipv6Address NextMag);
 
 public sealed record HintAnswer(bool Accepted, string? Detail);
+
+/// <summary>
+/// Flow mobility, shared-prefix model: the prefixes of the node's other interfaces that the MAG advertises on the node's link
+/// besides its own session's (empty: none any more). To the session-report subscribers (the access link).
+/// </summary>
+public sealed record SharedPrefixesChanged(string MobileNodeId, System.Collections.Immutable.ImmutableArray<Pmip6Akka.Dataplane.Wire.Ipv6Prefix> Prefixes);

@@ -95,6 +95,8 @@ public sealed partial class MagNode
             _flowRoutes.Remove(mn);
         else
             _flowRoutes[mn] = (ifIndex, extra);
+        if (_settings.Policies?.Find(mn)?.SharedPrefix == true && !extra.SequenceEqual(before))
+            Publish(new SharedPrefixesChanged(mn, extra));
         _counters.Increment("flow_initiates_applied_total");
         _log.Info("{0}: routing its other prefixes {1} onto its link here too (Flow Mobility Initiate {2})", mn, string.Join(",", extra), initiate.Sequence);
         Answer(mn, initiate, UpdateNotificationStatus.Success);
@@ -107,7 +109,17 @@ public sealed partial class MagNode
         if (!_sessions.ContainsKey(mn))
             _accessLinkOf.Remove(mn);
         if (_flowRoutes.Remove(mn, out var routed))
+        {
             _dataplane.Tell(new RemoveAccessRoute(mn, [.. routed.Prefixes], routed.IfIndex, _settings.Lma));
+            if (_settings.Policies?.Find(mn)?.SharedPrefix == true)
+                Publish(new SharedPrefixesChanged(mn, []));
+        }
+    }
+
+    private void Publish(SharedPrefixesChanged change)
+    {
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(change);
     }
 
     private void Answer(string mn, FlowInitiate initiate, UpdateNotificationStatus status)

@@ -106,9 +106,10 @@ public sealed partial class MagNode : ReceiveActor, IWithTimers
             if (report.Qos is null && _contexts.TryGetValue(report.MobileNodeId, out var running))
                 report = report with { Qos = running.Context.Qos };
             _reports[report.MobileNodeId] = report;
-            OnSessionReportForFlows(report);
+            // Subscribers (the access link) hear of the session before anything the flow handling derives from it.
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(report);
+            OnSessionReportForFlows(report);
         });
         Receive<Terminated>(t =>
         {

@@ -402,6 +402,12 @@ public sealed class PolicyStore : IPolicyStore
                     (byte)p.Int("qos.traffic-class", 0, 255, 0),
                     (uint)p.Int("qos.downlink-kbps", 0, int.MaxValue, 0),
                     (uint)p.Int("qos.uplink-kbps", 0, int.MaxValue, 0)) : null,
+                SharedPrefix = p.Has("flow-mobility-model") && p.String("flow-mobility-model") switch
+                {
+                    "weak-host" => false,
+                    "shared-prefix" => true,
+                    var other => throw new ConfigurationError("pmip6.policies.profiles[].flow-mobility-model", $"expected \"weak-host\" or \"shared-prefix\", got '{other}'"),
+                },
             };
             foreach (var text in p.Strings("link-layer-ids"))
             {

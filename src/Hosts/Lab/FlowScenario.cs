@@ -25,7 +25,7 @@ public sealed record FlowEvent(string Kind, string Trigger, double TriggerMs, do
 /// <summary>One flow's move within an event: from and to (interface names), when the LMA was seen to route it there (loss moves), first packet on the new interface.</summary>
 public sealed record FlowMoveFigure(string Flow, string From, string To, double? DecidedAfterMs, double? FirstPacketAfterMs);
 
-public sealed record FlowReport(string MobileNode, IReadOnlyList<string> AddressesBefore, IReadOnlyList<string> AddressesAfter,
+public sealed record FlowReport(string MnModel, string MobileNode, IReadOnlyList<string> AddressesBefore, IReadOnlyList<string> AddressesAfter,
     IReadOnlyList<FlowEvent> Events, IReadOnlyList<TcpResult?> Tcp, long UdpSent, long UdpReceived, string? Error, double EndMs,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> MagCounters, IReadOnlyList<FlowPacket> Packets,
     IReadOnlyList<(double TimeMs, int Bytes)>[] TcpReceipts, IReadOnlyList<Arrival> UdpArrivals, IReadOnlyDictionary<int, string> InterfaceNames)
@@ -54,7 +54,7 @@ public sealed record FlowReport(string MobileNode, IReadOnlyList<string> Address
     public void Print(TextWriter o)
     {
         var c = CultureInfo.InvariantCulture;
-        o.WriteLine($"flow scenario: {MobileNode}, addresses {string.Join(", ", AddressesBefore)}");
+        o.WriteLine($"flow scenario ({MnModel} node): {MobileNode}, addresses {string.Join(", ", AddressesBefore)}");
         o.WriteLine("event    trigger                                   flow   from -> to     decided ms  first pkt ms  udp lost  others untouched");
         foreach (var e in Events)
         {
@@ -86,6 +86,7 @@ public sealed record FlowReport(string MobileNode, IReadOnlyList<string> Address
     public System.Text.Json.Nodes.JsonObject ToJson() => new()
     {
         ["scenario"] = "flow",
+        ["mnModel"] = MnModel,
         ["mobileNode"] = MobileNode,
         ["addressesBefore"] = new System.Text.Json.Nodes.JsonArray([.. AddressesBefore.Select(a => (System.Text.Json.Nodes.JsonNode?)a)]),
         ["addressesAfter"] = new System.Text.Json.Nodes.JsonArray([.. AddressesAfter.Select(a => (System.Text.Json.Nodes.JsonNode?)a)]),
@@ -129,8 +130,8 @@ public static class FlowScenario
         var plan = LabPlan.Create(2, 1, 2);
         LabUp.Run(plan, runDirectory, TimeSpan.FromSeconds(60), progress, cancel, options.Buffering);
         var mn = LabPlan.MobileNode(1);
-        var a = NodeAddresses.InPool(mn.Namespace, LabPlan.MnDevice)[0];
-        var b = NodeAddresses.InPool(mn.Namespace, LabPlan.SecondMnDevice)[0];
+        var a = HomeAddress(mn, LabPlan.MnDevice, LabPlan.Mag(1), cancel);
+        var b = HomeAddress(mn, LabPlan.SecondMnDevice, LabPlan.Mag(2), cancel);
         var ifindex = new Dictionary<string, int>
         {
             [LabPlan.MnDevice] = NetnsRunner.Run(mn.Namespace, () => Pmip6Akka.Dataplane.Linux.RouteNetlink.InterfaceIndex(LabPlan.MnDevice)),
@@ -252,8 +253,31 @@ public static class FlowScenario
             }
             measured.Add(new FlowEvent(kind, trigger, at, until, figures, disturbed, lost, sentInWindow));
         }
-        return new FlowReport(mn.Name, addressesBefore, addressesAfter, measured, tcpResults, udp.Sent, udp.Received, error, end, magCounters,
+        return new FlowReport(options.Buffering.MnModel, mn.Name, addressesBefore, addressesAfter, measured, tcpResults, udp.Sent, udp.Received, error, end, magCounters,
             packets, [tcp1.Receipts, tcp2.Receipts], arrivals, names);
+    }
+
+    /// <summary>
+    /// The node's address on <paramref name="device"/> from the prefix of its session at <paramref name="mag"/> (LMA /status): in the
+    /// shared-prefix model an interface soon holds addresses from both prefixes, and the flows are meant for each one's own.
+    /// </summary>
+    private static string HomeAddress(MobileNodePlan mn, string device, MagPlan mag, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (DaemonHttp.TryGetJson(LabPlan.LmaNamespace, LabPlan.LmaHttpPort, "/status", cancel) is { } status)
+            {
+                var hnp = status.GetProperty("bindings").EnumerateArray()
+                    .Where(s => s.GetProperty("mnId").GetString() == mn.MnId && s.GetProperty("proxyCoa").GetString() == mag.Address)
+                    .SelectMany(s => s.GetProperty("hnps").EnumerateArray().Select(h => h.GetString()!)).FirstOrDefault();
+                if (hnp is not null && NodeAddresses.InPool(mn.Namespace, device).FirstOrDefault(x =>
+                        Pmip6Akka.Dataplane.Wire.Ipv6Prefix.Parse(hnp).Contains(Pmip6Akka.Dataplane.Wire.Ipv6Address.Parse(x))) is { } address)
+                    return address;
+            }
+            Sleep(TimeSpan.FromMilliseconds(100), cancel);
+        }
+        throw new LabFailure($"{mn.Name} has no address on {device} from its prefix at {mag.Name} (see lab status)");
     }
 
     private sealed record FlowRow(long Id, int Flow, string Via);

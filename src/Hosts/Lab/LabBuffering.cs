@@ -26,8 +26,14 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
     /// <summary>`--mn-reflector on|off`: run `pmip6 mn-reflector` in each two-interface node (null: the default, on).</summary>
     public bool? MnReflector { get; init; }
 
-    /// <summary>Whether the nodes of <paramref name="plan"/> run the reflector: only with two interfaces, on unless turned off.</summary>
-    public bool RunsMnReflector(LabPlan plan) => plan.Interfaces == 2 && (MnReflector ?? true);
+    /// <summary>`--mn-model shared-prefix`: the flow-mobility shared-prefix model (every MAG advertises all of the node's prefixes,
+    /// the node's interfaces share one interface identifier, `ip token`); false: weak host (the default).</summary>
+    public bool SharedPrefix { get; init; }
+
+    public string MnModel => SharedPrefix ? "shared-prefix" : "weak-host";
+
+    /// <summary>Whether the nodes of <paramref name="plan"/> run the reflector: only with two interfaces; by default in the weak-host model only.</summary>
+    public bool RunsMnReflector(LabPlan plan) => plan.Interfaces == 2 && (MnReflector ?? !SharedPrefix);
 
     public static readonly LabBuffering Default = new();
 
@@ -58,7 +64,13 @@ public sealed record LabBuffering(bool Enabled = true, int? MaxPacketsPerNode = 
             "off" => false,
             var other => throw new UsageException($"--mn-reflector must be on or off, got '{other}'"),
         };
-        return new LabBuffering(enabled, max) { Reflector = reflector, AaaDelay = aaa, MnReflector = mnReflector };
+        var shared = args.String("mn-model") switch
+        {
+            null or "weak-host" => false,
+            "shared-prefix" => true,
+            var other => throw new UsageException($"--mn-model must be weak-host or shared-prefix, got '{other}'"),
+        };
+        return new LabBuffering(enabled, max) { Reflector = reflector, AaaDelay = aaa, MnReflector = mnReflector, SharedPrefix = shared };
     }
 
     /// <summary>The lma.conf `buffering` block.</summary>

@@ -9,7 +9,7 @@ namespace Pmip6Akka.Hosts.Lab;
 
 public static class LabCommand
 {
-    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N] [--reflector on|off (default off)] [--aaa-delay-ms N (default 0)] [--interfaces 1|2 (default 1; 2: each node also on mag2 through eth1, flow mobility on)] [--mn-reflector on|off (default on with 2 interfaces)]";
+    public const string UpUsage = "pmip6 lab up [--mags N (1..16, default 2)] [--mns K (1..50, default 1)] [--timeout S (default 60)] [--buffering on|off (default on)] [--buffer-max-packets N] [--reflector on|off (default off)] [--aaa-delay-ms N (default 0)] [--interfaces 1|2 (default 1; 2: each node also on mag2 through eth1, flow mobility on)] [--mn-model weak-host|shared-prefix (default weak-host)] [--mn-reflector on|off (default on for weak-host nodes with 2 interfaces)]";
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
@@ -94,6 +94,7 @@ public static class LabCommand
     {
         var scenario = args.RequiredString("scenario");
         var intervalGiven = args.String("interval-ms") is not null;
+        var movesGiven = args.String("moves") is not null;
         var options = new HandoverOptions
         {
             Json = args.Flag("json"),
@@ -114,7 +115,11 @@ public static class LabCommand
             {
                 try
                 {
-                    var flow = FlowScenario.Run(RunDirectory, options with { Interval = intervalGiven ? options.Interval : TimeSpan.FromMilliseconds(1500) },
+                    var flow = FlowScenario.Run(RunDirectory, options with
+                    {
+                        Interval = intervalGiven ? options.Interval : TimeSpan.FromMilliseconds(1500),
+                        Moves = movesGiven ? options.Moves : 6,
+                    },
                         Console.Error, cancel);
                     if (options.Json)
                         stdout.WriteLine(flow.ToJson().ToJsonString(Indented));

@@ -101,7 +101,7 @@ public static class LabConfigs
         }
         """;
 
-    public static string Policies(LabPlan plan)
+    public static string Policies(LabPlan plan, bool sharedPrefix = false)
     {
         var text = new StringBuilder();
         text.AppendLine("# Written by `pmip6 lab up`: one profile per lab mobile node, recognised at a MAG by its MAC.");
@@ -109,7 +109,8 @@ public static class LabConfigs
         text.AppendLine("  profiles = [");
         foreach (var mn in plan.MobileNodeList)
             text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [{string.Join(", ", (plan.Interfaces == 2 ? new[] { mn.Mac, mn.SecondMac } : [mn.Mac]).Select(m => $"\"{m}\""))}], hnp-count = 1, max-lifetime = 1h, " +
-                            $"qos {{ traffic-class = 0, downlink-kbps = {LabQosDownlinkKbps}, uplink-kbps = 0 }} }}");
+                            $"qos {{ traffic-class = 0, downlink-kbps = {LabQosDownlinkKbps}, uplink-kbps = 0 }}" +
+                            (plan.Interfaces == 2 ? $" flow-mobility-model = \"{(sharedPrefix ? "shared-prefix" : "weak-host")}\"" : "") + " }");
         text.AppendLine("  ]");
         text.AppendLine("}");
         return text.ToString();
@@ -118,7 +119,7 @@ public static class LabConfigs
     /// <summary>Writes every file into <paramref name="runDirectory"/> (which must exist).</summary>
     public static void WriteAll(LabPlan plan, string runDirectory, LabBuffering? buffering = null)
     {
-        File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan));
+        File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan, buffering?.SharedPrefix ?? false));
         File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory, buffering));
         var secrets = plan.MagList.ToDictionary(m => m.Index, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         WriteSecret(Path.Combine(runDirectory, LmaKeysFile), plan.MagList.Select(m => KeyEntry(m, m.Address, secrets[m.Index])));

@@ -20,6 +20,9 @@ public sealed record LabState(int Mags, int MobileNodes, Dictionary<string, stri
     /// <summary>Whether `pmip6 mn-reflector` runs in each mobile node (two interfaces only).</summary>
     public bool MnReflector { get; init; }
 
+    /// <summary>Two interfaces only: "weak-host" or "shared-prefix" (`lab up --mn-model`).</summary>
+    public string? MnModel { get; init; }
+
     /// <summary>The LMA's handover buffering as `lab up --buffering` set it ("on" or "off"); "on" for a state file written before the option.</summary>
     public string Buffering { get; init; } = "on";
 

@@ -11,7 +11,9 @@ public static class LabTopology
     public static IEnumerable<string> Namespaces(LabPlan plan) =>
         [LabPlan.LmaNamespace, .. plan.MagList.Select(m => m.Namespace), LabPlan.CnNamespace, .. plan.MobileNodeList.Select(m => m.Namespace)];
 
-    public static void Build(LabPlan plan)
+    /// <param name="sharedPrefix">Shared-prefix flow mobility: each node's interfaces get one interface identifier (`ip token`), so a
+    /// prefix advertised on both yields the same address on both.</param>
+    public static void Build(LabPlan plan, bool sharedPrefix = false)
     {
         Tool.IpBatch(null, Namespaces(plan).Select(ns => $"netns add {ns}"));
 
@@ -56,12 +58,17 @@ public static class LabTopology
         ]);
         foreach (var mn in plan.MobileNodeList)
         {
+            if (sharedPrefix && plan.Interfaces == 2)
+                Tool.IpBatch(mn.Namespace, plan.MnDevices.Select(d => $"token set {SharedToken(mn)} dev {d}"));
             foreach (var device in plan.MnDevices)
                 NetnsRunner.Sysctl(mn.Namespace, ($"net.ipv6.conf.{device}.accept_ra", "1"), ($"net.ipv6.conf.{device}.accept_dad", "0"),
                     ($"net.ipv6.conf.{device}.forwarding", "0"));
             Tool.IpBatch(mn.Namespace, ["link set lo up", .. plan.MnDevices.Select(d => $"link set {d} up")]);
         }
     }
+
+    /// <summary>The interface identifier a shared-prefix node uses on every interface: ::5213:K.</summary>
+    public static string SharedToken(MobileNodePlan mn) => $"::5213:{mn.Index:x}";
 
     /// <summary>Brings the MAG-side ends of the access links up at MAG 1: the attach of every mobile node.</summary>
     public static void AttachAll(LabPlan plan)

@@ -67,11 +67,12 @@ public static class LabUp
         {
             Interfaces = plan.Interfaces,
             MnReflector = buffering.RunsMnReflector(plan),
+            MnModel = plan.Interfaces == 2 ? buffering.MnModel : null,
             Buffering = buffering.Setting,
             BufferMaxPackets = buffering.MaxPacketsPerNode,
         };
         state.Save(runDirectory);
-        LabTopology.Build(plan);
+        LabTopology.Build(plan, buffering.SharedPrefix);
         progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA (buffering {buffering.Setting})");
 
         var lmaPid = LabDaemons.Start(runDirectory, "lma", LabPlan.LmaNamespace, "lma", Path.Combine(runDirectory, LabConfigs.LmaFile));

@@ -191,4 +191,22 @@ public sealed class AccessLinkStateSpec
         var effects = state.OnAdvertiseTimer(Now.AddSeconds(10));
         Assert.Equal(7, Assert.IsType<AccessEffect.Advertise>(Assert.Single(effects)).IfIndex);
     }
+
+    [Fact]
+    public void Shared_prefix_flow_mobility_advertises_the_nodes_other_prefixes_on_its_link_too_until_they_leave_the_set()
+    {
+        var other = Ipv6Prefix.Parse("2001:db8:a000:6::/64");
+        var (state, effects) = Registered().OnSharedPrefixes(Mn, [other], Now.AddSeconds(10));
+
+        var ra = Assert.IsType<AccessEffect.Advertise>(Assert.Single(effects));
+        Assert.Equal([Hnps[0], other], ra.Prefixes.ToArray());
+        Assert.Equal(TimeSpan.FromSeconds(3590), ra.Lifetime);
+        Assert.Equal([Hnps[0], other], Assert.IsType<AccessEffect.Advertise>(Assert.Single(state.OnAdvertiseTimer(Now.AddSeconds(20)))).Prefixes.ToArray());
+
+        // The set shrinks (the other interface's session ended): the prefix is no longer advertised, not withdrawn.
+        var (after, none) = state.OnSharedPrefixes(Mn, [], Now.AddSeconds(30));
+        Assert.Empty(none);
+        Assert.Equal(Hnps.ToArray(), Assert.IsType<AccessEffect.Advertise>(Assert.Single(after.OnAdvertiseTimer(Now.AddSeconds(40)))).Prefixes.ToArray());
+        Assert.Empty(Up().OnSharedPrefixes("someone-else", [other], Now).Effects);
+    }
 }

@@ -89,6 +89,31 @@ public sealed class FlowMobilitySpec(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public void In_the_shared_prefix_model_each_mag_also_advertises_the_other_interfaces_prefixes_and_keeps_them_through_an_outage()
+    {
+        var domain = new Domain(this, [Mn], flows: Flows);
+        var shared = new InMemoryPolicyStore([new MobileNodePolicy(Mn) { SharedPrefix = true }]);
+        var (mag1, _, reports1) = domain.StartMag(Domain.Mag1Address, policies: shared);
+        var (mag2, _, reports2) = domain.StartMag(Domain.Mag2Address, policies: shared);
+
+        mag1.Tell(new MobileNodeAttached(Interface("020000000101", 11)));
+        var p1 = Domain.Expect(reports1, Mn, MagSessionPhase.Registered).Prefixes;
+        mag2.Tell(new MobileNodeAttached(Interface("020000000202", 22)));
+        var p2 = Domain.Expect(reports2, Mn, MagSessionPhase.Registered).Prefixes;
+
+        // What each MAG's access link is told to advertise besides the session's own prefix.
+        Assert.Equal(p2.ToArray(), reports1.FishForMessage<SharedPrefixesChanged>(c => c.MobileNodeId == Mn, Timeout).Prefixes.ToArray());
+        Assert.Equal(p1.ToArray(), reports2.FishForMessage<SharedPrefixesChanged>(c => c.MobileNodeId == Mn, Timeout).Prefixes.ToArray());
+
+        mag2.Tell(new MobileNodeDetached(Mn));
+        Assert.Empty(reports2.FishForMessage<SharedPrefixesChanged>(c => c.MobileNodeId == Mn, Timeout).Prefixes);
+        // MAG1 goes on advertising MAG2's prefix: the interface's outage leaves its prefix with the node through MAG1 (the LMA keeps
+        // the session's prefix while the node is active elsewhere), so the node's addresses from it stay valid on its other interface.
+        var later = reports1.ReceiveWhile(TimeSpan.FromSeconds(1.5), m => m as SharedPrefixesChanged);
+        Assert.DoesNotContain(later, c => c is not null && c.MobileNodeId == Mn && !c.Prefixes.Contains(p2[0]));
+    }
+
+    [Fact]
     public void With_signalling_authenticated_the_dataplanes_flow_reports_still_reach_the_node_and_its_routes_the_dataplane()
     {
         var inner = CreateTestProbe();
