@@ -31,10 +31,12 @@ public sealed record InstallBinding(string MobileNodeId, int SessionId, Pmip6Akk
 public sealed record BufferDownlink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes);
 
 /// <summary>
-/// Context Reflector: while a Context Cache Entry lives, the LMA also accepts the MN's uplink from
-/// <paramref name="AlsoFrom"/> (the other of its two MAGs); null ends that.
+/// The LMA also accepts uplink from the session's prefixes from each of <paramref name="AlsoFrom"/> (the other MAG of
+/// a Context Reflector handover, the other MAGs of a flow-mobility group); the whole set, replacing the earlier one;
+/// empty: from the binding's MAG only.
 /// </summary>
-public sealed record AcceptUplink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, Ipv6Address? AlsoFrom);
+public sealed record AcceptUplink(string MobileNodeId, int SessionId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes,
+    System.Collections.Immutable.ImmutableArray<Ipv6Address> AlsoFrom);
 
 /// <summary>MAG: limit the node's downlink on its access link (its QoS profile), or lift the limit (<paramref name="DownlinkKbps"/> 0).</summary>
 public sealed record ShapeAccessLink(string MobileNodeId, int IfIndex, string Device, uint DownlinkKbps);

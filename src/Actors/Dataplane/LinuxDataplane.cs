@@ -267,14 +267,11 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
     {
         if (_resources.Tunnel is not { } tunnel)
             return;
+        var also = a.AlsoFrom.IsDefault ? [] : a.AlsoFrom;
         foreach (var prefix in a.Prefixes)
-        {
-            if (a.AlsoFrom is { } also)
-                tunnel.Forwarder.Alternates.Set(prefix, also);
-            else
-                tunnel.Forwarder.Alternates.Remove(prefix);
-        }
-        _log.Info("{0}: uplink {1}", a.MobileNodeId, a.AlsoFrom is { } from ? $"also accepted from {from} while its context is cached" : "from its binding's MAG only");
+            tunnel.Forwarder.Alternates.Set(prefix, also);
+        _log.Info("{0}: uplink of {1} {2}", a.MobileNodeId, string.Join(",", a.Prefixes),
+            also.IsEmpty ? "from its binding's MAG only" : $"also accepted from {string.Join(", ", also)}");
     }
 
     private void RemoveBinding(RemoveBinding r)

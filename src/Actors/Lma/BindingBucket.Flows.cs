@@ -4,6 +4,7 @@
 // (PinFlow, and an outage's prefixes through the remaining MAG).
 using System.Collections.Immutable;
 using Akka.Actor;
+using Pmip6Akka.Dataplane.Wire;
 using Akka.Event;
 using Pmip6Akka.Actors.Dataplane;
 
@@ -101,9 +102,26 @@ public sealed partial class BindingBucket
         CarryFlows(mn, effects);
         if (effects.IsEmpty)
             return;
-        // The group changed: the MN's uplink is accepted from its other MAG too (or, alone again, from its own only).
-        foreach (var (sessionId, prefixes, alsoFrom) in FlowMobilityState.UplinkAlternates(State(mn)))
-            _dataplane.Tell(new AcceptUplink(mn, sessionId, [.. prefixes], alsoFrom));
+        // The group changed: the MN's uplink is accepted from its other MAGs too (or, alone again, from its own only).
+        foreach (var (sessionId, prefixes, _) in FlowMobilityState.UplinkAlternates(State(mn)))
+            TellUplink(mn, sessionId, prefixes, Reflector(mn).EntryFor(sessionId) is { } entry ? ReflectorAlternate(entry) : null);
+    }
+
+    /// <summary>While a Context Cache Entry lives, the other MAG of its handover: the previous one in forward mode, the next one in buffer mode.</summary>
+    private static Ipv6Address ReflectorAlternate(ContextCacheEntry entry) => entry.Downlink == DownlinkMode.Forward ? entry.PreviousMag : entry.NextMag;
+
+    /// <summary>
+    /// The one place that tells the dataplane which MAGs' uplink a session's prefixes are accepted from besides its own:
+    /// the union of the flow-mobility group's other MAGs and, while a Context Cache Entry of the session lives, the other
+    /// MAG of that handover (<paramref name="reflectorAlternate"/>: the caller knows whether the entry is live, which the
+    /// folded state may not show yet while its event is being written).
+    /// </summary>
+    private void TellUplink(string mn, int sessionId, ImmutableArray<Ipv6Prefix> prefixes, Ipv6Address? reflectorAlternate)
+    {
+        var also = _settings.Flows.Enabled ? FlowMobilityState.UplinkAlternatesOf(State(mn), sessionId) : [];
+        if (reflectorAlternate is { } alternate)
+            also = also.Add(alternate).Distinct().ToImmutableArray();
+        _dataplane.Tell(new AcceptUplink(mn, sessionId, [.. prefixes], also));
     }
 
     private void OnFlowMobilityAnswered(FlowMobilityAnswered answer)

@@ -349,7 +349,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                         CarryDownlink(mn, entry);
                     break;
                 case ReflectorEffect.RestoreDownlink restore:
-                    _dataplane.Tell(new AcceptUplink(mn, restore.SessionId, [.. restore.Prefixes], null));
+                    TellUplink(mn, restore.SessionId, restore.Prefixes, reflectorAlternate: null);
                     // Still waiting for a MAG (fell back): standard behaviour, the downlink is held as after any de-registration.
                     if (State(mn).Sessions.FirstOrDefault(s => s.Id == restore.SessionId) is { State: SessionState.AwaitingNewMag } waiting)
                     {
@@ -381,12 +381,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         if (entry.Downlink == DownlinkMode.Forward)
         {
             _dataplane.Tell(new InstallBinding(mn, entry.SessionId, prefixes, entry.NextMag));
-            _dataplane.Tell(new AcceptUplink(mn, entry.SessionId, prefixes, entry.PreviousMag));
+            TellUplink(mn, entry.SessionId, entry.Prefixes, ReflectorAlternate(entry));
         }
         else
         {
             _dataplane.Tell(new BufferDownlink(mn, entry.SessionId, prefixes));
-            _dataplane.Tell(new AcceptUplink(mn, entry.SessionId, prefixes, entry.NextMag));
+            TellUplink(mn, entry.SessionId, entry.Prefixes, ReflectorAlternate(entry));
         }
     }
 

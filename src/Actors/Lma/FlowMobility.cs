@@ -312,15 +312,19 @@ public sealed record FlowMobilityState(string MobileNodeId, ImmutableList<FlowRo
             : null;
 
     /// <summary>
-    /// The MN's uplink through the group: each active session's prefixes are also accepted from another MAG of
-    /// the group (a weak-host MN sends from any of its addresses out of any interface); null when the MN is at
-    /// one MAG only. One other MAG per prefix (the dataplane keeps one alternate), the first in session order.
+    /// The MN's uplink through the group: each active session's prefixes are also accepted from every other MAG of
+    /// the group (a weak-host MN sends from any of its addresses out of any interface); empty when the MN is at one
+    /// MAG only.
     /// </summary>
-    public static ImmutableArray<(int SessionId, ImmutableArray<Ipv6Prefix> Prefixes, Ipv6Address? AlsoFrom)> UplinkAlternates(BindingState binding)
+    public static ImmutableArray<(int SessionId, ImmutableArray<Ipv6Prefix> Prefixes, ImmutableArray<Ipv6Address> AlsoFrom)> UplinkAlternates(BindingState binding)
     {
         var active = binding.Sessions.Where(s => s.State == SessionState.Active).OrderBy(s => s.Id).ToList();
-        return [.. active.Select(s => (s.Id, s.Prefixes, active.FirstOrDefault(o => o.ProxyCoa != s.ProxyCoa)?.ProxyCoa))];
+        return [.. active.Select(s => (s.Id, s.Prefixes, active.Where(o => o.ProxyCoa != s.ProxyCoa).Select(o => o.ProxyCoa).Distinct().ToImmutableArray()))];
     }
+
+    /// <summary>The other MAGs of the group whose uplink for session <paramref name="sessionId"/>'s prefixes is accepted (empty: none).</summary>
+    public static ImmutableArray<Ipv6Address> UplinkAlternatesOf(BindingState binding, int sessionId) =>
+        UplinkAlternates(binding).FirstOrDefault(a => a.SessionId == sessionId).AlsoFrom is { IsDefault: false } set ? set : [];
 
     /// <summary>
     /// Outage beyond MinDelayBeforeBCEDelete: a de-registered interface's BCE whose delay ran out is kept (its

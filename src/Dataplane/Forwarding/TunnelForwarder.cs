@@ -172,10 +172,10 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     public ForwardingCounters Counters { get; } = counters;
 
     /// <summary>
-    /// At the LMA (Context Reflector, issue 7): while a Context Cache Entry lives, the other of the MN's two MAGs
-    /// whose uplink is accepted as well. Empty otherwise, so it costs nothing on the usual path.
+    /// At the LMA: the other MAGs whose uplink for a prefix is accepted as well (a Context Reflector handover, a flow-mobility
+    /// group). Empty otherwise, so it costs nothing on the usual path. Endpoints are the main table's (one set of counters per MAG).
     /// </summary>
-    public TunnelTable Alternates { get; } = new();
+    public UplinkAlternates Alternates { get; } = new(table.Endpoint);
 
     /// <summary>The downlink flow table when flow classification is on (Anchor only), else null.</summary>
     public FlowTable? Flows { get; } = flows is not null && role == TunnelRole.Anchor ? new FlowTable(table, flows) : null;
@@ -226,7 +226,7 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
 
     private bool IsAlternate(Ipv6Address key, Ipv6Address outerSource, ref TunnelEndpoint? endpoint)
     {
-        if (Role != TunnelRole.Anchor || !Alternates.TryLookup(key, out var alternate) || alternate.Remote != outerSource)
+        if (Role != TunnelRole.Anchor || !Alternates.TryFind(key, outerSource, out var alternate))
             return false;
         endpoint = alternate;
         return true;

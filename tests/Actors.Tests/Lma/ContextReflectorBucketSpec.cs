@@ -109,13 +109,13 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
         if (mode == DownlinkMode.Forward)
         {
             Assert.Equal(Mag2, Assert.Single(afterDeregistration.OfType<InstallBinding>()).ProxyCoa);
-            Assert.Equal(Mag1, uplink.AlsoFrom);
+            Assert.Equal([Mag1], uplink.AlsoFrom.ToArray());
             Assert.Empty(afterDeregistration.OfType<BufferDownlink>());
         }
         else
         {
             Assert.Equal(prefix, Assert.Single(Assert.Single(afterDeregistration.OfType<BufferDownlink>()).Prefixes));
-            Assert.Equal(Mag2, uplink.AlsoFrom);
+            Assert.Equal([Mag2], uplink.AlsoFrom.ToArray());
             Assert.Empty(afterDeregistration.OfType<InstallBinding>());
         }
 
@@ -129,7 +129,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
             && r.OfType<SendMobilityMessage>().Count() >= 2);
         Assert.Equal(BindingAcknowledgementStatus.Accepted, PbaStatus(afterRegistration, Mag2));
         Assert.Equal(Mag2, Assert.Single(afterRegistration.OfType<InstallBinding>()).ProxyCoa);
-        Assert.Null(Assert.Single(afterRegistration.OfType<AcceptUplink>()).AlsoFrom);
+        Assert.Empty(Assert.Single(afterRegistration.OfType<AcceptUplink>()).AlsoFrom);
         var (revoked, bri) = Assert.Single(Sent(afterRegistration, MobilityHeaderType.BindingRevocation));
         Assert.Equal(Mag1, revoked);
         Assert.True(MobilityHeader.TryDecode(bri, out var briHeader, out _));
@@ -154,7 +154,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
         region.Tell(new ContextReflectionAnswered(Mn, Mag2, r.Sequence, ContextReflectionStatus.Accepted));
 
         // Expired: the downlink returns to the standard state (held at the LMA for the previous binding), uplink from one MAG.
-        var restore = dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom is null, Timeout);
+        var restore = dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom.IsEmpty, Timeout);
         Assert.Equal(prefix, Assert.Single(restore.Prefixes));
         Assert.Equal(Mag1, dataplane.FishForMessage<InstallBinding>(_ => true, Timeout).ProxyCoa);
         dataplane.FishForMessage<BufferDownlink>(_ => true, Timeout);
@@ -203,7 +203,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
         Assert.Single(sends.Select(s => s.Sequence).Distinct());
         Assert.InRange((sends[1].At - sends[0].At).TotalMilliseconds, 150, 1000);
         Assert.InRange((sends[2].At - sends[1].At).TotalMilliseconds, 350, 1500);
-        dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom is null, Timeout);
+        dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom.IsEmpty, Timeout);
         Assert.Equal(1, _counters.Get("reflector_fallback_total", "reason", "never-acknowledged"));
         Assert.Equal(2, _counters.Get("context_reflections_sent_total", "attempt", "retransmission"));
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5));
@@ -219,7 +219,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
         var send = dataplane.FishForMessage<SendMobilityMessage>(m => m.Destination == Mag2, Timeout);
         Assert.True(ContextReflection.TryDecode(send.Message, out var r, out _));
         region.Tell(new ContextReflectionAnswered(Mn, Mag2, r.Sequence, ContextReflectionStatus.InsufficientResources));
-        dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom is null, Timeout);
+        dataplane.FishForMessage<AcceptUplink>(a => a.AlsoFrom.IsEmpty, Timeout);
         Assert.Equal(1, _counters.Get("reflector_fallback_total", "reason", "refused-by-next-mag"));
     }
 
@@ -250,7 +250,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
             // Recovered without any message: downlink to the next MAG again, uplink from both, the reflection resent.
             List<object> recovered = [dataplane2.FishForMessage<object>(_ => true, TimeSpan.FromSeconds(20)), .. Collect(dataplane2, TimeSpan.FromSeconds(1.5))];
             Assert.Contains(recovered.OfType<InstallBinding>(), i => i.ProxyCoa == Mag2);
-            Assert.Contains(recovered.OfType<AcceptUplink>(), a => a.AlsoFrom == Mag1);
+            Assert.Contains(recovered.OfType<AcceptUplink>(), a => a.AlsoFrom.SequenceEqual([Mag1]));
             Assert.Contains(Sent(recovered, MobilityHeaderType.Experimental), s => s.To == Mag2);
 
             region2.Tell(Pbu(Mag2, prefix, TimeSpan.FromHours(1), HandoffIndicator.HandoffBetweenMagsForSameInterface));

@@ -115,8 +115,8 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         // Each interface's uplink is accepted through the other MAG too (weak host: any address, any interface).
         var uplink = grouped.OfType<AcceptUplink>().ToList();
         Assert.Equal(2, uplink.Count);
-        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p1]) && u.AlsoFrom == Mag2);
-        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p2]) && u.AlsoFrom == Mag1);
+        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p1]) && u.AlsoFrom.SequenceEqual([Mag2]));
+        Assert.Contains(uplink, u => u.Prefixes.SequenceEqual([p2]) && u.AlsoFrom.SequenceEqual([Mag1]));
         Assert.Equal([Mag1, Mag2], sent.Select(s => s.To).Order());
         foreach (var (_, message) in sent)
         {

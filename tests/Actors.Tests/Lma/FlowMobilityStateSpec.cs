@@ -65,8 +65,14 @@ public sealed class FlowMobilityStateSpec
         Assert.Empty(FlowMobilityState.Empty(Mn).Reconcile(oneMag, T, On).Effects);
         Assert.Empty(FlowMobilityState.Empty(Mn).Reconcile(Two(), T, FlowMobilitySettings.Default).Effects);
         // Its uplink comes through its one MAG; at two MAGs, each prefix's also through the other.
-        Assert.All(FlowMobilityState.UplinkAlternates(oneMag), a => Assert.Null(a.AlsoFrom));
-        Assert.Equal([(1, (Ipv6Address?)Mag2), (2, Mag1)], FlowMobilityState.UplinkAlternates(Two()).Select(a => (a.SessionId, a.AlsoFrom)));
+        Assert.All(FlowMobilityState.UplinkAlternates(oneMag), a => Assert.Empty(a.AlsoFrom));
+        Assert.Equal([(1, Mag2), (2, Mag1)], FlowMobilityState.UplinkAlternates(Two()).Select(a => (a.SessionId, Assert.Single(a.AlsoFrom))));
+        // Three interfaces at three MAGs: each prefix's uplink is accepted through both other MAGs.
+        var mag3 = Ipv6Address.Parse("2001:db8:3::2");
+        var three = Two().Apply(Registered(3, Ipv6Prefix.Parse("2001:db8:a000:3::/64"), mag3));
+        Assert.Equal([Mag2, mag3], FlowMobilityState.UplinkAlternatesOf(three, 1).ToArray());
+        Assert.Equal([Mag1, Mag2], FlowMobilityState.UplinkAlternatesOf(three, 3).ToArray());
+        Assert.Empty(FlowMobilityState.UplinkAlternatesOf(three, 9));
     }
 
     [Fact]

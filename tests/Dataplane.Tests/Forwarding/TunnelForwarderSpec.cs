@@ -72,6 +72,30 @@ public sealed class TunnelForwarderSpec
     }
 
     [Fact]
+    public void Uplink_of_a_prefix_is_also_accepted_from_each_mag_of_its_alternate_set_and_counted_on_that_mags_tunnel()
+    {
+        var lma = Lma_();
+        var mag3 = Ipv6Address.Parse("2001:db8:ff::1:3");
+        var stranger = Ipv6Address.Parse("2001:db8:ff::1:9");
+        lma.Table.Set(Hnp, Mag1);
+        lma.Alternates.Set(Hnp, [Mag2, mag3, Mag2]);
+
+        Assert.Equal(ForwardingVerdict.Forward, lma.Decapsulate(Packet(Mn, Cn), Mag2));
+        Assert.Equal(ForwardingVerdict.Forward, lma.Decapsulate(Packet(Mn, Cn), mag3));
+        Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, lma.Decapsulate(Packet(Mn, Cn), stranger));
+        Assert.Equal(1, lma.Table.Endpoint(mag3).PacketsIn); // one set of counters per MAG, shared with the main table
+        Assert.Equal([(Hnp, new[] { Mag2, mag3 })], lma.Alternates.Entries().Select(e => (e.Prefix, e.Remotes)));
+
+        // A new set replaces the old one; an empty one removes the prefix.
+        lma.Alternates.Set(Hnp, [mag3]);
+        Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, lma.Decapsulate(Packet(Mn, Cn), Mag2));
+        lma.Alternates.Set(Hnp, []);
+        Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, lma.Decapsulate(Packet(Mn, Cn), mag3));
+        Assert.Equal(0, lma.Alternates.Count);
+        Assert.Equal(ForwardingVerdict.Forward, lma.Decapsulate(Packet(Mn, Cn), Mag1));
+    }
+
+    [Fact]
     public void The_LMA_accepts_uplink_only_from_the_proxy_CoA_of_the_current_binding()
     {
         var lma = Lma_();
