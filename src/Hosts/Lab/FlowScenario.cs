@@ -22,7 +22,11 @@ namespace Pmip6Akka.Hosts.Lab;
 public sealed record FlowEvent(string Kind, string Trigger, double TriggerMs, double EndMs, IReadOnlyList<FlowMoveFigure> Moved,
     IReadOnlyList<string> Disturbed, long UdpLost, long UdpSentInWindow);
 
-/// <summary>One flow's move within an event: from and to (interface names), when the LMA was seen to route it there (loss moves), first packet on the new interface.</summary>
+/// <summary>
+/// One flow's move within an event: from and to (interface names); <see cref="DecidedAfterMs"/>: for a command move when the
+/// LMA answered the POST (the route persisted and handed to its dataplane), for a loss move when `GET /flows` first showed the
+/// flow elsewhere; the first packet on the new interface.
+/// </summary>
 public sealed record FlowMoveFigure(string Flow, string From, string To, double? DecidedAfterMs, double? FirstPacketAfterMs);
 
 public sealed record FlowReport(string MnModel, string MobileNode, IReadOnlyList<string> AddressesBefore, IReadOnlyList<string> AddressesAfter,
@@ -171,8 +175,9 @@ public static class FlowScenario
                     $"/flows/move?mn-id={Uri.EscapeDataString(MnId)}&flow-id={flow.Id}&to={Uri.EscapeDataString(LabPlan.Mag(to == "mag1" ? 1 : 2).Address)}", cancel);
                 if (status != 200)
                     throw new LabFailure($"POST /flows/move answered {status}: {body}");
+                var answered = Now() - at;
                 progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lab run: {at / 1000,5:F1} s  command move {i}: udp {udpMag} -> {to}"));
-                events.Add(("command", $"flow move udp --to {to}", at, [(0, viaMag[udpMag], viaMag[to], null)]));
+                events.Add(("command", $"flow move udp --to {to}", at, [(0, viaMag[udpMag], viaMag[to], answered)]));
                 udpMag = to;
                 Sleep(options.Interval, cancel);
             }
