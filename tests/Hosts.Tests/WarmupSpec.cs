@@ -12,4 +12,12 @@ public sealed class WarmupSpec
     {
         Assert.Equal(4, Warmup.Run());
     }
+
+    [Fact]
+    public void The_lmas_flow_warm_up_moves_a_flow_through_the_http_handler_and_reads_the_event_back_through_our_serializer()
+    {
+        using var system = Akka.Actor.ActorSystem.Create("warmup", Akka.Configuration.ConfigurationFactory.ParseString(
+            Pmip6Akka.Actors.Persistence.ActorSystemFactory.DefaultHocon()));
+        Assert.Equal(1, Warmup.RunFlows(system));
+    }
 }
