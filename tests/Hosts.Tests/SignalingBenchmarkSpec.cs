@@ -2,14 +2,16 @@ using System.Text.Json;
 
 namespace Pmip6Akka.Hosts.Tests;
 
-/// <summary>`pmip6 bench signaling` against our own LMA in namespace pmip-bench (runs as root).</summary>
+/// <summary>`pmip6 bench signaling` against our own LMA in a namespace of its own (runs as root).</summary>
 [Collection(BenchNamespaces.Name)]
 public class SignalingBenchmarkSpec
 {
+    private const string Namespace = "pmipp-bspec";
+
     [Fact]
     public void Signaling_bench_against_self_registers_every_session()
     {
-        var run = Cli.Run("bench", "signaling", "--against-self", "--sessions", "200", "--mags", "4", "--json");
+        var run = Cli.Run("bench", "signaling", "--against-self", "--namespace", Namespace, "--sessions", "200", "--mags", "4", "--json");
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Err}{run.Out}");
         using var report = JsonDocument.Parse(run.Out);
         var registration = report.RootElement.GetProperty("registration");
@@ -17,19 +19,20 @@ public class SignalingBenchmarkSpec
         Assert.Equal(200, registration.GetProperty("statuses").GetProperty("0").GetInt64());
         Assert.Equal(0, registration.GetProperty("lost").GetInt64());
         Assert.Equal(200, report.RootElement.GetProperty("lmaMemory").GetProperty("bindings").GetInt64());
-        Assert.DoesNotContain("pmip-bench", Cli.Tool("ip", "netns", "list"));
+        Assert.DoesNotContain(Namespace, Cli.Tool("ip", "netns", "list"));
         Assert.DoesNotContain("2001:db8:1::100/", Cli.Tool("ip", "-6", "addr", "show", "dev", "lo"));
     }
 
     [Fact]
     public void Signaling_bench_refreshes_the_registered_sessions_for_the_duration()
     {
-        var run = Cli.Run("bench", "signaling", "--against-self", "--sessions", "50", "--mags", "2", "--rate", "100", "--duration", "2");
+        var run = Cli.Run("bench", "signaling", "--against-self", "--namespace", Namespace, "--sessions", "50", "--mags", "2", "--rate", "100", "--duration", "2");
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Err}{run.Out}");
         Assert.Contains("registration: status 0: 50; lost 0", run.Out);
         Assert.Matches(@"refresh: status 0: \d+; lost 0", run.Out);
         Assert.Contains("cores shared by the LMA and the load generator", run.Out);
-        Assert.DoesNotContain("pmip-bench", Cli.Tool("ip", "netns", "list"));
+        Assert.Contains($"in namespace {Namespace};", run.Out);
+        Assert.DoesNotContain(Namespace, Cli.Tool("ip", "netns", "list"));
     }
 
     [Theory]
@@ -39,6 +42,8 @@ public class SignalingBenchmarkSpec
     [InlineData("bench signaling --sessions 10", "missing option --lma")]
     [InlineData("bench signaling --lma 2001:db8:100::1", "missing option --sessions")]
     [InlineData("bench signaling --against-self --sessions 10 --rate 0", "--rate must be an integer from 1")]
+    [InlineData("bench signaling --against-self --sessions 10 --namespace a/b", "--namespace must be 1-15 letters, digits, '-' or '_', got 'a/b'")]
+    [InlineData("bench signaling --lma 2001:db8:100::1 --sessions 10 --namespace pmipp-x", "--namespace is where --against-self starts our LMA")]
     public void Bad_signaling_bench_arguments_exit_2_with_one_line(string line, string reason)
     {
         var run = Cli.Run(line.Split(' '));

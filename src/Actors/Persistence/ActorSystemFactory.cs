@@ -61,8 +61,14 @@ public static class ActorSystemFactory
         var postgres = options.PostgresConnectionString is not null;
         var cs = (options.PostgresConnectionString ?? SqliteConnectionString(options.SqlitePath)).Replace("\\", "\\\\").Replace("\"", "\\\"");
         var provider = postgres ? LinqToDB.ProviderName.PostgreSQL15 : LinqToDB.ProviderName.SQLiteMS;
+        // SQLite: our journal (group commit); PostgreSQL: Akka.Persistence.Sql's, which several nodes can share.
+        var journal = postgres ? "akka.persistence.journal.sql" : "akka.persistence.journal.sqlite";
         var node = ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp.port = {{options.Port}}
+            akka.persistence.journal.plugin = "{{journal}}"
+            akka.cluster.sharding.journal-plugin-id = "{{journal}}"
+            akka.persistence.journal.sqlite.connection-string = "{{cs}}"
+            akka.persistence.journal.sqlite.synchronous = "{{(options.FullSync ? "full" : "normal")}}"
             akka.persistence.journal.sql.provider-name = "{{provider}}"
             akka.persistence.journal.sql.connection-string = "{{cs}}"
             akka.persistence.snapshot-store.sql.provider-name = "{{provider}}"

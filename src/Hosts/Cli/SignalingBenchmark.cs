@@ -7,7 +7,7 @@
 // fast as the LMA answers with at most --window PBUs outstanding; phase 2 (--duration) refreshes the
 // registered sessions (HI 5, the assigned HNP) at --rate for S seconds. Nothing is retransmitted: a
 // PBU unanswered after 5 s counts as lost. With --against-self the bench creates namespace
-// pmip-bench, starts our LMA there (temporary lma.conf/policies.conf/store), and afterwards stops it
+// pmip-bench (or --namespace NAME), starts our LMA there (temporary lma.conf/policies.conf/store), and afterwards stops it
 // and removes the namespace and the temporary files, also on failure and Ctrl-C.
 using System.Buffers.Binary;
 using System.Buffers.Text;
@@ -56,6 +56,7 @@ public static class SignalingBenchmark
         var duration = args.Integer("duration", 0, 1, 86_400);
         var window = args.Integer("window", DefaultWindow, 1, 1_000_000);
         var lmaHttp = args.String("lma-http");
+        var ns = args.String("namespace") ?? Namespace;
         args.EnsureAllUsed();
 
         Ipv6Address lma;
@@ -65,13 +66,17 @@ public static class SignalingBenchmark
             throw new UsageException($"--lma must be an IPv6 address, got '{lmaText}'");
         if (lmaHttp is not null && againstSelf)
             throw new UsageException("--lma-http is for an external LMA; --against-self reads our LMA's metrics itself");
+        if (ns.Length is 0 or > 15 || !ns.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new UsageException($"--namespace must be 1-15 letters, digits, '-' or '_', got '{ns}'");
+        if (!againstSelf && ns != Namespace)
+            throw new UsageException("--namespace is where --against-self starts our LMA");
         if (lmaHttp is not null && !IPEndPoint.TryParse(lmaHttp, out _))
             throw new UsageException($"--lma-http must be HOST:PORT, got '{lmaHttp}'");
         var magAddresses = Enumerable.Range(0, (int)mags).Select(i => new Ipv6Address(FirstMag.Value + (UInt128)i)).ToArray();
         if (magAddresses.Contains(lma))
             throw new UsageException($"--lma {lma} collides with a MAG address (2001:db8:1::100 + i)");
 
-        var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp);
+        var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp, ns);
         using var environment = new SelfLmaEnvironment();
         using var cancel = new CancellationTokenSource();
         var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
@@ -108,7 +113,7 @@ public static class SignalingBenchmark
     }
 
     private sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
-        bool AgainstSelf, string? LmaHttp);
+        bool AgainstSelf, string? LmaHttp, string Namespace);
 
     private static BenchReport RunBench(BenchSettings s, SelfLmaEnvironment env, CancellationToken cancel)
     {
@@ -116,7 +121,7 @@ public static class SignalingBenchmark
         MemorySample? before = null;
         if (s.AgainstSelf)
         {
-            ns = env.CreateNamespace(Namespace);
+            ns = env.CreateNamespace(s.Namespace);
             env.AddAddresses(ns, [s.Lma, .. s.Mags]);
             env.StartLma(ns, s, cancel);
             before = env.SampleMemory(ns);
@@ -560,7 +565,7 @@ public static class SignalingBenchmark
     private sealed record BenchReport(BenchSettings Settings, PhaseResult Registration, PhaseResult? Refresh, MemorySample? Before,
         MemorySample? After, long OtherMessages)
     {
-        private string Target => Settings.AgainstSelf ? $"our LMA {Settings.Lma} in namespace {Namespace}" : $"LMA {Settings.Lma}";
+        private string Target => Settings.AgainstSelf ? $"our LMA {Settings.Lma} in namespace {Settings.Namespace}" : $"LMA {Settings.Lma}";
 
         private string Pace => Settings.Rate > 0 ? $"{Settings.Rate} PBUs/s" : "as fast as the LMA answers";
 
@@ -674,6 +679,9 @@ public static class SignalingBenchmark
                   cluster-port = 0
                   # Signalling only: the benchmark's MAGs carry no traffic (bench dataplane measures the tunnel).
                   tunnel { mode = "off" }
+                  # The bench measures what the LMA sustains, not its flood limits (the node's default, 20,000/s,
+                  # would cap the figure at the target itself); the journal backlog bound stays as configured.
+                  admission { per-peer-rate = 0, global-rate = 0 }
                 }
                 """);
             var start = new ProcessStartInfo("ip")

@@ -1,0 +1,240 @@
+// The journal's only writer: one thread, one connection, prepared statements, group commit. Every write
+// request (the rows of one WriteMessages, or one delete) queues here; the thread takes everything that
+// is waiting (up to max-rows-per-commit rows) into one transaction and completes each request only after
+// its COMMIT returned, so an acknowledged event is in the WAL file — it survives a crash of the process
+// (SIGKILL included) with synchronous = NORMAL, and a power loss too with FULL.
+// When a grouped transaction fails (a duplicate sequence number, say), it is rolled back and its requests
+// are replayed one transaction each, so only the request at fault fails.
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Pmip6Akka.Actors.Persistence.Sqlite;
+
+/// <summary>One event as the journal stores it.</summary>
+internal readonly record struct JournalRow(
+    string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int SerializerId, string? WriterUuid, long Created,
+    IReadOnlyCollection<string>? Tags);
+
+internal sealed class JournalWriter : IDisposable
+{
+    private abstract class Request
+    {
+        public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public abstract int Rows { get; }
+    }
+
+    private sealed class Insert(List<JournalRow> rows) : Request
+    {
+        public readonly List<JournalRow> Batch = rows;
+        public override int Rows => Batch.Count;
+    }
+
+    private sealed class Delete(string persistenceId, long toSequenceNr) : Request
+    {
+        public readonly string PersistenceId = persistenceId;
+        public readonly long ToSequenceNr = toSequenceNr;
+        public override int Rows => 1;
+    }
+
+    private readonly SqliteConnection _connection;
+    private readonly sqlite3_stmt _insert, _insertTag, _begin, _commit, _rollback;
+    private readonly int _maxRows;
+    private readonly object _sync = new();
+    private readonly Queue<Request> _queue = new();
+    private readonly List<Request> _group = [];
+    private readonly Thread _thread;
+    private bool _stopping;
+
+    public JournalWriter(SqliteJournalSettings settings)
+    {
+        _maxRows = settings.MaxRowsPerCommit;
+        _connection = new SqliteConnection(settings.ConnectionString);
+        _connection.Open();
+        Execute("PRAGMA journal_mode = WAL;");
+        // The snapshot store writes to the same file: wait for its lock (SQLite's own busy handler, which
+        // the raw statements below use too; Microsoft.Data.Sqlite's retry covers only its own commands).
+        Execute("PRAGMA busy_timeout = 30000;");
+        Execute(settings.Synchronous == SqliteSync.Full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
+        if (settings.AutoInitialize)
+            Execute(JournalSchema.Create);
+        _insert = Prepare(JournalSchema.Insert);
+        _insertTag = Prepare(JournalSchema.InsertTag);
+        _begin = Prepare("BEGIN IMMEDIATE");
+        _commit = Prepare("COMMIT");
+        _rollback = Prepare("ROLLBACK");
+        _thread = new Thread(Run) { IsBackground = true, Name = "journal-writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Completes once every row is committed; faults when they could not be.</summary>
+    public Task Write(List<JournalRow> rows) => Enqueue(new Insert(rows));
+
+    /// <summary>Deletes a persistence id's events up to <paramref name="toSequenceNr"/>, keeping its highest sequence number.</summary>
+    public Task DeleteTo(string persistenceId, long toSequenceNr) => Enqueue(new Delete(persistenceId, toSequenceNr));
+
+    private Task Enqueue(Request request)
+    {
+        lock (_sync)
+        {
+            if (_stopping)
+                return Task.FromException(new ObjectDisposedException(nameof(JournalWriter), "the journal is stopping"));
+            _queue.Enqueue(request);
+            if (_queue.Count == 1)
+                Monitor.Pulse(_sync);
+        }
+        return request.Done.Task;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _group.Clear();
+            lock (_sync)
+            {
+                while (_queue.Count == 0 && !_stopping)
+                    Monitor.Wait(_sync);
+                if (_queue.Count == 0)
+                    return;
+                var rows = 0;
+                while (_queue.TryPeek(out var next) && (_group.Count == 0 || rows + next.Rows <= _maxRows))
+                {
+                    _group.Add(_queue.Dequeue());
+                    rows += next.Rows;
+                }
+            }
+            try
+            {
+                Commit(_group);
+                foreach (var request in _group)
+                    request.Done.TrySetResult();
+            }
+            catch (Exception) when (_group.Count > 1)
+            {
+                foreach (var request in _group)
+                    CommitAlone(request);
+            }
+            catch (Exception e)
+            {
+                _group[0].Done.TrySetException(e);
+            }
+        }
+    }
+
+    private void CommitAlone(Request request)
+    {
+        try
+        {
+            Commit([request]);
+            request.Done.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            request.Done.TrySetException(e);
+        }
+    }
+
+    private void Commit(List<Request> group)
+    {
+        Step(_begin);
+        try
+        {
+            foreach (var request in group)
+            {
+                if (request is Insert insert)
+                    foreach (var row in insert.Batch)
+                        InsertRow(row);
+                else if (request is Delete delete)
+                    DeleteRows(delete.PersistenceId, delete.ToSequenceNr);
+            }
+            Step(_commit);
+        }
+        catch
+        {
+            if (raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+                Step(_rollback);
+            throw;
+        }
+    }
+
+    private void InsertRow(in JournalRow row)
+    {
+        raw.sqlite3_bind_int64(_insert, 1, row.Created);
+        raw.sqlite3_bind_text(_insert, 2, row.PersistenceId);
+        raw.sqlite3_bind_int64(_insert, 3, row.SequenceNr);
+        raw.sqlite3_bind_blob(_insert, 4, row.Message);
+        raw.sqlite3_bind_text(_insert, 5, row.Manifest);
+        raw.sqlite3_bind_int(_insert, 6, row.SerializerId);
+        if (row.WriterUuid is null)
+            raw.sqlite3_bind_null(_insert, 7);
+        else
+            raw.sqlite3_bind_text(_insert, 7, row.WriterUuid);
+        Step(_insert);
+        if (row.Tags is null)
+            return;
+        foreach (var tag in row.Tags)
+        {
+            raw.sqlite3_bind_text(_insertTag, 1, tag);
+            raw.sqlite3_bind_int64(_insertTag, 2, row.SequenceNr);
+            raw.sqlite3_bind_text(_insertTag, 3, row.PersistenceId);
+            Step(_insertTag);
+        }
+    }
+
+    private void DeleteRows(string persistenceId, long toSequenceNr)
+    {
+        using var highest = _connection.CreateCommand();
+        highest.CommandText = JournalSchema.HighestUpTo;
+        highest.Parameters.AddWithValue("$id", persistenceId);
+        highest.Parameters.AddWithValue("$to", toSequenceNr);
+        if (highest.ExecuteScalar() is not long max)
+            return;
+        foreach (var sql in (ReadOnlySpan<string>)[JournalSchema.MarkDeleted, JournalSchema.DeleteBelow, JournalSchema.DeleteTagsBelow])
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$id", persistenceId);
+            command.Parameters.AddWithValue("$max", max);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Runs a prepared statement to its end and resets it; an error throws <see cref="SqliteException"/>.</summary>
+    private void Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        raw.sqlite3_reset(statement);
+        if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW)
+            SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, sql, out var statement);
+        SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        return statement;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Commits what is queued, then stops the thread and closes the connection.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            if (_stopping)
+                return;
+            _stopping = true;
+            Monitor.Pulse(_sync);
+        }
+        _thread.Join();
+        foreach (var statement in (ReadOnlySpan<sqlite3_stmt>)[_insert, _insertTag, _begin, _commit, _rollback])
+            statement.Dispose();
+        _connection.Dispose();
+    }
+}

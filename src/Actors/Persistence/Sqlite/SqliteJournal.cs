@@ -1,0 +1,131 @@
+// A purpose-built Akka.Persistence journal plugin for the LMA's SQLite store (why: docs/DESIGN-NOTES.md,
+// "Where the registration rate stops now"). Same tables and row format as Akka.Persistence.Sql, so stores
+// written before stay readable; what differs is the write path: events are serialized here, on the
+// journal actor, and committed by one writer thread that groups every waiting request into one
+// transaction of prepared inserts (JournalWriter). Reads (recovery, highest sequence number) run on
+// pooled read connections; SQLite's WAL lets them proceed while the writer commits.
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Serialization;
+using Microsoft.Data.Sqlite;
+
+namespace Pmip6Akka.Actors.Persistence.Sqlite;
+
+public sealed class SqliteJournal : AsyncWriteJournal
+{
+    private readonly SqliteJournalSettings _settings;
+    private readonly Akka.Serialization.Serialization _serialization;
+    private readonly JournalWriter _writer;
+
+    public SqliteJournal(Akka.Configuration.Config config)
+    {
+        _settings = SqliteJournalSettings.Create(config);
+        _serialization = Context.System.Serialization;
+        _writer = new JournalWriter(_settings);
+    }
+
+    protected override void PostStop()
+    {
+        _writer.Dispose();
+        base.PostStop();
+    }
+
+    protected override async Task<IImmutableList<Exception?>?> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var rows = new List<JournalRow>();
+        List<Exception?>? results = null;
+        var index = 0;
+        var now = DateTime.UtcNow.Ticks;
+        foreach (var write in messages)
+        {
+            var first = rows.Count;
+            try
+            {
+                foreach (var representation in (IImmutableList<IPersistentRepresentation>)write.Payload)
+                    rows.Add(ToRow(representation, now));
+            }
+            catch (Exception e)
+            {
+                // Serialization failed: this atomic write is rejected (the actor is told, and goes on); the others are written.
+                rows.RemoveRange(first, rows.Count - first);
+                results ??= [.. Enumerable.Repeat<Exception?>(null, index)];
+                results.Add(e);
+                index++;
+                continue;
+            }
+            results?.Add(null);
+            index++;
+        }
+        if (rows.Count > 0)
+            await _writer.Write(rows);
+        return results?.ToImmutableList();
+    }
+
+    private JournalRow ToRow(IPersistentRepresentation representation, long now)
+    {
+        var (payload, tags) = representation.Payload is Tagged tagged
+            ? (tagged.Payload, tagged.Tags.Count == 0 ? null : tagged.Tags)
+            : (representation.Payload, (IReadOnlyCollection<string>?)null);
+        var serializer = _serialization.FindSerializerFor(payload);
+        var bytes = Akka.Serialization.Serialization.WithTransport(_serialization.System, (serializer, payload), s => s.serializer.ToBinary(s.payload));
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
+        return new JournalRow(representation.PersistenceId, representation.SequenceNr, bytes, manifest, serializer.Identifier,
+            representation.WriterGuid, representation.Timestamp == 0 ? now : representation.Timestamp, tags);
+    }
+
+    protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
+        _writer.DeleteTo(persistenceId, toSequenceNr);
+
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback)
+    {
+        if (max <= 0 || toSequenceNr < fromSequenceNr)
+            return Task.CompletedTask;
+        return Task.Run(() =>
+        {
+            using var connection = OpenReader();
+            using var command = connection.CreateCommand();
+            command.CommandText = JournalSchema.Replay;
+            command.Parameters.AddWithValue("$id", persistenceId);
+            command.Parameters.AddWithValue("$from", fromSequenceNr);
+            command.Parameters.AddWithValue("$to", toSequenceNr);
+            command.Parameters.AddWithValue("$max", max);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var manifest = reader.IsDBNull(2) ? "" : reader.GetString(2);
+                var bytes = (byte[])reader.GetValue(1);
+                var payload = reader.IsDBNull(3)
+                    ? FromTypeName(bytes, manifest)
+                    : _serialization.Deserialize(bytes, reader.GetInt32(3), manifest);
+                recoveryCallback(new Persistent(payload, reader.GetInt64(0), persistenceId, manifest, isDeleted: false, ActorRefs.NoSender,
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5)));
+            }
+        });
+    }
+
+    /// <summary>Rows without a serializer id (written by very old plugins) name their payload's type in the manifest.</summary>
+    private object FromTypeName(byte[] bytes, string manifest)
+    {
+        var type = Type.GetType(manifest, throwOnError: true)!;
+        return _serialization.FindSerializerForType(type).FromBinary(bytes, type);
+    }
+
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = JournalSchema.Highest;
+        command.Parameters.AddWithValue("$id", persistenceId);
+        return command.ExecuteScalar() is long highest ? highest : 0L;
+    }, cancellationToken);
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_settings.ConnectionString);
+        connection.Open();
+        return connection;
+    }
+}

@@ -1,0 +1,233 @@
+// The SQLite journal plugin against the journal protocol Akka.Persistence and sharding's eventsourced
+// remember-entities store rely on (write, replay ranges and limits, highest sequence number, deletes
+// that keep it, rejections), its group commit's failure isolation, and both directions of compatibility
+// with stores written by Akka.Persistence.Sql.
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Serialization;
+using Microsoft.Data.Sqlite;
+using Pmip6Akka.Actors.Persistence;
+using Pmip6Akka.Actors.Persistence.Sqlite;
+using Xunit.Abstractions;
+
+namespace Pmip6Akka.Actors.Tests;
+
+public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly TempDb Db;
+    private readonly IActorRef _journal;
+    private readonly string _pid = "p-" + Guid.NewGuid().ToString("N");
+
+    public SqliteJournalSpec(ITestOutputHelper output) : this(new TempDb(), output) { }
+
+    private SqliteJournalSpec(TempDb db, ITestOutputHelper output) : base(Config(db.Path_), "journal-spec", output)
+    {
+        Db = db;
+        _journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(SqliteJournalSettings.ConfigPath);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+            Db.Dispose();
+    }
+
+    private static Config Config(string path) => ConfigurationFactory.ParseString("""
+        akka.loglevel = WARNING
+        akka.actor.serializers.failing = "Pmip6Akka.Actors.Tests.SqliteJournalSpec+FailingSerializer, Pmip6Akka.Actors.Tests"
+        akka.actor.serialization-bindings {
+          "Pmip6Akka.Actors.Tests.SqliteJournalSpec+Unserializable, Pmip6Akka.Actors.Tests" = failing
+        }
+        """).WithFallback(ActorSystemFactory.BuildConfig(new NodeOptions(path)));
+
+    public sealed record Unserializable(string Text);
+
+    public sealed class FailingSerializer(ExtendedActorSystem system) : Serializer(system)
+    {
+        public override int Identifier => 5298;
+        public override bool IncludeManifest => false;
+        public override byte[] ToBinary(object obj) => throw new InvalidOperationException("cannot serialize " + obj);
+        public override object FromBinary(byte[] bytes, Type? type) => throw new InvalidOperationException("never written");
+    }
+
+    private Persistent Event(long sequenceNr, object? payload = null) =>
+        new(payload ?? $"e-{sequenceNr}", sequenceNr, _pid, "", false, ActorRefs.NoSender, "writer-1");
+
+    private void Write(long from, long to)
+    {
+        var writes = Enumerable.Range((int)from, (int)(to - from + 1)).Select(n => new AtomicWrite(Event(n))).ToList<IPersistentEnvelope>();
+        _journal.Tell(new WriteMessages(writes, TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>(Timeout);
+        for (var n = from; n <= to; n++)
+            Assert.Equal(n, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+    }
+
+    private (List<IPersistentRepresentation> Replayed, long Highest) Replay(long from, long to, long max = long.MaxValue)
+    {
+        _journal.Tell(new ReplayMessages(from, to, max, _pid, TestActor));
+        var replayed = new List<IPersistentRepresentation>();
+        while (true)
+        {
+            var message = ExpectMsg<object>(Timeout);
+            if (message is ReplayedMessage r)
+                replayed.Add(r.Persistent);
+            else if (message is RecoverySuccess done)
+                return (replayed, done.HighestSequenceNr);
+            else
+                throw new Xunit.Sdk.XunitException("unexpected " + message);
+        }
+    }
+
+    private static long[] SequenceNrs(List<IPersistentRepresentation> replayed) => [.. replayed.Select(p => p.SequenceNr)];
+
+    [Fact]
+    public void Events_replay_in_order_within_the_range_and_the_limit_with_their_payload_and_writer()
+    {
+        Write(1, 5);
+        var (all, highest) = Replay(1, long.MaxValue);
+        Assert.Equal([1, 2, 3, 4, 5], SequenceNrs(all));
+        Assert.Equal(5, highest);
+        Assert.All(all, p => Assert.Equal($"e-{p.SequenceNr}", p.Payload));
+        Assert.All(all, p => Assert.Equal(_pid, p.PersistenceId));
+        Assert.All(all, p => Assert.Equal("writer-1", p.WriterGuid));
+        Assert.Equal([2, 3, 4], SequenceNrs(Replay(2, 4).Replayed));
+        Assert.Equal([2, 3], SequenceNrs(Replay(2, 5, max: 2).Replayed));
+        Assert.Empty(Replay(6, 10).Replayed);
+    }
+
+    [Fact]
+    public void An_unknown_persistence_id_replays_nothing_and_its_highest_sequence_number_is_zero()
+    {
+        var (replayed, highest) = Replay(1, long.MaxValue);
+        Assert.Empty(replayed);
+        Assert.Equal(0, highest);
+    }
+
+    [Fact]
+    public void Deleting_everything_keeps_the_highest_sequence_number_so_numbering_never_restarts()
+    {
+        Write(1, 5);
+        _journal.Tell(new DeleteMessagesTo(_pid, 5, TestActor));
+        Assert.Equal(5, ExpectMsg<DeleteMessagesSuccess>(Timeout).ToSequenceNr);
+        var (replayed, highest) = Replay(1, long.MaxValue);
+        Assert.Empty(replayed);
+        Assert.Equal(5, highest);
+        Write(6, 7);
+        Assert.Equal([6, 7], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+    }
+
+    [Fact]
+    public void Deleting_a_prefix_replays_the_rest_and_removes_the_rows()
+    {
+        Write(1, 5);
+        _journal.Tell(new DeleteMessagesTo(_pid, 3, TestActor));
+        ExpectMsg<DeleteMessagesSuccess>(Timeout);
+        Assert.Equal([4, 5], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+        using var connection = new SqliteConnection(ActorSystemFactory.SqliteConnectionString(Db.Path_));
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = $id";
+        count.Parameters.AddWithValue("$id", _pid);
+        Assert.Equal(3L, count.ExecuteScalar()); // 3 (kept, marked deleted), 4, 5
+    }
+
+    [Fact]
+    public void An_event_that_cannot_be_serialized_rejects_only_its_own_atomic_write()
+    {
+        var writes = new List<IPersistentEnvelope>
+        {
+            new AtomicWrite(Event(1)),
+            new AtomicWrite(Event(2, new Unserializable("x"))),
+            new AtomicWrite(Event(3)),
+        };
+        _journal.Tell(new WriteMessages(writes, TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>(Timeout);
+        Assert.Equal(1, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        var rejected = ExpectMsg<WriteMessageRejected>(Timeout);
+        Assert.Equal(2, rejected.Persistent.SequenceNr);
+        Assert.IsType<InvalidOperationException>(rejected.Cause);
+        Assert.Equal(3, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        Assert.Equal([1, 3], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+    }
+
+    [Fact]
+    public async Task A_failing_write_grouped_with_others_in_one_commit_fails_alone()
+    {
+        var path = Path.Combine(Db.Dir, "group-" + Guid.NewGuid().ToString("N") + ".db");
+        var settings = new SqliteJournalSettings(ActorSystemFactory.SqliteConnectionString(path), SqliteSync.Normal, true, 4096);
+        using var writer = new JournalWriter(settings);
+        JournalRow Row(long n) => new("g", n, [1, 2, 3], "m", 1, null, 1, null);
+        await writer.Write([Row(1)]);
+
+        // Hold SQLite's write lock so that the next requests queue up and are committed as one group.
+        using var blocker = new SqliteConnection(settings.ConnectionString);
+        blocker.Open();
+        using (var begin = blocker.CreateCommand()) { begin.CommandText = "BEGIN IMMEDIATE"; begin.ExecuteNonQuery(); }
+        var first = writer.Write([Row(2)]);
+        await Task.Delay(200);
+        var duplicate = writer.Write([Row(3), Row(1)]); // 1 already exists: the whole request fails, atomically
+        var last = writer.Write([Row(4)]);
+        await Task.Delay(200);
+        using (var commit = blocker.CreateCommand()) { commit.CommandText = "COMMIT"; commit.ExecuteNonQuery(); }
+
+        await first.WaitAsync(Timeout);
+        await last.WaitAsync(Timeout);
+        var failure = await Assert.ThrowsAsync<SqliteException>(() => duplicate.WaitAsync(Timeout));
+        Assert.Equal(19, failure.SqliteErrorCode); // SQLITE_CONSTRAINT
+        using var select = blocker.CreateCommand();
+        select.CommandText = "SELECT group_concat(sequence_number) FROM (SELECT sequence_number FROM journal WHERE persistence_id = 'g' ORDER BY 1)";
+        Assert.Equal("1,2,4", select.ExecuteScalar());
+    }
+
+    /// <summary>A persistent actor that records strings and answers "state" with what it has recovered and recorded.</summary>
+    private sealed class Recorder : ReceivePersistentActor
+    {
+        private readonly List<string> _events = [];
+        public override string PersistenceId { get; }
+
+        public Recorder(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            Recover<string>(_events.Add);
+            Command<string>(text => text == "state", _ => Sender.Tell(string.Join(",", _events)));
+            Command<string>(text => Persist(text, e =>
+            {
+                _events.Add(e);
+                Sender.Tell("ok");
+            }));
+        }
+    }
+
+    [Theory]
+    [InlineData("akka.persistence.journal.sql", "akka.persistence.journal.sqlite")]
+    [InlineData("akka.persistence.journal.sqlite", "akka.persistence.journal.sql")]
+    public async Task A_store_written_by_one_plugin_is_recovered_by_the_other(string writer, string reader)
+    {
+        var path = Path.Combine(Db.Dir, "compat-" + Guid.NewGuid().ToString("N") + ".db");
+        ActorSystemFactory.EnableWal(path);
+        async Task<string> Run(string plugin, params string[] commands)
+        {
+            var config = ConfigurationFactory.ParseString($"akka.persistence.journal.plugin = \"{plugin}\"")
+                .WithFallback(ActorSystemFactory.BuildConfig(new NodeOptions(path)));
+            var system = ActorSystem.Create("compat", config);
+            try
+            {
+                var recorder = system.ActorOf(Props.Create(() => new Recorder("recorder")));
+                foreach (var command in commands)
+                    Assert.Equal("ok", await recorder.Ask<string>(command, Timeout));
+                return await recorder.Ask<string>("state", Timeout);
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        }
+        Assert.Equal("a,b", await Run(writer, "a", "b"));
+        Assert.Equal("a,b,c", await Run(reader, "c"));
+        Assert.Equal("a,b,c", await Run(writer));
+    }
+}
