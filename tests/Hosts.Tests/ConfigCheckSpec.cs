@@ -60,6 +60,8 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 2h", "pmip6.mag.aaa-delay")]
     [InlineData("lma.conf", "others-rate = 200", "others-rate = -5", "pmip6.lma.admission.others-rate")]
     [InlineData("mag.conf", "global-burst = 20000", "global-burst = plenty", "pmip6.mag.admission.global-burst")]
+    [InlineData("lma.conf", "max-queued-messages = 8192", "max-queued-messages = 0", "pmip6.lma.admission.max-queued-messages")]
+    [InlineData("mag.conf", "max-queued-messages = 8192", "max-queued-messages = many", "pmip6.mag.admission.max-queued-messages")]
     [InlineData("lma.conf", "required = on", "required = maybe", "pmip6.lma.security.required")]
     [InlineData("mag.conf", "replay-window = 1s", "replay-window = forever", "pmip6.mag.security.replay-window")]
     [InlineData("mag.conf", "keys-file = \"\"", "keys-file = \"no-such-keys.conf\"", "pmip6.mag.security.keys-file")]

@@ -41,6 +41,8 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     public HandoverBuffering? Buffering { get; init; }
     /// <summary>Flood limits applied on the MH receive thread before a message becomes an actor message (issue 10).</summary>
     public Pmip6Akka.Dataplane.Security.ReceiveAdmission? Admission { get; init; }
+    /// <summary>The bound on received messages waiting in the node's actors (the guard's and the protocol handler's mailboxes).</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveQueueBound? ReceiveQueue { get; init; }
     /// <summary>A PM QoS CPU wake-up latency request held for the node's life (tunnel.cpu-latency-limit).</summary>
     public CpuLatencyRequest? CpuLatency { get; init; }
 
@@ -219,6 +221,11 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 && admission.Admit(source, System.Diagnostics.Stopwatch.GetTimestamp()) is var scope and not Pmip6Akka.Dataplane.Security.AdmissionScope.Admitted)
             {
                 _counters.Increment("mh_rate_limited_total", "scope", Pmip6Akka.Dataplane.Security.ReceiveAdmission.ScopeName(scope));
+                continue;
+            }
+            if (_resources.ReceiveQueue is { } queue && !queue.TryEnter())
+            {
+                _counters.Increment("mh_receive_queue_dropped_total");
                 continue;
             }
             _endpoint.Tell(new MobilityMessageReceived(buffer.AsSpan(0, n).ToArray(), source, destination, DateTimeOffset.UtcNow), self);

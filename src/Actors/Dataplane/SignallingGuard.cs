@@ -17,6 +17,8 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
     public sealed record SignallingGuardSettings(TimeSpan ReloadInterval)
     {
         public TimeSpan LogInterval { get; init; } = TimeSpan.FromMinutes(1);
+        /// <summary>The receive thread's bound: a message dropped here gives its place back (the protocol handler does for the others).</summary>
+        public ReceiveQueueBound? ReceiveQueue { get; init; }
     }
 
     private sealed record ReloadDue;
@@ -116,9 +118,12 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         {
             _counters.Increment("mh_auth_accepted_total", "protection", outcome == AuthenticationOutcome.Accepted ? "protected" : "unprotected");
             var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
+            if (endpoint is null)
+                _settings.ReceiveQueue?.Leave();
             endpoint?.Tell(m, Self);
             return;
         }
+        _settings.ReceiveQueue?.Leave();
         var reason = outcome.Name();
         _counters.Increment("mh_auth_rejected_total", "reason", reason);
         RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",

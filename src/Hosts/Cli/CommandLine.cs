@@ -59,6 +59,8 @@ public static class CommandLine
         new("bench signaling", "load an LMA with PBUs from emulated MAGs: registrations/s, PBA latency, LMA memory per binding",
             "pmip6 bench signaling (--lma ADDRESS | --against-self) --sessions N [--mags M] [--rate R] [--duration S] [--window W] [--lma-http HOST:PORT] [--json]",
             SignalingBenchmark.Run),
+        new("bench flood", "bogus Mobility Header messages at an LMA while legitimate MAGs refresh: their success and p99, the LMA's memory and CPU per refused message",
+            FloodOptions.Usage, FloodBenchmark.Run),
         new("bench dataplane", "userspace IPv6-in-IPv6 tunnel vs kernel routing CN -> MN in namespaces pmip-bench-*: packets/s, Mbit/s, added latency (root)",
             "pmip6 bench dataplane [--duration S] [--sizes 64,512,1400] [--pings N] [--cpu-latency-limit-us N|off (default 0)] [--json]", DataplaneBenchmark.Run),
     ];

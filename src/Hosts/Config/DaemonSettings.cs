@@ -311,6 +311,7 @@ public static class AdmissionSettings
             OthersBurst = Value("others-burst", d.OthersBurst),
             GlobalRate = Value("global-rate", d.GlobalRate),
             GlobalBurst = Value("global-burst", d.GlobalBurst),
+            MaxQueuedMessages = c.Int("admission.max-queued-messages", 1, 10_000_000, d.MaxQueuedMessages),
         };
     }
 }

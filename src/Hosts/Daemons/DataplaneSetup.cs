@@ -21,6 +21,7 @@ public static class DataplaneSetup
         var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission(settings.AuthorizedMags, settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+            ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
         };
         if (!settings.Buffering.Enabled)
             return resources;
@@ -60,6 +61,7 @@ public static class DataplaneSetup
         var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission([settings.Lma], settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+            ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
         };
         // The tunnel to our LMA exists from the start: downlink it sends before our first binding is installed
         // (a handover buffer's flush racing our PBA processing) is recognised as its and parked, not dropped.

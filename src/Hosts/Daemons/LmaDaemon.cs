@@ -74,7 +74,7 @@ public static class LmaDaemon
         }
 
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
-            settings.Security, counters, stdout);
+            settings.Security, counters, stdout, resources.ReceiveQueue);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
@@ -95,10 +95,11 @@ public static class LmaDaemon
         {
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+            ReceiveQueue = resources.ReceiveQueue,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -127,8 +128,9 @@ public static class LmaDaemon
     }
 
     private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
-        LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel, HandoverBuffering? buffering)
+        LmaDaemonSettings settings, uint restartCounter, LinuxDataplaneResources resources)
     {
+        var (tunnel, buffering) = (resources.Tunnel, resources.Buffering);
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
         {
@@ -168,6 +170,7 @@ public static class LmaDaemon
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
                     ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
+                    ("mh_receive_queue_depth", "received messages waiting in the signalling guard's and protocol handler's mailboxes", resources.ReceiveQueue?.Depth ?? 0),
                 ])));
             }
             case ("POST", "/revoke"):
