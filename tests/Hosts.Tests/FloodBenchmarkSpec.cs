@@ -19,7 +19,7 @@ public class FloodBenchmarkSpec
     {
         var o = Parse("--against-self --rate 51000 --valid-share 2%");
         Assert.Equal((1020L, 49980L), (o.ValidRate, o.BogusRate));
-        Assert.Equal(FloodOptions.DefaultSelfLma, o.Lma);
+        Assert.Equal(LmaTarget.DefaultSelfLma, o.Lma);
         Assert.Equal(FloodOptions.AllKinds, o.Kinds);
         Assert.Equal((30, 4, 1000), (o.DurationSeconds, o.Mags, o.Sessions));
     }

@@ -54,6 +54,8 @@ public static class CommandLine
             Lab.LabCommand.RunUsage, Lab.LabCommand.Run),
         new("bench fuzz", "mutate valid packets and decode them; count exceptions and over-reads",
             "pmip6 bench fuzz [--count N] [--seed S]", FuzzBenchmark.Run),
+        new("fuzz daemons", "mutated packets to a running LMA and MAG (ours, in namespace pmipf-fuzz): both must still answer and keep their bindings",
+            DaemonFuzzOptions.Usage, DaemonFuzz.Run),
         new("bench codec", "time PBU/PBA decode and encode; bytes allocated per operation",
             "pmip6 bench codec [--iterations N]", CodecBenchmark.Run),
         new("bench signaling", "load an LMA with PBUs from emulated MAGs: registrations/s, PBA latency, LMA memory per binding",
@@ -61,6 +63,8 @@ public static class CommandLine
             SignalingBenchmark.Run),
         new("bench flood", "bogus Mobility Header messages at an LMA while legitimate MAGs refresh: their success and p99, the LMA's memory and CPU per refused message",
             FloodOptions.Usage, FloodBenchmark.Run),
+        new("bench soak", "a long steady mix of registrations, refreshes, handovers and de-registrations: the LMA's memory, descriptors, journal and bindings over time",
+            SoakOptions.Usage, SoakBenchmark.Run),
         new("bench dataplane", "userspace IPv6-in-IPv6 tunnel vs kernel routing CN -> MN in namespaces pmip-bench-*: packets/s, Mbit/s, added latency (root)",
             "pmip6 bench dataplane [--duration S] [--sizes 64,512,1400] [--pings N] [--cpu-latency-limit-us N|off (default 0)] [--json]", DataplaneBenchmark.Run),
     ];

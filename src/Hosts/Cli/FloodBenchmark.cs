@@ -42,16 +42,13 @@ public sealed record FloodOptions(Ipv6Address Lma, bool AgainstSelf, long Rate, 
     public const string Usage = "pmip6 bench flood (--lma ADDRESS [--pid PID] [--lma-http HOST:PORT] | --against-self) --rate R " +
                                 "[--valid-share P (percent, default 2)] [--duration S (default 30)] [--mags M (default 4)] [--sessions N (default 1000)] [--spoof-legitimate] [--kinds unauthorised,mutated,forged-mac,unknown-spi,replayed (default all)] [--lma-settings KEY=VALUE[,KEY=VALUE...] (with --against-self)]";
 
-    public static readonly Ipv6Address DefaultSelfLma = Ipv6Address.Parse("2001:db8:100::1");
-
     public long ValidRate => (long)Math.Round(Rate * ValidShare / 100);
 
     public long BogusRate => Rate - ValidRate;
 
     public static FloodOptions Parse(Arguments args)
     {
-        var againstSelf = args.Flag("against-self");
-        var lmaText = args.String("lma");
+        var target = LmaTarget.Parse(args);
         var rate = args.Integer("rate", -1, 2, 10_000_000);
         if (rate < 0)
             throw new UsageException("missing option --rate");
@@ -64,28 +61,14 @@ public sealed record FloodOptions(Ipv6Address Lma, bool AgainstSelf, long Rate, 
         if (mags > sessions)
             throw new UsageException($"--mags ({mags}) cannot exceed --sessions ({sessions})");
         var spoof = args.Flag("spoof-legitimate");
-        var pid = args.Integer("pid", 0, 1, int.MaxValue);
-        var lmaHttp = args.String("lma-http");
-        var lmaSettings = ParseSettings(args.String("lma-settings"));
+        var lmaSettings = LmaTarget.ParseSettings(args.String("lma-settings"));
+        if (lmaSettings.Count > 0 && !target.AgainstSelf)
+            throw new UsageException("--lma-settings configures the LMA --against-self starts");
         var kindsText = args.String("kinds");
         var kinds = kindsText is null ? AllKinds : kindsText.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (kinds.Length == 0 || kinds.Any(k => !AllKinds.Contains(k)))
             throw new UsageException($"--kinds takes a comma-separated list of {string.Join(", ", AllKinds)}, got '{kindsText}'");
-        if (lmaSettings.Count > 0 && !againstSelf)
-            throw new UsageException("--lma-settings configures the LMA --against-self starts");
-
-        Ipv6Address lma;
-        if (lmaText is null)
-            lma = againstSelf ? DefaultSelfLma : throw new UsageException("missing option --lma (or --against-self)");
-        else if (againstSelf)
-            throw new UsageException("--lma and --against-self exclude each other (--against-self starts our LMA at 2001:db8:100::1)");
-        else if (!Ipv6Address.TryParse(lmaText, out lma) || lma == default)
-            throw new UsageException($"--lma must be an IPv6 address, got '{lmaText}'");
-        if (againstSelf && (pid > 0 || lmaHttp is not null))
-            throw new UsageException("--pid and --lma-http are for an external LMA; --against-self knows its LMA");
-        if (lmaHttp is not null && !IPEndPoint.TryParse(lmaHttp, out _))
-            throw new UsageException($"--lma-http must be HOST:PORT, got '{lmaHttp}'");
-        var options = new FloodOptions(lma, againstSelf, rate, share, duration, mags, sessions, spoof, pid > 0 ? (int)pid : null, lmaHttp)
+        var options = new FloodOptions(target.Lma, target.AgainstSelf, rate, share, duration, mags, sessions, spoof, target.Pid, target.LmaHttp)
         {
             LmaSettings = lmaSettings,
             Kinds = kinds.Distinct().ToArray(),
@@ -93,22 +76,6 @@ public sealed record FloodOptions(Ipv6Address Lma, bool AgainstSelf, long Rate, 
         if (options.ValidRate < 1)
             throw new UsageException($"--valid-share {shareText} of --rate {rate} is less than one legitimate PBU per second");
         return options;
-    }
-
-    /// <summary>"admission.per-peer-rate=1000,admission.per-peer-burst=1000" as HOCON lines; an item without a key or a value is a usage error.</summary>
-    public static IReadOnlyList<string> ParseSettings(string? text)
-    {
-        if (text is null)
-            return [];
-        var lines = new List<string>();
-        foreach (var item in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            var eq = item.IndexOf('=');
-            if (eq <= 0 || eq == item.Length - 1 || item[..eq].Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.')))
-                throw new UsageException($"--lma-settings must be KEY=VALUE[,KEY=VALUE...] with keys inside pmip6.lma (e.g. admission.per-peer-rate=1000), got '{item}'");
-            lines.Add($"{item[..eq]} = {item[(eq + 1)..]}");
-        }
-        return lines;
     }
 }
 

@@ -169,7 +169,7 @@ public static class SignalingBenchmark
     internal sealed unsafe class LoadGenerator : IDisposable
     {
         private const int RingBits = 21;
-        private static readonly ushort Lifetime = LifetimeUnit.FromTimeSpan(TimeSpan.FromHours(1));
+        internal static readonly ushort Lifetime = LifetimeUnit.FromTimeSpan(TimeSpan.FromHours(1));
 
         private readonly BenchSettings _s;
         private readonly MobilityHeaderSocket[] _sockets;
@@ -329,14 +329,18 @@ public static class SignalingBenchmark
         }
 
         /// <summary>The PBU exactly as our MAG encodes it (ProxyBindingUpdate.TryWrite), timestamped now.</summary>
-        internal static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, bool refresh)
+        internal static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, bool refresh) =>
+            WritePbu(buffer, session, sequence, prefix, refresh ? HandoffIndicator.HandoffStateNotChanged : HandoffIndicator.AttachmentOverNewInterface, Lifetime);
+
+        /// <summary>A PBU of session <paramref name="session"/> with handoff indicator <paramref name="handoff"/>; lifetime 0 de-registers.</summary>
+        internal static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, HandoffIndicator handoff, ushort lifetime)
         {
             var w = MobilityHeaderWriter.BindingUpdate(buffer, sequence,
-                BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, Lifetime);
+                BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, lifetime);
             Span<byte> id = stackalloc byte[64];
             w.MobileNodeIdentifier(id[..WriteMobileNodeId(id, session)]);
             w.HomeNetworkPrefix(prefix);
-            w.HandoffIndicator(refresh ? HandoffIndicator.HandoffStateNotChanged : HandoffIndicator.AttachmentOverNewInterface);
+            w.HandoffIndicator(handoff);
             w.AccessTechnologyType(AccessTechnologyType.Ieee8023);
             Span<byte> linkLayer = [0x02, 0x00, 0, 0, 0, 0];
             BinaryPrimitives.WriteInt32BigEndian(linkLayer[2..], session);

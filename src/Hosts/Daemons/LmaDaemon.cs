@@ -81,7 +81,7 @@ public static class LmaDaemon
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, Flows = settings.FlowMobility.Entity };
+        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery, Flows = settings.FlowMobility.Entity };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
