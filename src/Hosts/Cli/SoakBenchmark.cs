@@ -46,7 +46,11 @@ public sealed record SoakOptions(LmaTarget Target, TimeSpan Duration, long Rate,
 }
 
 /// <summary>One line of the soak: the LMA's state at <see cref="Elapsed"/>.</summary>
-public sealed record SoakSample(TimeSpan Elapsed, long? ResidentBytes, int? OpenFiles, long? StoreBytes, long? WalBytes, long? Bindings, long Operations);
+public sealed record SoakSample(TimeSpan Elapsed, long? ResidentBytes, int? OpenFiles, long? StoreBytes, long? WalBytes, long? Bindings, long Operations)
+{
+    /// <summary>The LMA's managed heap at its last GC (our LMA's /metrics gc_heap_bytes): RSS less the garbage the GC has not collected yet.</summary>
+    public long? HeapBytes { get; init; }
+}
 
 /// <summary>First quarter against last quarter of the samples (pure: the bench prints what it returns).</summary>
 public static class SoakVerdict
@@ -86,6 +90,9 @@ public static class SoakVerdict
         }
 
         Bounded("resident memory", s => s.ResidentBytes, (a, b) => b > a * (1 + MaxResidentGrowthPercent / 100), v => $"{v / 1048576:0.0} MiB");
+        if (samples.Any(s => s.HeapBytes is not null))
+            lines.Add($"managed heap at the last GC (not judged; RSS follows the GC's cycles): first quarter {first.Average(s => s.HeapBytes ?? 0) / 1048576:0.0} MiB, " +
+                      $"last quarter {last.Average(s => s.HeapBytes ?? 0) / 1048576:0.0} MiB");
         Bounded("open descriptors", s => s.OpenFiles, (a, b) => b > a + MaxOpenFilesGrowth, v => $"{v:0.#}");
         Bounded("bindings", s => s.Bindings, (a, b) => b > a * (1 + MaxBindingsGrowthPercent / 100), v => $"{v:N0}");
 
@@ -148,7 +155,7 @@ public static unsafe class SoakBenchmark
         stdout.WriteLine($"pmip6 bench soak: {o.Rate:N0} PBUs/s for {o.Duration.TotalMinutes:0.#} min against {(o.Target.AgainstSelf ? $"our LMA {o.Target.Lma} in namespace {Namespace}" : $"LMA {o.Target.Lma} (pid {pid})")}: " +
                          $"{o.Population:N0} mobile nodes over 2 MAGs, registered, refreshed (70 %), handed over (20 %), de-registered (10 %)" +
                          (o.LmaSettings.Count > 0 ? $"; LMA settings: {string.Join(", ", o.LmaSettings)}" : ""));
-        stdout.WriteLine($"{"time",8} {"resident",10} {"fds",5} {"journal",10} {"wal",9} {"bindings",9} {"PBUs/s",7} {"accepted",9} {"rejected",9} {"lost",6}");
+        stdout.WriteLine($"{"time",8} {"resident",10} {"heap",10} {"fds",5} {"journal",10} {"wal",9} {"bindings",9} {"PBUs/s",7} {"accepted",9} {"rejected",9} {"lost",6}");
         stdout.Flush();
 
         var driver = new Driver(o, sockets);
@@ -163,7 +170,7 @@ public static unsafe class SoakBenchmark
             samples.Add(sample);
             var rate = (sample.Operations - previousOps) / Math.Max((sample.Elapsed - previousAt).TotalSeconds, 1e-9);
             (previousOps, previousAt) = (sample.Operations, sample.Elapsed);
-            stdout.WriteLine($"{sample.Elapsed.TotalSeconds,7:0}s {Mib(sample.ResidentBytes),10} {sample.OpenFiles,5} {Mib(sample.StoreBytes),10} {Mib(sample.WalBytes),9} " +
+            stdout.WriteLine($"{sample.Elapsed.TotalSeconds,7:0}s {Mib(sample.ResidentBytes),10} {Mib(sample.HeapBytes),10} {sample.OpenFiles,5} {Mib(sample.StoreBytes),10} {Mib(sample.WalBytes),9} " +
                              $"{sample.Bindings,9:N0} {rate,7:0} {driver.Accepted,9:N0} {driver.Rejected,9:N0} {driver.Lost,6:N0}");
             stdout.Flush();
             if (clock.Elapsed >= o.Duration)
@@ -188,16 +195,23 @@ public static unsafe class SoakBenchmark
 
     private static SoakSample Sample(string? ns, string? http, int? pid, string? store, TimeSpan elapsed, long operations)
     {
-        long? bindings = null;
+        long? bindings = null, heap = null;
         if (http is not null)
         {
             var ep = IPEndPoint.Parse(http);
             var text = DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(30), ep.Address);
             if (text is not null)
-                bindings = (long)MetricsScrape.Parse(text).Get("pmip6_lma_bindings");
+            {
+                var metrics = MetricsScrape.Parse(text);
+                bindings = (long)metrics.Get("pmip6_lma_bindings");
+                heap = metrics.Get("pmip6_lma_gc_heap_bytes") is > 0 and var h ? (long)h : null;
+            }
         }
         var process = pid is { } id ? ProcessSample.Read(id) : null;
-        return new SoakSample(elapsed, process?.ResidentBytes, process?.OpenFiles, FileSize(store), FileSize(store is null ? null : store + "-wal"), bindings, operations);
+        return new SoakSample(elapsed, process?.ResidentBytes, process?.OpenFiles, FileSize(store), FileSize(store is null ? null : store + "-wal"), bindings, operations)
+        {
+            HeapBytes = heap,
+        };
     }
 
     private static long? FileSize(string? path) => path is not null && File.Exists(path) ? new FileInfo(path).Length : null;
