@@ -77,6 +77,22 @@ public sealed class ReceiveQueueBoundSpec() : TestKit("akka.actor.serialize-mess
         endpoint.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
+    [Fact]
+    public void A_message_the_receive_thread_authenticated_passes_the_guard_as_it_is()
+    {
+        var counters = new Counters();
+        var endpoint = CreateTestProbe();
+        var guard = Sys.ActorOf(SignallingGuard.Props(CreateTestProbe().Ref, new FixedKeys(KeyRing.Empty), new AuthenticationSettings(true, TimeSpan.FromSeconds(1)),
+            new SignallingGuard.SignallingGuardSettings(TimeSpan.FromHours(1)), counters));
+        guard.Tell(new RegisterEndpoint(Lma), endpoint.Ref);
+        var checkedOnReceipt = new MobilityMessageReceived([0x3B, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], Mag, Lma, DateTimeOffset.UtcNow, Authenticated: true);
+        guard.Tell(checkedOnReceipt);
+        Assert.Same(checkedOnReceipt.Message, endpoint.ExpectMsg<MobilityMessageReceived>().Message);
+        guard.Tell(checkedOnReceipt with { Authenticated = false }); // the same bytes unchecked: no option, dropped
+        endpoint.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Empty(counters.Snapshot().Counters.Where(c => c.Name == "mh_auth_accepted_total"));
+    }
+
     private sealed class FixedKeys(KeyRing ring) : IKeyRingSource
     {
         public KeyRing Current { get; } = ring;

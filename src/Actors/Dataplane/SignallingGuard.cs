@@ -19,6 +19,8 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         public TimeSpan LogInterval { get; init; } = TimeSpan.FromMinutes(1);
         /// <summary>The receive thread's bound: a message dropped here gives its place back (the protocol handler does for the others).</summary>
         public ReceiveQueueBound? ReceiveQueue { get; init; }
+        /// <summary>The authenticator the node's receive thread checks with (null: the guard makes its own and checks here).</summary>
+        public SignallingAuthenticator? Authenticator { get; init; }
     }
 
     private sealed record ReloadDue;
@@ -47,7 +49,7 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         _keys = keys;
         _settings = settings;
         _counters = counters;
-        _authenticator = new SignallingAuthenticator(keys.Current, authentication);
+        _authenticator = settings.Authenticator ?? new SignallingAuthenticator(keys.Current, authentication);
         _rejections = new RateLimitedLog(settings.LogInterval);
 
         Receive<RegisterEndpoint>(r =>
@@ -113,14 +115,17 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
 
     private void OnReceived(MobilityMessageReceived m)
     {
+        if (m.Authenticated)
+        {
+            // Checked, counted (and its replay remembered) on the receive thread already.
+            Deliver(m);
+            return;
+        }
         var outcome = _authenticator.Check(m.Message, m.Source, m.Destination, m.ReceivedAt, out var error);
         if (outcome.IsAccepted())
         {
             _counters.Increment("mh_auth_accepted_total", "protection", outcome == AuthenticationOutcome.Accepted ? "protected" : "unprotected");
-            var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
-            if (endpoint is null)
-                _settings.ReceiveQueue?.Leave();
-            endpoint?.Tell(m, Self);
+            Deliver(m);
             return;
         }
         _settings.ReceiveQueue?.Leave();
@@ -128,6 +133,14 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         _counters.Increment("mh_auth_rejected_total", "reason", reason);
         RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
             m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
+    }
+
+    private void Deliver(MobilityMessageReceived m)
+    {
+        var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
+        if (endpoint is null)
+            _settings.ReceiveQueue?.Leave();
+        endpoint?.Tell(m, Self);
     }
 
     private KeysReloaded Reload()

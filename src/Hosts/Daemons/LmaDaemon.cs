@@ -74,7 +74,7 @@ public static class LmaDaemon
         }
 
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
-            settings.Security, counters, stdout, resources.ReceiveQueue);
+            settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
