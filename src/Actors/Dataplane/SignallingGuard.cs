@@ -2,7 +2,9 @@
 // node's dataplane. Every Mobility Header message the node sends is protected on its way out
 // (SignallingAuthenticator.Protect); every one it receives is checked before the protocol handler
 // sees it, so a rejected message never reaches a binding entity nor the journal: it is dropped,
-// counted by reason (mh_auth_rejected_total) and logged at most once a minute per reason. Everything
+// counted by reason (mh_auth_rejected_total) and logged at most once a minute per reason. In the
+// daemons the Linux dataplane's receive thread makes that check with the same authenticator, before a
+// message becomes an actor message, and marks what passed (Authenticated): the guard passes those on. Everything
 // else (tunnels, routes, access links) passes through untouched, its sender kept.
 using Akka.Actor;
 using Akka.Event;
