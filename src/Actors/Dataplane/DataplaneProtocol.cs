@@ -12,9 +12,11 @@ public sealed record SendMobilityMessage(byte[] Message, Ipv6Address Source, Ipv
 /// <summary>
 /// A Mobility Header message arrived (still encoded: the receiver decodes it). <see cref="ReceivedAt"/>
 /// is when the dataplane took it off the wire: timestamp checks use it, so time spent queueing inside
-/// the node never counts against the peer's clock.
+/// the node never counts against the peer's clock. <see cref="Authenticated"/>: the receive thread already checked
+/// its authentication (and replay) and the node's SignallingGuard passes it on as it is.
 /// </summary>
-public sealed record MobilityMessageReceived(byte[] Message, Ipv6Address Source, Ipv6Address Destination, DateTimeOffset ReceivedAt);
+public sealed record MobilityMessageReceived(byte[] Message, Ipv6Address Source, Ipv6Address Destination, DateTimeOffset ReceivedAt,
+    bool Authenticated = false);
 
 /// <summary>Subscribe an actor to every MobilityMessageReceived for <see cref="Address"/>.</summary>
 public sealed record RegisterEndpoint(Ipv6Address Address);

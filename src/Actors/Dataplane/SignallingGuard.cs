@@ -2,7 +2,9 @@
 // node's dataplane. Every Mobility Header message the node sends is protected on its way out
 // (SignallingAuthenticator.Protect); every one it receives is checked before the protocol handler
 // sees it, so a rejected message never reaches a binding entity nor the journal: it is dropped,
-// counted by reason (mh_auth_rejected_total) and logged at most once a minute per reason. Everything
+// counted by reason (mh_auth_rejected_total) and logged at most once a minute per reason. In the
+// daemons the Linux dataplane's receive thread makes that check with the same authenticator, before a
+// message becomes an actor message, and marks what passed (Authenticated): the guard passes those on. Everything
 // else (tunnels, routes, access links) passes through untouched, its sender kept.
 using Akka.Actor;
 using Akka.Event;
@@ -17,6 +19,10 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
     public sealed record SignallingGuardSettings(TimeSpan ReloadInterval)
     {
         public TimeSpan LogInterval { get; init; } = TimeSpan.FromMinutes(1);
+        /// <summary>The receive thread's bound: a message dropped here gives its place back (the protocol handler does for the others).</summary>
+        public ReceiveQueueBound? ReceiveQueue { get; init; }
+        /// <summary>The authenticator the node's receive thread checks with (null: the guard makes its own and checks here).</summary>
+        public SignallingAuthenticator? Authenticator { get; init; }
     }
 
     private sealed record ReloadDue;
@@ -45,7 +51,7 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
         _keys = keys;
         _settings = settings;
         _counters = counters;
-        _authenticator = new SignallingAuthenticator(keys.Current, authentication);
+        _authenticator = settings.Authenticator ?? new SignallingAuthenticator(keys.Current, authentication);
         _rejections = new RateLimitedLog(settings.LogInterval);
 
         Receive<RegisterEndpoint>(r =>
@@ -111,18 +117,32 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
 
     private void OnReceived(MobilityMessageReceived m)
     {
+        if (m.Authenticated)
+        {
+            // Checked, counted (and its replay remembered) on the receive thread already.
+            Deliver(m);
+            return;
+        }
         var outcome = _authenticator.Check(m.Message, m.Source, m.Destination, m.ReceivedAt, out var error);
         if (outcome.IsAccepted())
         {
             _counters.Increment("mh_auth_accepted_total", "protection", outcome == AuthenticationOutcome.Accepted ? "protected" : "unprotected");
-            var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
-            endpoint?.Tell(m, Self);
+            Deliver(m);
             return;
         }
+        _settings.ReceiveQueue?.Leave();
         var reason = outcome.Name();
         _counters.Increment("mh_auth_rejected_total", "reason", reason);
         RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
             m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
+    }
+
+    private void Deliver(MobilityMessageReceived m)
+    {
+        var endpoint = _endpoints.GetValueOrDefault(m.Destination) ?? _endpoints.Values.FirstOrDefault();
+        if (endpoint is null)
+            _settings.ReceiveQueue?.Leave();
+        endpoint?.Tell(m, Self);
     }
 
     private KeysReloaded Reload()

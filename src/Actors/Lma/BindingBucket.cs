@@ -168,10 +168,18 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
         Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
         Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
-        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        // A snapshot replaces the events below it and the snapshots before it: without the second, the snapshot
+        // store keeps one more row per bucket every SnapshotEvery events and grows for ever (bench soak found it).
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning("journal cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("snapshot cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
 
     public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null) =>

@@ -19,6 +19,8 @@ public sealed record LmaNodeSettings(Ipv6Address Address, LmaAdmissionSettings A
     public int MissingHeartbeatsAllowed { get; init; } = 3;
     /// <summary>Limits on a context carried in a de-registration (Context Reflector).</summary>
     public ContextLimits ContextLimits { get; init; } = ContextLimits.Default;
+    /// <summary>The receive thread's bound on waiting messages: each one taken off the mailbox gives its place back.</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveQueueBound? ReceiveQueue { get; init; }
 }
 
 public sealed class LmaNode : ReceiveActor, IWithTimers
@@ -72,6 +74,7 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
 
     private void OnMessage(MobilityMessageReceived received)
     {
+        _settings.ReceiveQueue?.Leave();
         if (!MobilityHeader.TryDecode(received.Message, out var mh, out var error))
         {
             Malformed(received, error);

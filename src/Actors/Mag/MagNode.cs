@@ -27,6 +27,9 @@ public sealed record MagNodeSettings(Ipv6Address Address, Ipv6Address Lma, uint 
     /// </summary>
     public TimeSpan AaaDelay { get; init; } = TimeSpan.Zero;
 
+    /// <summary>The receive thread's bound on waiting messages: each one taken off the mailbox gives its place back.</summary>
+    public Pmip6Akka.Dataplane.Security.ReceiveQueueBound? ReceiveQueue { get; init; }
+
     /// <summary>Context Reflector at this MAG: hand contexts over, take reflected ones.</summary>
     public MagReflectorSettings Reflector { get; init; } = MagReflectorSettings.Default;
 }
@@ -332,6 +335,7 @@ public sealed partial class MagNode : ReceiveActor, IWithTimers
 
     private void OnMessage(MobilityMessageReceived received)
     {
+        _settings.ReceiveQueue?.Leave();
         if (!MobilityHeader.TryDecode(received.Message, out var mh, out var error))
         {
             Malformed(received, error);

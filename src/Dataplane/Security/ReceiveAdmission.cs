@@ -20,6 +20,8 @@ public sealed record ReceiveAdmissionLimits
     public double OthersBurst { get; init; } = 200;
     public double GlobalRate { get; init; } = 20_000;
     public double GlobalBurst { get; init; } = 20_000;
+    /// <summary>Received messages the node's actors may have waiting at once (<see cref="ReceiveQueueBound"/>); past it the receive thread drops.</summary>
+    public int MaxQueuedMessages { get; init; } = 8_192;
 }
 
 public enum AdmissionScope : byte { Admitted, Peer, Others, Global }

@@ -69,8 +69,17 @@ public sealed class SignallingAuthenticator(KeyRing keys, AuthenticationSettings
     private readonly ReplayGuard _replay = new(settings.ReplayWindow);
     private Pmip6Timestamp _lastId;
 
-    /// <summary>The ring in use; replaced whole on a reload (the replay memory is kept).</summary>
-    public KeyRing Keys { get; set; } = keys;
+    private volatile KeyRing _keys = keys;
+
+    /// <summary>
+    /// The ring in use; replaced whole on a reload (the replay memory is kept). Volatile: in a daemon the receive
+    /// thread checks with it (<see cref="Check"/>) while the node's guard protects with it and replaces it.
+    /// </summary>
+    public KeyRing Keys
+    {
+        get => _keys;
+        set => _keys = value;
+    }
 
     public AuthenticationSettings Settings { get; } = settings;
 
@@ -96,7 +105,10 @@ public sealed class SignallingAuthenticator(KeyRing keys, AuthenticationSettings
             : ProtectOutcome.Unencodable;
     }
 
-    /// <summary>Decides whether a message received from <paramref name="source"/> may go on to the protocol handler.</summary>
+    /// <summary>
+    /// Decides whether a message received from <paramref name="source"/> may go on to the protocol handler. One thread
+    /// at a time (it owns the replay memory); <see cref="Protect"/> may run on another.
+    /// </summary>
     public AuthenticationOutcome Check(ReadOnlySpan<byte> message, Ipv6Address source, Ipv6Address destination, DateTimeOffset receivedAt,
         out DecodeError error)
     {

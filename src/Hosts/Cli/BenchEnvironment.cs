@@ -6,6 +6,7 @@
 // shelling out to `ip` / `sysctl` here is setup, never a hot path.
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using Pmip6Akka.Dataplane.Linux.Interop;
@@ -29,6 +30,40 @@ internal class BenchEnvironment : IDisposable
     public BenchEnvironment() => AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
 
     private void OnProcessExit(object? sender, EventArgs e) => Dispose();
+
+    /// <summary>
+    /// Runs a bench with SIGINT/SIGTERM turned into cancellation: interrupted -> 130, a <see cref="BenchFailure"/> -> its
+    /// one line on stderr and exit 1; <paramref name="environment"/> is disposed in every case.
+    /// </summary>
+    public static int RunGuarded(string verb, BenchEnvironment environment, Func<CancellationToken, int> body)
+    {
+        using var cancel = new CancellationTokenSource();
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        })).ToList();
+        try
+        {
+            var code = body(cancel.Token);
+            return cancel.IsCancellationRequested ? 130 : code;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"pmip6 {verb}: interrupted; cleaned up");
+            return 130;
+        }
+        catch (BenchFailure e)
+        {
+            Console.Error.WriteLine($"pmip6 {verb}: {e.Message}");
+            return CommandLine.ExitFailure;
+        }
+        finally
+        {
+            signals.ForEach(s => s.Dispose());
+            environment.Dispose();
+        }
+    }
 
     public static bool NamespaceExists(string name) => File.Exists(Path.Combine(RunDirectory, name));
 

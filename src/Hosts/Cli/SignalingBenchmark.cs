@@ -77,7 +77,7 @@ public static class SignalingBenchmark
             throw new UsageException($"--lma {lma} collides with a MAG address (2001:db8:1::100 + i)");
 
         var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp, ns);
-        using var environment = new SelfLmaEnvironment();
+        using var environment = new DaemonsUnderTest();
         using var cancel = new CancellationTokenSource();
         var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
         {
@@ -112,25 +112,29 @@ public static class SignalingBenchmark
         }
     }
 
-    private sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
-        bool AgainstSelf, string? LmaHttp, string Namespace);
+    internal sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
+        bool AgainstSelf, string? LmaHttp, string Namespace = Namespace);
 
-    private static BenchReport RunBench(BenchSettings s, SelfLmaEnvironment env, CancellationToken cancel)
+    private static BenchReport RunBench(BenchSettings s, DaemonsUnderTest env, CancellationToken cancel)
     {
         string? ns = null;
         MemorySample? before = null;
+        int? pid = null;
+        var http = s.LmaHttp ?? $"127.0.0.1:{SelfLma.HttpPort}";
         if (s.AgainstSelf)
         {
             ns = env.CreateNamespace(s.Namespace);
             env.AddAddresses(ns, [s.Lma, .. s.Mags]);
-            env.StartLma(ns, s, cancel);
-            before = env.SampleMemory(ns);
+            // The bench measures what the LMA sustains, not its flood limits (the node's default, 20,000/s, would cap the
+            // figure at the target itself); the journal backlog bound stays as configured.
+            pid = SelfLma.Start(env, ns, s.Lma, s.Mags, "admission { per-peer-rate = 0, global-rate = 0 }", cancel);
+            before = SampleMemory(ns, http, pid);
         }
         else
         {
             env.AddAddresses(null, s.Mags);
             if (s.LmaHttp is not null)
-                before = SelfLmaEnvironment.ReadMetrics(null, s.LmaHttp, null);
+                before = SampleMemory(null, http, null);
         }
 
         var sockets = BenchEnvironment.InNamespace(ns, () => s.Mags.Select(mag =>
@@ -152,10 +156,8 @@ public static class SignalingBenchmark
         load.StopReceivers();
 
         MemorySample? after = null;
-        if (s.AgainstSelf)
-            after = env.SampleMemory(ns);
-        else if (s.LmaHttp is not null)
-            after = SelfLmaEnvironment.ReadMetrics(null, s.LmaHttp, null);
+        if (s.AgainstSelf || s.LmaHttp is not null)
+            after = SampleMemory(ns, http, pid);
         return new BenchReport(s, registration, refresh, before, after, load.OtherMessages);
     }
 
@@ -168,10 +170,13 @@ public static class SignalingBenchmark
 
     // ---- the load -------------------------------------------------------------------------------
 
-    private sealed unsafe class LoadGenerator : IDisposable
+    /// <summary>Rewrites the PBU in <c>buffer[..length]</c> sent through MAG <c>magIndex</c> (e.g. adds authentication); its new length, or -1 to not send it.</summary>
+    internal delegate int PbuTransform(int magIndex, Span<byte> buffer, int length);
+
+    internal sealed unsafe class LoadGenerator : IDisposable
     {
         private const int RingBits = 21;
-        private static readonly ushort Lifetime = LifetimeUnit.FromTimeSpan(TimeSpan.FromHours(1));
+        internal static readonly ushort Lifetime = LifetimeUnit.FromTimeSpan(TimeSpan.FromHours(1));
 
         private readonly BenchSettings _s;
         private readonly MobilityHeaderSocket[] _sockets;
@@ -188,8 +193,11 @@ public static class SignalingBenchmark
         private readonly List<Thread> _receivers = [];
         private long _other;
 
-        public LoadGenerator(BenchSettings s, MobilityHeaderSocket[] sockets)
+        private readonly PbuTransform? _transform;
+
+        public LoadGenerator(BenchSettings s, MobilityHeaderSocket[] sockets, PbuTransform? transform = null)
         {
+            _transform = transform;
             _s = s;
             _sockets = sockets;
             _pending = new int[s.Sessions];
@@ -224,7 +232,8 @@ public static class SignalingBenchmark
                 thread.Join();
         }
 
-        public PhaseResult RunPhase(bool refresh, CancellationToken cancel)
+        /// <summary>Registers every session, or (<paramref name="refresh"/>) refreshes the registered ones for <paramref name="duration"/> (default: the settings' duration).</summary>
+        public PhaseResult RunPhase(bool refresh, CancellationToken cancel, TimeSpan? duration = null)
         {
             var phase = new Phase(_receivers.Count);
             _phase = phase;
@@ -233,7 +242,7 @@ public static class SignalingBenchmark
             if (refresh && registeredList.Length == 0)
                 return phase.Finish(0, 0, 0, refresh);
             var clock = Stopwatch.StartNew();
-            var deadline = refresh ? Stopwatch.GetTimestamp() + _s.Duration * Stopwatch.Frequency : long.MaxValue;
+            var deadline = refresh ? Stopwatch.GetTimestamp() + (long)((duration?.TotalSeconds ?? _s.Duration) * Stopwatch.Frequency) : long.MaxValue;
             long sent = 0, lost = 0, sendErrors = 0;
             var cursor = 0;
             var total = refresh ? long.MaxValue : _s.Sessions;
@@ -273,12 +282,14 @@ public static class SignalingBenchmark
                     }
                     var seq = unchecked(++_sequence[i]);
                     var length = WritePbu(buffer, i, seq, refresh ? _prefix[i] : default, refresh);
+                    if (_transform is not null)
+                        length = _transform(i % _sockets.Length, buffer, length);
                     _sentAt[i] = Stopwatch.GetTimestamp();
                     Volatile.Write(ref _pending[i], 1);
                     Interlocked.Increment(ref _outstanding);
                     _ring[_ringTail++ & (_ring.Length - 1)] = ((long)i << 16) | seq;
                     sent++;
-                    if (!_sockets[i % _sockets.Length].TrySend(buffer.AsSpan(0, length), _s.Lma, null, out _))
+                    if (length < 0 || !_sockets[i % _sockets.Length].TrySend(buffer.AsSpan(0, length), _s.Lma, null, out _))
                     {
                         sendErrors++;
                         if (Interlocked.CompareExchange(ref _pending[i], 0, 1) == 1)
@@ -325,14 +336,18 @@ public static class SignalingBenchmark
         }
 
         /// <summary>The PBU exactly as our MAG encodes it (ProxyBindingUpdate.TryWrite), timestamped now.</summary>
-        private static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, bool refresh)
+        internal static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, bool refresh) =>
+            WritePbu(buffer, session, sequence, prefix, refresh ? HandoffIndicator.HandoffStateNotChanged : HandoffIndicator.AttachmentOverNewInterface, Lifetime);
+
+        /// <summary>A PBU of session <paramref name="session"/> with handoff indicator <paramref name="handoff"/>; lifetime 0 de-registers.</summary>
+        internal static int WritePbu(Span<byte> buffer, int session, ushort sequence, Ipv6Prefix prefix, HandoffIndicator handoff, ushort lifetime)
         {
             var w = MobilityHeaderWriter.BindingUpdate(buffer, sequence,
-                BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, Lifetime);
+                BindingUpdateFlags.Acknowledge | BindingUpdateFlags.HomeRegistration | BindingUpdateFlags.ProxyRegistration, lifetime);
             Span<byte> id = stackalloc byte[64];
             w.MobileNodeIdentifier(id[..WriteMobileNodeId(id, session)]);
             w.HomeNetworkPrefix(prefix);
-            w.HandoffIndicator(refresh ? HandoffIndicator.HandoffStateNotChanged : HandoffIndicator.AttachmentOverNewInterface);
+            w.HandoffIndicator(handoff);
             w.AccessTechnologyType(AccessTechnologyType.Ieee8023);
             Span<byte> linkLayer = [0x02, 0x00, 0, 0, 0, 0];
             BinaryPrimitives.WriteInt32BigEndian(linkLayer[2..], session);
@@ -444,7 +459,7 @@ public static class SignalingBenchmark
         }
     }
 
-    private sealed class Phase(int receivers)
+    internal sealed class Phase(int receivers)
     {
         public ReceiverStats[] Stats { get; } = Enumerable.Range(0, Math.Max(receivers, 1)).Select(_ => new ReceiverStats()).ToArray();
 
@@ -465,7 +480,7 @@ public static class SignalingBenchmark
         }
     }
 
-    private sealed class ReceiverStats
+    internal sealed class ReceiverStats
     {
         public readonly LatencyHistogram Latency = new();
         public readonly long[] Status = new long[256];
@@ -532,7 +547,7 @@ public static class SignalingBenchmark
         }
     }
 
-    private sealed record PhaseResult(string Name, long Sent, TimeSpan Elapsed, long[] Status, long Lost, long SendErrors, long Unmatched,
+    internal sealed record PhaseResult(string Name, long Sent, TimeSpan Elapsed, long[] Status, long Lost, long SendErrors, long Unmatched,
         long Late, LatencyHistogram Latency)
     {
         public long Accepted => Status.Take(128).Sum();
@@ -642,219 +657,13 @@ public static class SignalingBenchmark
         };
     }
 
-    // ---- our LMA in the bench namespace -----------------------------------------------------------
+    // ---- our LMA's memory ---------------------------------------------------------------------------
 
-    /// <summary>The shared bench environment plus, with --against-self, our LMA process and its temporary files.</summary>
-    private sealed class SelfLmaEnvironment : BenchEnvironment
+    private static MemorySample SampleMemory(string? ns, string endpoint, int? pid)
     {
-        private const int HttpPort = 9180;
-        private Process? _lma;
-        private string? _tempDirectory;
-        private readonly ConcurrentQueue<string> _lmaLog = new();
-
-        public void StartLma(string ns, BenchSettings s, CancellationToken cancel)
-        {
-            var dir = Directory.CreateTempSubdirectory("pmip6-bench-").FullName;
-            lock (Sync) _tempDirectory = dir;
-            var poolLength = 36;
-            File.WriteAllText(Path.Combine(dir, "policies.conf"), $$"""
-                pmip6.policies {
-                  profiles = [
-                    { mn-id-suffix = "{{MobileNodeSuffix}}", hnp-count = 1, max-lifetime = 1h }
-                  ]
-                }
-                """);
-            File.WriteAllText(Path.Combine(dir, "lma.conf"), $$"""
-                pmip6.lma {
-                  address = "{{s.Lma}}"
-                  device = ""
-                  authorized-mags = [{{string.Join(", ", s.Mags.Select(m => $"\"{m}\""))}}]
-                  prefix-pool = "2001:db8:a000::/{{poolLength}}"
-                  prefix-length = 64
-                  policy-file = "policies.conf"
-                  max-lifetime = 1h
-                  heartbeat-interval = 1h
-                  store = "{{Path.Combine(dir, "lma.db")}}"
-                  http = "127.0.0.1:{{HttpPort}}"
-                  cluster-port = 0
-                  # Signalling only: the benchmark's MAGs carry no traffic (bench dataplane measures the tunnel).
-                  tunnel { mode = "off" }
-                  # The bench measures what the LMA sustains, not its flood limits (the node's default, 20,000/s,
-                  # would cap the figure at the target itself); the journal backlog bound stays as configured.
-                  admission { per-peer-rate = 0, global-rate = 0 }
-                }
-                """);
-            var start = new ProcessStartInfo("ip")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "netns", "exec", ns, DotnetHost(), typeof(SignalingBenchmark).Assembly.Location, "lma", "--config", Path.Combine(dir, "lma.conf") })
-                start.ArgumentList.Add(arg);
-            Process lma;
-            try
-            {
-                lma = Process.Start(start) ?? throw new BenchFailure("could not start the LMA");
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                throw new BenchFailure($"could not start the LMA: {e.Message}");
-            }
-            lock (Sync) _lma = lma;
-            lma.OutputDataReceived += (_, e) => Log(e.Data);
-            lma.ErrorDataReceived += (_, e) => Log(e.Data);
-            lma.BeginOutputReadLine();
-            lma.BeginErrorReadLine();
-
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                cancel.ThrowIfCancellationRequested();
-                if (lma.HasExited)
-                {
-                    lma.WaitForExit();
-                    throw new BenchFailure($"the LMA exited with {lma.ExitCode} before answering /status; its last lines:\n  " + string.Join("\n  ", _lmaLog));
-                }
-                if (HttpGet(ns, HttpPort, "/status?limit=0", TimeSpan.FromSeconds(2)) is not null)
-                    return;
-                if (deadline.Elapsed > TimeSpan.FromSeconds(90))
-                    throw new BenchFailure("the LMA did not answer /status within 90 s; its last lines:\n  " + string.Join("\n  ", _lmaLog));
-                Thread.Sleep(200);
-            }
-        }
-
-        private void Log(string? line)
-        {
-            if (line is null) return;
-            _lmaLog.Enqueue(line);
-            while (_lmaLog.Count > 20 && _lmaLog.TryDequeue(out _)) { }
-        }
-
-        private static string DotnetHost()
-        {
-            var self = Environment.ProcessPath;
-            if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet")
-                return self;
-            return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        }
-
-        public MemorySample SampleMemory(string? ns)
-        {
-            var sample = ReadMetrics(ns, $"127.0.0.1:{HttpPort}", null);
-            long? vmRss = null;
-            Process? lma;
-            lock (Sync) lma = _lma;
-            if (lma is not null)
-            {
-                try
-                {
-                    foreach (var line in File.ReadLines($"/proc/{lma.Id}/status"))
-                        if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                            vmRss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-                }
-                catch (IOException) { }
-            }
-            return sample with { VmRssBytes = vmRss };
-        }
-
-        public static MemorySample ReadMetrics(string? ns, string endpoint, long? vmRss)
-        {
-            var ep = IPEndPoint.Parse(endpoint);
-            var text = HttpGet(ns, ep.Port, "/metrics", TimeSpan.FromSeconds(30), ep.Address);
-            return new MemorySample(Metric(text, "pmip6_lma_bindings"), Metric(text, "pmip6_lma_resident_memory_bytes"), vmRss);
-        }
-
-        private static long? Metric(string? text, string name)
-        {
-            if (text is null) return null;
-            foreach (var line in text.Split('\n'))
-            {
-                if (!line.StartsWith(name + " ", StringComparison.Ordinal)) continue;
-                if (double.TryParse(line[(name.Length + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
-                    return (long)v;
-            }
-            return null;
-        }
-
-        /// <summary>A blocking HTTP/1.1 GET from inside <paramref name="ns"/>; the body, or null on any failure or a non-200 answer.</summary>
-        private static string? HttpGet(string? ns, int port, string path, TimeSpan timeout, IPAddress? host = null) => InNamespace(ns, () =>
-        {
-            try
-            {
-                var address = host ?? IPAddress.Loopback;
-                using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
-                {
-                    ReceiveTimeout = (int)timeout.TotalMilliseconds,
-                    SendTimeout = (int)timeout.TotalMilliseconds,
-                };
-                socket.Connect(address, port);
-                socket.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {address}:{port}\r\nConnection: close\r\n\r\n"));
-                using var stream = new NetworkStream(socket);
-                using var memory = new MemoryStream();
-                stream.CopyTo(memory);
-                var response = Encoding.UTF8.GetString(memory.ToArray());
-                var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-                if (!response.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) || headerEnd < 0)
-                    return null;
-                var body = response[(headerEnd + 4)..];
-                return response[..headerEnd].Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? Unchunk(body) : body;
-            }
-            catch (Exception e) when (e is SocketException or IOException)
-            {
-                return null;
-            }
-        });
-
-        private static string Unchunk(string body)
-        {
-            var result = new StringBuilder();
-            var position = 0;
-            while (position < body.Length)
-            {
-                var lineEnd = body.IndexOf("\r\n", position, StringComparison.Ordinal);
-                if (lineEnd < 0) break;
-                var size = int.Parse(body[position..lineEnd].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                if (size == 0) break;
-                result.Append(body, lineEnd + 2, Math.Min(size, body.Length - lineEnd - 2));
-                position = lineEnd + 2 + size + 2;
-            }
-            return result.ToString();
-        }
-
-        /// <summary>Stops the LMA (SIGTERM, SIGKILL after 5 s) and removes the temporary files; never throws.</summary>
-        protected override void CleanUp()
-        {
-            Process? lma;
-            string? dir;
-            lock (Sync)
-            {
-                (lma, dir) = (_lma, _tempDirectory);
-                _lma = null; _tempDirectory = null;
-            }
-            if (lma is not null)
-            {
-                try
-                {
-                    if (!lma.HasExited)
-                    {
-                        kill(lma.Id, SIGTERM);
-                        if (!lma.WaitForExit(5_000))
-                        {
-                            lma.Kill(entireProcessTree: true);
-                            lma.WaitForExit(5_000);
-                        }
-                    }
-                }
-                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
-                lma.Dispose();
-            }
-            if (dir is not null)
-            {
-                try { Directory.Delete(dir, recursive: true); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            }
-        }
+        var ep = IPEndPoint.Parse(endpoint);
+        var metrics = MetricsScrape.Parse(DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(30), ep.Address));
+        return new MemorySample((long)metrics.Get("pmip6_lma_bindings"), (long)metrics.Get("pmip6_lma_resident_memory_bytes"),
+            pid is { } id ? ProcessSample.Read(id).ResidentBytes : null);
     }
 }

@@ -36,6 +36,9 @@ public sealed record LmaDaemonSettings(
     /// <summary>Events a binding bucket may have waiting for the journal before it refuses PBUs with 130 (`admission.max-pending-writes`).</summary>
     public int MaxPendingWrites { get; init; } = 64;
 
+    /// <summary>A bucket snapshots its states, and trims the journal below, every this many events (`snapshot-every`).</summary>
+    public int SnapshotEvery { get; init; } = 2000;
+
     /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
 
@@ -90,6 +93,7 @@ public sealed record LmaDaemonSettings(
             Buffering = BufferingSettings.Read(c, Path),
             Admission = AdmissionSettings.Read(c),
             MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 64),
+            SnapshotEvery = c.Int("snapshot-every", 10, 1_000_000, 2000),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),
@@ -311,6 +315,7 @@ public static class AdmissionSettings
             OthersBurst = Value("others-burst", d.OthersBurst),
             GlobalRate = Value("global-rate", d.GlobalRate),
             GlobalBurst = Value("global-burst", d.GlobalBurst),
+            MaxQueuedMessages = c.Int("admission.max-queued-messages", 1, 10_000_000, d.MaxQueuedMessages),
         };
     }
 }

@@ -90,7 +90,8 @@ public static class DaemonRuntime
     /// authenticated and returns the dataplane itself.
     /// </summary>
     public static Akka.Actor.IActorRef GuardSignalling(string role, Akka.Actor.ActorSystem system, Akka.Actor.IActorRef dataplane,
-        Config.SecuritySettings security, Pmip6Akka.Actors.Observability.Counters counters, TextWriter stdout)
+        Config.SecuritySettings security, Pmip6Akka.Actors.Observability.Counters counters, TextWriter stdout,
+        Pmip6Akka.Dataplane.Security.ReceiveQueueBound? receiveQueue = null, Pmip6Akka.Dataplane.Security.SignallingAuthenticator? authenticator = null)
     {
         if (security.Keys is not { } keys)
         {
@@ -100,7 +101,7 @@ public static class DaemonRuntime
         stdout.WriteLine($"pmip6 {role}: signalling authenticated with {keys.Current.Count} keys from {keys.File}" +
                          (security.Required ? "" : " (required = off: unprotected messages still accepted)"));
         return system.ActorOf(Pmip6Akka.Actors.Dataplane.SignallingGuard.Props(dataplane, keys, security.Authentication,
-            new Pmip6Akka.Actors.Dataplane.SignallingGuard.SignallingGuardSettings(security.ReloadInterval), counters), "signalling-guard");
+            new Pmip6Akka.Actors.Dataplane.SignallingGuard.SignallingGuardSettings(security.ReloadInterval) { ReceiveQueue = receiveQueue, Authenticator = authenticator }, counters), "signalling-guard");
     }
 
     public static string? Query(System.Net.HttpListenerRequest request, string name) => request.QueryString[name];

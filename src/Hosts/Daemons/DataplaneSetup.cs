@@ -21,6 +21,8 @@ public static class DataplaneSetup
         var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission(settings.AuthorizedMags, settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+            ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
+            Authenticator = Authenticator(settings.Security),
         };
         if (!settings.Buffering.Enabled)
             return resources;
@@ -60,12 +62,18 @@ public static class DataplaneSetup
         var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission([settings.Lma], settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
+            ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
+            Authenticator = Authenticator(settings.Security),
         };
         // The tunnel to our LMA exists from the start: downlink it sends before our first binding is installed
         // (a handover buffer's flush racing our PBA processing) is recognised as its and parked, not dropped.
         resources.Tunnel?.Forwarder.Table.Endpoint(settings.Lma);
         return resources;
     }
+
+    /// <summary>With a keys file, the authenticator the receive thread checks with and the SignallingGuard protects with.</summary>
+    private static Pmip6Akka.Dataplane.Security.SignallingAuthenticator? Authenticator(SecuritySettings security) =>
+        security.Keys is { } keys ? new Pmip6Akka.Dataplane.Security.SignallingAuthenticator(keys.Current, security.Authentication) : null;
 
     private static LinuxDataplaneResources Open(string role, MobilityHeaderSocket mh, Ipv6Address address, TunnelSettings tunnel,
         TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access, FlowTableSettings? flows = null)

@@ -74,14 +74,14 @@ public static class LmaDaemon
         }
 
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
-            settings.Security, counters, stdout);
+            settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
         var admission = new LmaAdmissionSettings(settings.AuthorizedMags) { TimestampValidityWindow = settings.TimestampValidityWindow };
         var entitySettings = new BindingEntitySettings(settings.Address, new BindingSettings
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, Flows = settings.FlowMobility.Entity };
+        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery, Flows = settings.FlowMobility.Entity };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
@@ -95,6 +95,7 @@ public static class LmaDaemon
         {
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+            ReceiveQueue = resources.ReceiveQueue,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         using var lossNetlink = StartMoveOnLoss(system, settings, resources.Tunnel, index, lma, counters, stdout);
@@ -102,7 +103,7 @@ public static class LmaDaemon
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
         if (settings.FlowMobility.Enabled && Warmup.RunFlows(system) != 1)
             stdout.WriteLine("pmip6 lma: WARNING the flow-move warm-up did not complete (the first flow move will be slower)");
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -156,8 +157,9 @@ public static class LmaDaemon
     }
 
     private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
-        LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel, HandoverBuffering? buffering)
+        LmaDaemonSettings settings, uint restartCounter, LinuxDataplaneResources resources)
     {
+        var (tunnel, buffering) = (resources.Tunnel, resources.Buffering);
         var path = request.Url?.AbsolutePath ?? "/";
         switch (request.HttpMethod, path)
         {
@@ -197,6 +199,8 @@ public static class LmaDaemon
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
                     ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
+                    ("gc_heap_bytes", "managed heap at the last garbage collection (live objects and fragmentation, without garbage since)", GC.GetGCMemoryInfo().HeapSizeBytes),
+                    ("mh_receive_queue_depth", "received messages waiting in the signalling guard's and protocol handler's mailboxes", resources.ReceiveQueue?.Depth ?? 0),
                 ])));
             }
             case ("POST", "/revoke"):

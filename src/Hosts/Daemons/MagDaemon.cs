@@ -56,7 +56,7 @@ public static class MagDaemon
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString(settings.Log.ToHocon()));
         var counters = new Counters();
         var dataplane = DaemonRuntime.GuardSignalling("mag", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
-            settings.Security, counters, stdout);
+            settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var session = new MagSettings
         {
             RequestedLifetime = settings.Lifetime,
@@ -69,6 +69,7 @@ public static class MagDaemon
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
             AaaDelay = settings.AaaDelay,
+            ReceiveQueue = resources.ReceiveQueue,
             Reflector = settings.Reflector,
         }, dataplane, counters), "mag");
         IActorRef? access = null;

@@ -69,4 +69,30 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
         Assert.NotEqual(first, third);
         Assert.NotEqual(second, third); // still bound (awaiting a new MAG)
     }
+
+    [Fact]
+    public void A_new_snapshot_deletes_the_bucket_s_older_snapshots()
+    {
+        var mns = SameBucket(6);
+        var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default, Pool, 64) { SnapshotEvery = 2 };
+        var dataplane = CreateTestProbe();
+        var region = Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, null)));
+        foreach (var mn in mns)
+        {
+            region.Tell(Pbu(mn, HandoffIndicator.AttachmentOverNewInterface));
+            Answered(dataplane); // six events: snapshots after the second, fourth and sixth
+        }
+
+        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        var persistenceId = "bce-bucket-" + BindingBuckets.Bucket(mns[0]);
+        AwaitAssert(() =>
+        {
+            var latest = store.Ask<Akka.Persistence.LoadSnapshotResult>(new Akka.Persistence.LoadSnapshot(persistenceId,
+                Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), TimeSpan.FromSeconds(3)).Result;
+            Assert.Equal(6, latest.Snapshot?.Metadata.SequenceNr);
+            var older = store.Ask<Akka.Persistence.LoadSnapshotResult>(new Akka.Persistence.LoadSnapshot(persistenceId,
+                new Akka.Persistence.SnapshotSelectionCriteria(5), long.MaxValue), TimeSpan.FromSeconds(3)).Result;
+            Assert.Null(older.Snapshot); // the snapshots at 2 and 4 are gone
+        }, TimeSpan.FromSeconds(5));
+    }
 }
