@@ -43,6 +43,12 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public LmaAdmissionSettings Admission { get; init; } = new([]);
     /// <summary>IP flow mobility (issue 8): off unless the operator switches it on.</summary>
     public FlowMobilitySettings Flows { get; init; } = FlowMobilitySettings.Default;
+    /// <summary>
+    /// On an LMA node of a cluster (issue 9): a bucket routes its prefix slice into its node's tunnel while it runs there
+    /// (<see cref="RouteSlice"/> when it starts and stops), so downlink reaches the node that owns it. Off on a lone
+    /// node, which routes the whole pool once.
+    /// </summary>
+    public bool RoutesSlice { get; init; }
 }
 
 /// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
@@ -64,6 +70,10 @@ public static class BindingBuckets
         var address = pool.Address.Mask(pool.Length).Value | ((UInt128)(uint)bucket << (128 - length));
         return new Ipv6Prefix(new Ipv6Address(address), (byte)length);
     }
+
+    /// <summary>The bucket whose <see cref="Slice"/> holds <paramref name="address"/>, or -1 when it lies outside <paramref name="pool"/>.</summary>
+    public static int OfAddress(Ipv6Prefix pool, Ipv6Address address) =>
+        pool.Length + Bits > 128 || !pool.Contains(address) ? -1 : (int)((address.Value >> (128 - pool.Length - Bits)) & (Count - 1));
 
     public static int Bucket(string mobileNodeId)
     {
@@ -94,6 +104,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
     private readonly PrefixPoolState _pool;
+    private readonly int _bucket;
+    private readonly Ipv6Prefix _slice;
     private readonly IActorRef? _index;
     private readonly Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -120,9 +132,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     {
         _settings = settings;
         _dataplane = dataplane;
-        var slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, int.Parse(bucketId))
+        _bucket = int.Parse(bucketId);
+        _slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, _bucket)
             ?? throw new ArgumentException($"prefix pool {settings.PrefixPool} holds fewer than {BindingBuckets.Count} /{settings.PrefixLength} prefixes");
-        _pool = new PrefixPoolState(slice, settings.PrefixLength);
+        _pool = new PrefixPoolState(_slice, settings.PrefixLength);
         _index = index;
         _counters = counters;
         PersistenceId = "bce-bucket-" + bucketId;
@@ -167,6 +180,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             _log.Info("BRA from {0} for {1}: {2}", ack.Mag, ack.MobileNodeId, ack.Status);
         });
         Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
+        Command<RelayedUplink>(relayed => _dataplane.Tell(new InjectUplink([.. relayed.Packet], relayed.Mag)));
         Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -193,6 +207,16 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
     }
 
+    protected override void PostStop()
+    {
+        // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
+        foreach (var mn in _states.Keys)
+            _index?.Tell(new BindingChanged(mn, []));
+        if (_settings.RoutesSlice)
+            _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: false)); // handed off (rebalance, leave) or the node stops
+        base.PostStop();
+    }
+
     private void AfterRecovery()
     {
         if (_recoveredFromSnapshot)
@@ -217,6 +241,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         ArmExpiry();
         ArmReflector();
         AfterRecoveryOfFlows();
+        // Last: downlink is drawn to this node once its bindings are installed.
+        if (_settings.RoutesSlice)
+            _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)

@@ -55,9 +55,7 @@ public static class LmaDaemon
 
     private static async Task<int> RunAsync(LmaDaemonSettings settings, TextWriter stdout)
     {
-        var restartCounter = DaemonRuntime.NextRestartCounter("lma", settings.Store + ".restart-counter");
-        var socket = DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device);
-        var resources = DataplaneSetup.ForLma(settings, socket);
+        var resources = DataplaneSetup.ForLma(settings, () => DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device));
 
         var counters = new Counters();
         ActorSystem system;
@@ -91,6 +89,17 @@ public static class LmaDaemon
             .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
         stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
                          $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
+        if (settings.Cluster.IsMultiNode && resources.Tunnel is { } relaying)
+        {
+            // Uplink for a bucket of another node goes to that node through the region (see DESIGN-NOTES, issue 9).
+            var pool = settings.PrefixPool;
+            relaying.RelayToOwner = (packet, mag) =>
+                region.Tell(new RelayedUplink(BindingBuckets.OfAddress(pool, Ipv6Address.Read(packet.Slice(8, Ipv6Address.Length))), [.. packet], mag));
+        }
+        // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
+        var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
+            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor());
+        var restartCounter = (await restarts.Ask<RestartCounterIs>(GetRestartCounter.Instance, TimeSpan.FromMinutes(1))).Value;
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
             HeartbeatInterval = settings.HeartbeatInterval,
@@ -98,7 +107,7 @@ public static class LmaDaemon
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, counters, settings, restartCounter, resources.Tunnel, resources.Buffering));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -126,7 +135,21 @@ public static class LmaDaemon
         return CommandLine.ExitOk;
     }
 
-    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
+    /// <summary>This node's place in the cluster: its member address and the binding buckets it runs now.</summary>
+    private static async Task<object> ClusterStatus(IActorRef region, LmaDaemonSettings settings)
+    {
+        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        var buckets = state.Shards.SelectMany(s => s.EntityIds).Select(int.Parse).Order().ToArray();
+        return new
+        {
+            node = $"{settings.Cluster.Options.Hostname}:{settings.Cluster.Port}",
+            seedNodes = settings.Cluster.Options.SeedNodes.ToArray(),
+            buckets = buckets.Length,
+            bucketIds = buckets,
+        };
+    }
+
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, IActorRef region, Counters counters,
         LmaDaemonSettings settings, uint restartCounter, UserspaceTunnel? tunnel, HandoverBuffering? buffering)
     {
         var path = request.Url?.AbsolutePath ?? "/";
@@ -141,6 +164,7 @@ public static class LmaDaemon
                     role = "lma",
                     address = settings.Address.ToString(),
                     restartCounter,
+                    cluster = await ClusterStatus(region, settings),
                     mobileNodes = view.MobileNodes,
                     sessions = view.Sessions,
                     bindings = view.Bindings.SelectMany(b => b.Sessions.Select(s => new
@@ -166,7 +190,7 @@ public static class LmaDaemon
                 [
                     ("bindings", "mobility sessions in the binding cache", view.Sessions),
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
-                    ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
+                    ("restart_counter", "RFC 5847 restart counter of the LMA (the cluster's, kept in its journal)", restartCounter),
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
                 ])));
             }
