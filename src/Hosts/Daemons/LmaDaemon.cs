@@ -79,7 +79,11 @@ public static class LmaDaemon
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, Flows = settings.FlowMobility.Entity };
+        }, settings.PrefixPool, settings.PrefixLength)
+        {
+            Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, Flows = settings.FlowMobility.Entity,
+            RoutesSlice = settings.Cluster.IsMultiNode,
+        };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
