@@ -233,6 +233,14 @@ public sealed class LmaClusterDomain : IDisposable
     public JsonElement LmaStatus(int node) =>
         JsonDocument.Parse(DaemonDomain.Http(_setns, Lma(node), LmaHttp(node), "GET", "/status?limit=100000").Body).RootElement;
 
+    /// <summary>(sum in seconds, count) of a histogram in a node's /metrics (pmip6_lma_NAME_sum / _count).</summary>
+    public (double Sum, long Count) LmaHistogram(int node, string name)
+    {
+        var metrics = DaemonDomain.Http(_setns, Lma(node), LmaHttp(node), "GET", "/metrics").Body.Split('\n');
+        string Value(string suffix) => metrics.FirstOrDefault(l => l.StartsWith($"pmip6_lma_{name}_{suffix} ", StringComparison.Ordinal))?.Split(' ')[1] ?? "0";
+        return (double.Parse(Value("sum"), System.Globalization.CultureInfo.InvariantCulture), long.Parse(Value("count")));
+    }
+
     public JsonElement MagStatus() => JsonDocument.Parse(DaemonDomain.Http(_setns, Mag, MagHttp, "GET", "/status").Body).RootElement;
 
     public void Attach(string mn) => Assert.Equal(202, DaemonDomain.Http(_setns, Mag, MagHttp, "POST", $"/attach?mn-id={Uri.EscapeDataString(mn)}").Status);

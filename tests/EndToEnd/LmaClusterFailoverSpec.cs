@@ -59,6 +59,15 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         var held = nodes.ToDictionary(n => n, cluster.LmaBindings);
         Assert.Equal(registered.OrderBy(p => p.Key), held.Values.SelectMany(b => b).OrderBy(p => p.Key));
 
+        // The owner answers every PBU itself, from the shared address, also one another node received and forwarded.
+        var all = nodes.Select(n => cluster.LmaHistogram(n, "pbu_processing_seconds")).ToArray();
+        var forwarded = nodes.Select(n => cluster.LmaHistogram(n, "pbu_processing_forwarded_seconds")).ToArray();
+        var (forwardedSum, forwardedCount) = (forwarded.Sum(h => h.Sum), forwarded.Sum(h => h.Count));
+        var (localSum, localCount) = (all.Sum(h => h.Sum) - forwardedSum, all.Sum(h => h.Count) - forwardedCount);
+        output.WriteLine($"PBU received -> PBA sent by the owner: {localCount} received by the owner, mean {Ms(localSum, localCount)}; " +
+                         $"{forwardedCount} forwarded by another node, mean {Ms(forwardedSum, forwardedCount)}");
+        Assert.True(forwardedCount > 0, "no PBU was forwarded from the node that received it to the owner");
+
         // Uplink arrives at whichever node ECMP picks; a node that does not own the MN relays it to the owner.
         var sources = registered.Values.Select(HostIn).ToList();
         var arrived = cluster.SendUplinkThroughTunnel(sources, 40001);
@@ -140,6 +149,8 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         Assert.Equal(registered.OrderBy(p => p.Key), cluster.MagRegistered().Where(p => p.Key != newcomer).OrderBy(p => p.Key));
         Assert.All(survivors, n => Assert.Equal(counters[0], cluster.LmaStatus(n).GetProperty("restartCounter").GetUInt32()));
     }
+
+    private static string Ms(double sum, long count) => count == 0 ? "-" : $"{sum / count * 1000:F1} ms";
 
     private static string Seconds(TimeSpan? t) => t is { } v ? $"{v.TotalSeconds:F1} s" : "never";
 

@@ -92,7 +92,7 @@ public static class BindingBuckets
 public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
-    private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
+    private sealed record DeferredPbu(HandleProxyBindingUpdate Request, bool Forwarded);
     private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes,
         RevocationTrigger Trigger);
     private sealed record ReflectorDue;
@@ -160,8 +160,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
         Recover<RecoveryCompleted>(_ => AfterRecovery());
 
-        Command<HandleProxyBindingUpdate>(request => Handle(request, null, mayDefer: true));
-        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, mayDefer: false));
+        // A PBU another node of the cluster received (the shared LMA address) comes through the region from its LmaNode.
+        Command<HandleProxyBindingUpdate>(request => Handle(request, null, mayDefer: true, forwarded: !Sender.Path.Address.HasLocalScope));
+        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, mayDefer: false, deferred.Forwarded));
         Command<ExpiryDue>(_ => Expire());
         Command<RevokeBinding>(revoke => Revoke(revoke, Sender));
         Command<RevokeSessionsAt>(revoke => Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { }));
@@ -246,7 +247,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
     }
 
-    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
+    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer, bool forwarded)
     {
         var mn = request.MobileNodeId;
         if (_unconfirmed >= _settings.MaxPendingWrites)
@@ -258,7 +259,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 _log.Warning("bucket {0}: {1} events waiting for the journal; refusing PBUs with 130 until it catches up " +
                              "(pbu_refused_total{{reason=journal-backlog}}; logged once a minute)", PersistenceId, _unconfirmed);
             }
-            SendPba(ProxyBindingAcknowledgement.Reject(request.Pbu, BindingAcknowledgementStatus.InsufficientResources), request.ReceivedAtTimestamp);
+            SendPba(ProxyBindingAcknowledgement.Reject(request.Pbu, BindingAcknowledgementStatus.InsufficientResources), request.ReceivedAtTimestamp, forwarded);
             return;
         }
         var state = State(mn);
@@ -275,12 +276,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         switch (outcome?.Decision ?? state.Decide(request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDeferNow))
         {
             case BindingDecision.Reject reject:
-                SendPba(reject.Reply, request.ReceivedAtTimestamp);
+                SendPba(reject.Reply, request.ReceivedAtTimestamp, forwarded);
                 break;
             case BindingDecision.Defer defer:
                 _log.Info("{0}: PBU from {1} with handoff state unknown; waiting {2} ms (MaxDelayBeforeNewBCEAssign) for the previous MAG's de-registration",
                     mn, request.Pbu.ProxyCoa, defer.After.TotalMilliseconds);
-                Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request), defer.After);
+                Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request, forwarded), defer.After);
                 break;
             case BindingDecision.NeedPrefixes need:
                 var allocated = _pool.Decide(mn, state.NextSessionId, need.Count, out var existing);
@@ -290,13 +291,13 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                     _counters?.Increment("prefix_pool_exhausted_total");
                     _log.Warning("prefix pool slice of bucket {0} exhausted ({1} prefixes in use): {2} refused with 130", PersistenceId, _pool.Allocated, mn);
                 }
-                Handle(request, prefixes, mayDefer: false); // the prefixes become used when the SessionRegistered event is folded
+                Handle(request, prefixes, mayDefer: false, forwarded); // the prefixes become used when the SessionRegistered event is folded
                 break;
             case BindingDecision.Accept accept:
                 if (accept.Events.IsEmpty)
-                    SendPba(accept.Reply, request.ReceivedAtTimestamp);
+                    SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded);
                 else
-                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
+                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded));
                 break;
         }
         if (outcome is { Effects.IsEmpty: false })
@@ -579,11 +580,21 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt)
+    /// <param name="forwarded">
+    /// The PBU reached the shared LMA address at another node of the cluster. This node, the owner, still answers itself,
+    /// from the shared address (no second hop back); the time since reception, taken on the receiving node's monotonic clock,
+    /// is also observed apart (pbu_processing_forwarded_seconds: comparable only while the nodes share a host, as in the specs).
+    /// </param>
+    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt, bool forwarded)
     {
         _counters?.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
         if (receivedAt != 0)
-            _counters?.Observe("pbu_processing_seconds", System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds);
+        {
+            var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds;
+            _counters?.Observe("pbu_processing_seconds", seconds);
+            if (forwarded)
+                _counters?.Observe("pbu_processing_forwarded_seconds", seconds);
+        }
         if (!pba.TryWrite(_buffer, out var length))
         {
             _log.Error("PBA for {0} does not fit a Mobility Header; not sent", pba.MobileNodeId);
