@@ -24,7 +24,8 @@ public sealed class LmaClusterDomain : IDisposable
     public const string NamespacePrefix = "pmipc-";
     public const string Core = "pmipc-core";
     public const string Mag = "pmipc-mag";
-    public const int Nodes = 3;
+    /// <summary>MAGs `pmip6 bench signaling --mags` emulates from pmipc-mag (2001:db8:1::100 + i), authorised at every node.</summary>
+    public const int BenchMags = 4;
     public static readonly Ipv6Address SharedAddress = Ipv6Address.Parse("2001:db8:100::1");
     public static readonly Ipv6Address MagAddress = Ipv6Address.Parse("2001:db8:1::2");
     /// <summary>The core's address on the MAG's link: where uplink leaving the cluster is sent.</summary>
@@ -43,9 +44,15 @@ public sealed class LmaClusterDomain : IDisposable
     private readonly Action<string> _log;
     private readonly Stopwatch _since = Stopwatch.StartNew();
 
-    public LmaClusterDomain(Action<string> log)
+    /// <summary>LMA processes in the cluster (pmipc-lma1..N).</summary>
+    public int Nodes { get; }
+
+    /// <param name="nodes">LMA processes, 1-3 (a one-node cluster still runs in cluster mode: seed node, PostgreSQL, slices).</param>
+    /// <param name="withMag">Start the MAG daemon in pmipc-mag (the bench emulates its own MAGs there instead).</param>
+    public LmaClusterDomain(Action<string> log, int nodes = 3, bool withMag = true)
     {
         _log = log;
+        Nodes = nodes is >= 1 and <= 3 ? nodes : throw new ArgumentOutOfRangeException(nameof(nodes), "1-3 LMA nodes");
         RemoveLeftovers();
         try
         {
@@ -64,9 +71,12 @@ public sealed class LmaClusterDomain : IDisposable
                     _lmas[node] = process;
                 }
             });
-            Step("three LMA processes serving");
-            _processes.Add(DaemonDomain.StartDaemon(Mag, "mag", Path.Combine(RunDirectory, "mag.conf"), Path.Combine(RunDirectory, "mag.log"), RunDirectory));
-            Step("MAG serving");
+            Step($"{Nodes} LMA processes serving");
+            if (withMag)
+            {
+                _processes.Add(DaemonDomain.StartDaemon(Mag, "mag", Path.Combine(RunDirectory, "mag.conf"), Path.Combine(RunDirectory, "mag.log"), RunDirectory));
+                Step("MAG serving");
+            }
         }
         catch
         {
@@ -74,6 +84,9 @@ public sealed class LmaClusterDomain : IDisposable
             throw;
         }
     }
+
+    private static IEnumerable<Ipv6Address> BenchMagAddresses =>
+        Enumerable.Range(0, BenchMags).Select(i => new Ipv6Address(Ipv6Address.Parse("2001:db8:1::100").Value + (UInt128)i));
 
     public static string LmaLog(int node) => Path.Combine(RunDirectory, $"lma{node}.log");
 
@@ -125,7 +138,8 @@ public sealed class LmaClusterDomain : IDisposable
         Address(Core, "mag", $"{CoreAddress}/64");
         Address(Mag, "core", "2001:db8:c0:ff::2/64", $"{MagAddress}/128");
         NetworkNamespaces.Ip("-n", Mag, "-6", "route", "add", "default", "via", CoreAddress.ToString());
-        NetworkNamespaces.Ip("-n", Core, "-6", "route", "add", $"{MagAddress}/128", "via", "2001:db8:c0:ff::2");
+        // The MAG daemon's address and the bench's emulated MAGs (2001:db8:1::100 + i) live in pmipc-mag.
+        NetworkNamespaces.Ip("-n", Core, "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:c0:ff::2");
         foreach (var (ns, device) in new[] { (Core, "mag"), (Mag, "core") }.Concat(Enumerable.Range(1, Nodes).SelectMany(n => new[] { (Core, $"lma{n}"), (Lma(n), "core") })))
             _setns.WaitUntilUp(ns, device);
     }
@@ -188,11 +202,14 @@ public sealed class LmaClusterDomain : IDisposable
         process.BeginErrorReadLine();
     }
 
-    private static void WriteConfigs(string journal)
+    private void WriteConfigs(string journal)
     {
         var policies = $$"""
             pmip6.policies {
-              profiles = [ { mn-id-suffix = "{{MobileNodeSuffix}}", hnp-count = 1 } ]
+              profiles = [
+                { mn-id-suffix = "{{MobileNodeSuffix}}", hnp-count = 1 }
+                { mn-id-suffix = "{{Pmip6Akka.Hosts.Cli.SignalingBenchmark.MobileNodeSuffix}}", hnp-count = 1 }
+              ]
             }
             """;
         File.WriteAllText(Path.Combine(RunDirectory, "policies.conf"), policies);
@@ -213,7 +230,7 @@ public sealed class LmaClusterDomain : IDisposable
             File.WriteAllText(Path.Combine(RunDirectory, $"lma{node}.conf"), $$"""
                 pmip6.lma {
                   address = "{{SharedAddress}}"
-                  authorized-mags = ["{{MagAddress}}"]
+                  authorized-mags = [{{string.Join(", ", BenchMagAddresses.Prepend(MagAddress).Select(a => $"\"{a}\""))}}]
                   prefix-pool = "{{Pool}}"
                   prefix-length = 64
                   policy-file = "policies.conf"
@@ -254,6 +271,19 @@ public sealed class LmaClusterDomain : IDisposable
     public int[] Buckets(int node) => [.. LmaStatus(node).GetProperty("cluster").GetProperty("bucketIds").EnumerateArray().Select(b => b.GetInt32())];
 
     public bool IsAlive(int node) => _lmas.TryGetValue(node, out var p) && !p.HasExited;
+
+    /// <summary>CPU time (user + system) an LMA process has used so far, from /proc/PID/stat.</summary>
+    public TimeSpan LmaCpu(int node) => _lmas[node].TotalProcessorTime;
+
+    /// <summary>`pmip6 bench signaling ARGS --json` run in pmipc-mag against the shared LMA address; its JSON report.</summary>
+    public JsonElement Bench(params string[] args)
+    {
+        var (code, output, error) = DaemonDomain.RunTool("ip", ["netns", "exec", Mag, "dotnet", DaemonDomain.Pmip6Dll, "bench", "signaling",
+            "--lma", SharedAddress.ToString(), "--mags", BenchMags.ToString(), .. args, "--json"], TimeSpan.FromMinutes(5));
+        if (code != 0)
+            throw new InvalidOperationException($"pmip6 bench signaling exited {code}: {error.Trim()}");
+        return JsonDocument.Parse(output).RootElement;
+    }
 
     /// <summary>SIGKILL: no shutdown hook, no hand-off; the node's buckets must come back from the journal elsewhere.</summary>
     public void Kill(int node)

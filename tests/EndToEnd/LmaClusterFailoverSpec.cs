@@ -21,7 +21,7 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
     public void Killing_the_lma_node_that_owns_a_mobile_node_loses_no_binding_and_reassigns_no_prefix()
     {
         using var cluster = new LmaClusterDomain(output.WriteLine);
-        var nodes = Enumerable.Range(1, LmaClusterDomain.Nodes).ToArray();
+        var nodes = Enumerable.Range(1, cluster.Nodes).ToArray();
 
         // One cluster: the 1024 buckets spread over the three processes, each routing exactly its own slices.
         var buckets = nodes.ToDictionary(n => n, cluster.Buckets);
