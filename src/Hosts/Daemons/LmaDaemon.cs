@@ -87,10 +87,16 @@ public static class LmaDaemon
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
+        // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
+        var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
+            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor());
+        // Asked now, answered while the buckets recover: once they are, nothing is left to wait for before serving.
+        var restartCounterAnswer = restarts.Ask<RestartCounterIs>(GetRestartCounter.Instance, TimeSpan.FromMinutes(1));
         // Recover every bucket before serving, so the first PBUs do not wait for journal recoveries.
         var started = System.Diagnostics.Stopwatch.StartNew();
         var ready = await Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
             .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
+        var restartCounter = (await restartCounterAnswer).Value;
         stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
                          $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
         if (settings.Cluster.IsMultiNode && resources.Tunnel is { } relaying)
@@ -100,10 +106,6 @@ public static class LmaDaemon
             relaying.RelayToOwner = (packet, mag) =>
                 region.Tell(new RelayedUplink(BindingBuckets.OfAddress(pool, Ipv6Address.Read(packet.Slice(8, Ipv6Address.Length))), [.. packet], mag));
         }
-        // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
-        var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
-            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor());
-        var restartCounter = (await restarts.Ask<RestartCounterIs>(GetRestartCounter.Instance, TimeSpan.FromMinutes(1))).Value;
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
             HeartbeatInterval = settings.HeartbeatInterval,
