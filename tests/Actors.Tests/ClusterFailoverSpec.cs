@@ -34,8 +34,6 @@ public abstract class ClusterFailoverSpecBase(ITestOutputHelper output)
 
     /// <summary>Fast failure detection for a spec (production keeps Akka's defaults), a crash on Terminate (no leave).</summary>
     private static readonly Config Fast = ConfigurationFactory.ParseString("""
-        akka.cluster.failure-detector.heartbeat-interval = 500ms
-        akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
         akka.cluster.failure-detector.expected-response-after = 500ms
         akka.cluster.unreachable-nodes-reaper-interval = 250ms
         akka.cluster.gossip-interval = 250ms
@@ -100,6 +98,8 @@ public abstract class ClusterFailoverSpecBase(ITestOutputHelper output)
         {
             SeedNodes = [.. ports.Select(p => $"127.0.0.1:{p}")],
             StableAfter = TimeSpan.FromSeconds(2),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+            AcceptableHeartbeatPause = TimeSpan.FromSeconds(2),
             MinMembers = Nodes,
             Shards = Shards,
         };

@@ -56,6 +56,21 @@ public sealed class Pmip6SerializerSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void The_cluster_messages_round_trip_and_a_counter_past_32_bits_is_refused()
+    {
+        var relayed = new RelayedUplink(1023, [0x60, 0, 0, 0, 0, 0, 59, 64], Pmip6Akka.Dataplane.Wire.Ipv6Address.Parse("2001:db8:1::2"));
+        var back = (RelayedUplink)Serializer.FromBinary(Serializer.ToBinary(relayed), Serializer.Manifest(relayed));
+        Assert.Equal((relayed.Bucket, relayed.Mag), (back.Bucket, back.Mag));
+        Assert.Equal(relayed.Packet.ToArray(), back.Packet.ToArray());
+        var chosen = new RestartCounterChosen(uint.MaxValue, new DateTimeOffset(2026, 11, 25, 21, 0, 0, TimeSpan.Zero));
+        Assert.Equal(chosen, Serializer.FromBinary(Serializer.ToBinary(chosen), Serializer.Manifest(chosen)));
+        Assert.Equal(new RestartCounterIs(7), Serializer.FromBinary(Serializer.ToBinary(new RestartCounterIs(7)), "restart-counter.v1"));
+        Assert.Same(GetRestartCounter.Instance, Serializer.FromBinary(Serializer.ToBinary(GetRestartCounter.Instance), "get-restart-counter.v1"));
+        // 2^32 as a varint: not a Restart Counter.
+        Assert.Throws<SerializationException>(() => Serializer.FromBinary([0x80, 0x80, 0x80, 0x80, 0x10], "restart-counter.v1"));
+    }
+
+    [Fact]
     public void An_unregistered_type_is_a_SerializationException()
     {
         Assert.Throws<SerializationException>(() => Serializer.ToBinary(new Unregistered()));

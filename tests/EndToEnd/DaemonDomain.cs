@@ -67,19 +67,22 @@ public sealed class DaemonDomain : IDisposable
               http = "127.0.0.1:{{LmaHttp}}"
             }
             """);
-        File.WriteAllText(Path.Combine(_dir, "mag.conf"), $$"""
-            pmip6.mag {
-              address = "{{MagAddress}}"
-              lma = "{{LmaAddress}}"
-              policy-file = "mag-policies.conf"
-              heartbeat-interval = 1s
-              initial-bindack-timeout-first-reg = 500ms
-              max-bindack-timeout = 32s
-              state-directory = "mag-state"
-              http = "127.0.0.1:{{MagHttp}}"
-            }
-            """);
+        File.WriteAllText(Path.Combine(_dir, "mag.conf"), MagConfig(MagAddress, LmaAddress, "mag-policies.conf", "32s", MagHttp));
     }
+
+    /// <summary>A MAG daemon's configuration for a spec: fast first retransmission, heartbeats every second.</summary>
+    internal static string MagConfig(string address, string lma, string policyFile, string maxBindackTimeout, int http) => $$"""
+        pmip6.mag {
+          address = "{{address}}"
+          lma = "{{lma}}"
+          policy-file = "{{policyFile}}"
+          heartbeat-interval = 1s
+          initial-bindack-timeout-first-reg = 500ms
+          max-bindack-timeout = {{maxBindackTimeout}}
+          state-directory = "mag-state"
+          http = "127.0.0.1:{{http}}"
+        }
+        """;
 
     public void StartLma()
     {
@@ -97,11 +100,21 @@ public sealed class DaemonDomain : IDisposable
 
     private Process Start(string ns, string role, string log)
     {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var arg in new[] { "netns", "exec", ns, "dotnet", Pmip6Dll, role, "--config", Path.Combine(_dir, role + ".conf") })
+        var process = StartDaemon(ns, role, Path.Combine(_dir, role + ".conf"), log, _dir);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>
+    /// Starts `pmip6 ROLE --config FILE` in namespace <paramref name="ns"/>, its output appended to <paramref name="log"/>,
+    /// and waits until it says it is serving (fails with the log otherwise). The caller kills it.
+    /// </summary>
+    internal static Process StartDaemon(string ns, string role, string config, string log, string workingDirectory, TimeSpan? patience = null)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (var arg in new[] { "netns", "exec", ns, "dotnet", Pmip6Dll, role, "--config", config })
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
-        _processes.Add(process);
         var serving = new TaskCompletionSource();
         var writer = new StreamWriter(log, append: true) { AutoFlush = true };
         void Line(string? line)
@@ -114,20 +127,33 @@ public sealed class DaemonDomain : IDisposable
         process.ErrorDataReceived += (_, e) => Line(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!serving.Task.Wait(TimeSpan.FromSeconds(60)) || process.HasExited)
-            throw new Xunit.Sdk.XunitException($"pmip6 {role} did not start:\n{File.ReadAllText(log)}");
+        if (!serving.Task.Wait(patience ?? TimeSpan.FromSeconds(60)) || process.HasExited)
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+            throw new Xunit.Sdk.XunitException($"pmip6 {role} in {ns} did not start:\n{File.ReadAllText(log)}");
+        }
         return process;
+    }
+
+    /// <summary>The repository's root folder (the one holding Pmip6Akka.sln).</summary>
+    internal static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pmip6Akka.sln")))
+                dir = dir.Parent;
+            return dir?.FullName ?? throw new DirectoryNotFoundException($"no Pmip6Akka.sln above {AppContext.BaseDirectory}");
+        }
     }
 
     internal static string Pmip6Dll
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
             var configuration = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pmip6Akka.sln")))
-                dir = dir.Parent;
-            var dll = Path.Combine(dir?.FullName ?? "", "src", "Hosts", "bin", configuration, "net10.0", "pmip6.dll");
+            var dll = Path.Combine(RepositoryRoot, "src", "Hosts", "bin", configuration, "net10.0", "pmip6.dll");
             return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
         }
     }
@@ -145,20 +171,29 @@ public sealed class DaemonDomain : IDisposable
 
     /// <summary>Runs the `pmip6` command inside a namespace (as an operator would on that host).</summary>
     public (int ExitCode, string Out, string Err) Cli(string ns, params string[] args)
+        => RunTool("ip", ["netns", "exec", ns, "dotnet", Pmip6Dll, .. args], TimeSpan.FromSeconds(60));
+
+    /// <summary>Runs a program to its end (killed after <paramref name="patience"/>); its exit code and what it printed.</summary>
+    internal static (int ExitCode, string Out, string Err) RunTool(string file, string[] args, TimeSpan patience)
     {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "netns", "exec", ns, "dotnet", Pmip6Dll }.Concat(args))
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var err = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(60_000))
+        if (!process.WaitForExit((int)patience.TotalMilliseconds))
+        {
             process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
         return (process.ExitCode, output, err.Result);
     }
 
     /// <summary>An HTTP request to a daemon's loopback endpoint, made from inside its namespace.</summary>
-    public (int Status, string Body) Http(string ns, int port, string method, string pathAndQuery) => _namespaces.Run(ns, () =>
+    public (int Status, string Body) Http(string ns, int port, string method, string pathAndQuery) => Http(_namespaces, ns, port, method, pathAndQuery);
+
+    internal static (int Status, string Body) Http(NetworkNamespaces namespaces, string ns, int port, string method, string pathAndQuery) => namespaces.Run(ns, () =>
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.ReceiveTimeout = 15_000;
@@ -182,11 +217,15 @@ public sealed class DaemonDomain : IDisposable
         Assert.Equal(202, Http(MagNamespace, MagHttp, "POST", $"/attach?mn-id={Uri.EscapeDataString(mn)}&handoff={handoff}").Status);
 
     /// <summary>MN-ID → prefix of every binding in the LMA's status.</summary>
-    public Dictionary<string, string> LmaBindings() => LmaStatus().GetProperty("bindings").EnumerateArray()
+    public Dictionary<string, string> LmaBindings() => LmaBindings(LmaStatus());
+
+    internal static Dictionary<string, string> LmaBindings(JsonElement status) => status.GetProperty("bindings").EnumerateArray()
         .ToDictionary(b => b.GetProperty("mnId").GetString()!, b => b.GetProperty("hnps")[0].GetString()!);
 
     /// <summary>MN-ID → prefix of every session the MAG holds as registered (acknowledged by a PBA).</summary>
-    public Dictionary<string, string> MagRegistered() => MagStatus().GetProperty("bindingUpdateList").EnumerateArray()
+    public Dictionary<string, string> MagRegistered() => MagRegistered(MagStatus());
+
+    internal static Dictionary<string, string> MagRegistered(JsonElement status) => status.GetProperty("bindingUpdateList").EnumerateArray()
         .Where(e => e.GetProperty("state").GetString() is "registered" or "refreshing")
         .ToDictionary(e => e.GetProperty("mnId").GetString()!, e => e.GetProperty("hnps")[0].GetString()!);
 
@@ -207,9 +246,10 @@ public sealed class DaemonDomain : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Kills each process (SIGKILL) that still runs and waits for it briefly; never throws.</summary>
+    internal static void KillAll(IEnumerable<Process> processes)
     {
-        foreach (var process in _processes)
+        foreach (var process in processes)
         {
             try
             {
@@ -222,6 +262,11 @@ public sealed class DaemonDomain : IDisposable
                 // already gone
             }
         }
+    }
+
+    public void Dispose()
+    {
+        KillAll(_processes);
         _namespaces.Dispose();
         if (Environment.GetEnvironmentVariable("PMIP6_E2E_KEEP") == "1")
             return; // keep the logs for a look

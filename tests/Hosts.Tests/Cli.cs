@@ -16,6 +16,15 @@ internal static class Cli
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>The repository's root folder (the one holding Pmip6Akka.sln).</summary>
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pmip6Akka.sln")))
+            dir = dir.Parent;
+        return dir!.FullName;
+    }
+
     /// <summary>Runs an external tool and returns its standard output; fails the spec on a non-zero exit.</summary>
     public static string Tool(string file, params string[] args)
     {

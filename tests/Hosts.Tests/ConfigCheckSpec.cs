@@ -137,6 +137,8 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("pmip6.cluster.journal.postgresql.connection-string", Provider, "provider = \"postgresql\"", ConnectionString, "connection-string = \"Host=127.0.0.1;Port=many\"")]
     [InlineData("pmip6.cluster.seed-node", Seeds, "seed-node = []")]
     [InlineData("pmip6.cluster.sharding.remember-entities", "shards = 50", "shards = 50\n    remember-entities = on")]
+    [InlineData("pmip6.cluster.failure-detector.acceptable-heartbeat-pause", "acceptable-heartbeat-pause = 3s", "acceptable-heartbeat-pause = 1500ms")]
+    [InlineData("pmip6.cluster.failure-detector.heartbeat-interval", "heartbeat-interval = 1s", "heartbeat-interval = often")]
     public void A_wrong_cluster_key_or_combination_is_named_by_config_check_and_refused_by_the_lma(string key, params string[] edits)
     {
         var cluster = Variant("cluster.conf", edits);
@@ -166,11 +168,13 @@ public sealed class ConfigCheckSpec : IDisposable
     }
 
     [Theory]
-    [InlineData("cluster-file = \"cluster.conf\"", "cluster-file = \"no-such-cluster.conf\"", "pmip6.lma.cluster-file")]
-    [InlineData("cluster-port = 0", "cluster-port = 2552", "pmip6.lma.cluster-port")]
-    public void The_lma_names_a_missing_cluster_file_and_a_port_set_in_two_places(string from, string to, string key)
+    [InlineData("pmip6.lma.cluster-file", "cluster-file = \"cluster.conf\"", "cluster-file = \"no-such-cluster.conf\"")]
+    [InlineData("pmip6.lma.cluster-hostname", "cluster-hostname = \"\"", "cluster-hostname = \"::\"")]
+    [InlineData("pmip6.lma.cluster-hostname", "cluster-hostname = \"\"", "cluster-hostname = \"10.0.0.1\"", "cluster-file = \"cluster.conf\"", "cluster-file = \"\"")]
+    [InlineData("pmip6.lma.cluster-port", "cluster-port = 0", "cluster-port = 70000")]
+    public void The_lma_names_a_missing_cluster_file_and_a_wrong_node_address(string key, params string[] edits)
     {
-        var path = Variant("lma.conf", from, to);
+        var path = Variant("lma.conf", edits);
         var check = Cli.Run("config", "check", path);
         Assert.Equal(78, check.ExitCode);
         Assert.Contains($"configuration key {key}:", check.Err);
@@ -182,6 +186,35 @@ public sealed class ConfigCheckSpec : IDisposable
         var check = Cli.Run("config", "check", Variant("policies.conf", "flow-mobility-model = \"weak-host\"", "flow-mobility-model = \"strong-host\""));
         Assert.Equal(78, check.ExitCode);
         Assert.Contains("configuration key pmip6.policies.profiles[].flow-mobility-model: expected \"weak-host\" or \"shared-prefix\", got 'strong-host'", check.Err);
+    }
+
+    [Fact]
+    public void Three_nodes_share_one_cluster_file_and_each_names_its_own_address_in_its_lma_conf()
+    {
+        var shared = Variant("cluster.conf", [Seeds, "seed-nodes = [\"10.9.0.1:2552\", \"10.9.0.2:2552\", \"10.9.0.3:2552\"]",
+            Provider, "provider = \"postgresql\"", ConnectionString, "connection-string = \"Host=127.0.0.1;Port=5432;Database=pmip6;Username=pmip6;Password=x\""]);
+        // On its own, the shared file names no node: port 0 with seed nodes is refused, pointing at cluster-port.
+        var alone = Cli.Run("config", "check", shared);
+        Assert.Equal(78, alone.ExitCode);
+        Assert.Contains("configuration key pmip6.cluster.port:", alone.Err);
+        Assert.Contains("cluster-port", alone.Err);
+        foreach (var node in new[] { 1, 2, 3 })
+        {
+            var lma = Path.Combine(_dir, $"lma{node}.conf");
+            File.WriteAllText(lma, File.ReadAllText(Shipped("lma.conf"))
+                .Replace("cluster-hostname = \"\"", $"cluster-hostname = \"10.9.0.{node}\"")
+                .Replace("cluster-port = 0", "cluster-port = 2552")
+                .Replace("http = \"127.0.0.1:9180\"", $"http = \"127.0.0.1:{9180 + node}\""));
+            var check = Cli.Run("config", "check", lma);
+            Assert.True(check.ExitCode == 0, check.Err);
+            Assert.Contains(": ok", check.Out);
+        }
+        // A node whose lma.conf forgets its port is refused, and the error names the lma.conf key too.
+        var forgot = Path.Combine(_dir, "lma4.conf");
+        File.WriteAllText(forgot, File.ReadAllText(Shipped("lma.conf")).Replace("cluster-hostname = \"\"", "cluster-hostname = \"10.9.0.4\""));
+        var refused = Cli.Run("config", "check", forgot);
+        Assert.Equal(78, refused.ExitCode);
+        Assert.Contains("configuration key pmip6.cluster.port:", refused.Err);
     }
 
     [Fact]

@@ -7,13 +7,7 @@ namespace Pmip6Akka.Hosts.Tests;
 
 public sealed partial class DeploySpec
 {
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pmip6Akka.sln")))
-            dir = dir.Parent;
-        return dir!.FullName;
-    }
+    private static string Root() => Cli.RepositoryRoot();
 
     /// <summary>The metric names the code exports (without the pmip6_lma_ / pmip6_mag_ prefix): counters, histograms and gauges.</summary>
     private static HashSet<string> ExportedNames()

@@ -82,3 +82,15 @@ public sealed record SendAccessMessage(int IfIndex, Ipv6Address Destination, byt
 public sealed record InstallAccessRoute(string MobileNodeId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, int IfIndex, Ipv6Address Lma);
 
 public sealed record RemoveAccessRoute(string MobileNodeId, Pmip6Akka.Dataplane.Wire.Ipv6Prefix[] Prefixes, int IfIndex, Ipv6Address Lma);
+
+/// <summary>
+/// A binding bucket started (<see cref="Routed"/> true) or stopped on this LMA node of a cluster: its prefix slice is routed
+/// into the node's tunnel device (protocol 99, so the node's routing daemon announces it) or no longer.
+/// </summary>
+public sealed record RouteSlice(int Bucket, Pmip6Akka.Dataplane.Wire.Ipv6Prefix Slice, bool Routed);
+
+/// <summary>
+/// Tunnelled uplink another node of the cluster received for a bucket this node owns (<see cref="Pmip6Akka.Actors.Lma.RelayedUplink"/>):
+/// decapsulate it as if it had come from <see cref="From"/> (the MAG), under the same proxy-CoA check.
+/// </summary>
+public sealed record InjectUplink(byte[] Packet, Ipv6Address From);

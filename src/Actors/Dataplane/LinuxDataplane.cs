@@ -111,6 +111,8 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<InstallBinding>(InstallBinding);
         Receive<RemoveBinding>(RemoveBinding);
         Receive<AcceptUplink>(AcceptUplink);
+        Receive<RouteSlice>(RouteSliceIntoTunnel);
+        Receive<InjectUplink>(i => _resources.Tunnel?.InjectRelayed(i.Packet, i.From));
         Receive<ShapeAccessLink>(Shape);
         Receive<ShapingDone>(d =>
         {
@@ -283,6 +285,20 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         }
         if (_log.IsDebugEnabled)
             _log.Debug("binding {0}/{1}: {2} via {3}", i.MobileNodeId, i.SessionId, string.Join(",", i.Prefixes.Select(p => p.ToString())), i.ProxyCoa);
+    }
+
+    /// <summary>Cluster: a bucket that runs here draws its prefix slice's downlink into the tunnel (protocol 99, announced by the routing daemon).</summary>
+    private void RouteSliceIntoTunnel(RouteSlice r)
+    {
+        if (_resources.Routes is not { } routes || _resources.Tunnel is not { } tunnel)
+            return;
+        var index = RouteNetlink.InterfaceIndex(tunnel.DeviceName);
+        var done = index > 0 && (r.Routed ? routes.TryAddRoute(r.Slice, index, MainTable, out var errno) : routes.TryDeleteRoute(r.Slice, index, MainTable, out errno));
+        _counters.Increment("slice_routes_total", "change", (r.Routed ? "added" : "removed") + (done ? "" : "-failed"));
+        if (!done)
+            _log.Warning("bucket {0}: could not {1} the route of its slice {2} (dev {3})", r.Bucket, r.Routed ? "add" : "remove", r.Slice, tunnel.DeviceName);
+        else if (_log.IsDebugEnabled)
+            _log.Debug("bucket {0}: slice {1} {2}", r.Bucket, r.Slice, r.Routed ? "routed here" : "no longer routed here");
     }
 
     private sealed record ShapingDone(ShapeAccessLink Request, string? Error);

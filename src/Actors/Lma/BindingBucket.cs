@@ -43,6 +43,12 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public LmaAdmissionSettings Admission { get; init; } = new([]);
     /// <summary>IP flow mobility (issue 8): off unless the operator switches it on.</summary>
     public FlowMobilitySettings Flows { get; init; } = FlowMobilitySettings.Default;
+    /// <summary>
+    /// On an LMA node of a cluster (issue 9): a bucket routes its prefix slice into its node's tunnel while it runs there
+    /// (<see cref="RouteSlice"/> when it starts and stops), so downlink reaches the node that owns it. Off on a lone
+    /// node, which routes the whole pool once.
+    /// </summary>
+    public bool RoutesSlice { get; init; }
 }
 
 /// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
@@ -65,6 +71,10 @@ public static class BindingBuckets
         return new Ipv6Prefix(new Ipv6Address(address), (byte)length);
     }
 
+    /// <summary>The bucket whose <see cref="Slice"/> holds <paramref name="address"/>, or -1 when it lies outside <paramref name="pool"/>.</summary>
+    public static int OfAddress(Ipv6Prefix pool, Ipv6Address address) =>
+        pool.Length + Bits > 128 || !pool.Contains(address) ? -1 : (int)((address.Value >> (128 - pool.Length - Bits)) & (Count - 1));
+
     public static int Bucket(string mobileNodeId)
     {
         // FNV-1a over the UTF-8 octets: deterministic, unlike string.GetHashCode.
@@ -82,7 +92,7 @@ public static class BindingBuckets
 public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
-    private sealed record DeferredPbu(HandleProxyBindingUpdate Request);
+    private sealed record DeferredPbu(HandleProxyBindingUpdate Request, bool Forwarded);
     private sealed record BriDue(string MobileNodeId, ushort Sequence, Ipv6Address Mag, int Attempt, ImmutableArray<Ipv6Prefix> Prefixes,
         RevocationTrigger Trigger);
     private sealed record ReflectorDue;
@@ -94,6 +104,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
     private readonly PrefixPoolState _pool;
+    private readonly int _bucket;
+    private readonly Ipv6Prefix _slice;
     private readonly IActorRef? _index;
     private readonly Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -120,9 +132,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     {
         _settings = settings;
         _dataplane = dataplane;
-        var slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, int.Parse(bucketId))
+        _bucket = int.Parse(bucketId);
+        _slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, _bucket)
             ?? throw new ArgumentException($"prefix pool {settings.PrefixPool} holds fewer than {BindingBuckets.Count} /{settings.PrefixLength} prefixes");
-        _pool = new PrefixPoolState(slice, settings.PrefixLength);
+        _pool = new PrefixPoolState(_slice, settings.PrefixLength);
         _index = index;
         _counters = counters;
         PersistenceId = "bce-bucket-" + bucketId;
@@ -147,8 +160,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
         Recover<RecoveryCompleted>(_ => AfterRecovery());
 
-        Command<HandleProxyBindingUpdate>(request => Handle(request, null, mayDefer: true));
-        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, mayDefer: false));
+        // A PBU another node of the cluster received (the shared LMA address) comes through the region from its LmaNode.
+        Command<HandleProxyBindingUpdate>(request => Handle(request, null, mayDefer: true, forwarded: !Sender.Path.Address.HasLocalScope));
+        Command<DeferredPbu>(deferred => Handle(deferred.Request, null, mayDefer: false, deferred.Forwarded));
         Command<ExpiryDue>(_ => Expire());
         Command<RevokeBinding>(revoke => Revoke(revoke, Sender));
         Command<RevokeSessionsAt>(revoke => Persist(State(revoke.MobileNodeId).Revoke(DateTimeOffset.UtcNow, revoke.Mag), () => { }));
@@ -167,6 +181,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             _log.Info("BRA from {0} for {1}: {2}", ack.Mag, ack.MobileNodeId, ack.Status);
         });
         Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
+        Command<RelayedUplink>(relayed => _dataplane.Tell(new InjectUplink([.. relayed.Packet], relayed.Mag)));
         Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
         // A snapshot replaces the events below it and the snapshots before it: without the second, the snapshot
         // store keeps one more row per bucket every SnapshotEvery events and grows for ever (bench soak found it).
@@ -201,6 +216,16 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
     }
 
+    protected override void PostStop()
+    {
+        // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
+        foreach (var mn in _states.Keys)
+            _index?.Tell(new BindingChanged(mn, []));
+        if (_settings.RoutesSlice)
+            _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: false)); // handed off (rebalance, leave) or the node stops
+        base.PostStop();
+    }
+
     private void AfterRecovery()
     {
         if (_recoveredFromSnapshot)
@@ -225,9 +250,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         ArmExpiry();
         ArmReflector();
         AfterRecoveryOfFlows();
+        // Last: downlink is drawn to this node once its bindings are installed.
+        if (_settings.RoutesSlice)
+            _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
     }
 
-    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer)
+    private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer, bool forwarded)
     {
         var mn = request.MobileNodeId;
         if (_unconfirmed >= _settings.MaxPendingWrites)
@@ -239,7 +267,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 _log.Warning("bucket {0}: {1} events waiting for the journal; refusing PBUs with 130 until it catches up " +
                              "(pbu_refused_total{{reason=journal-backlog}}; logged once a minute)", PersistenceId, _unconfirmed);
             }
-            SendPba(ProxyBindingAcknowledgement.Reject(request.Pbu, BindingAcknowledgementStatus.InsufficientResources), request.ReceivedAtTimestamp);
+            SendPba(ProxyBindingAcknowledgement.Reject(request.Pbu, BindingAcknowledgementStatus.InsufficientResources), request.ReceivedAtTimestamp, forwarded);
             return;
         }
         var state = State(mn);
@@ -256,12 +284,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         switch (outcome?.Decision ?? state.Decide(request.Pbu, request.Policy, now, _settings.Binding, assigned, mayDeferNow))
         {
             case BindingDecision.Reject reject:
-                SendPba(reject.Reply, request.ReceivedAtTimestamp);
+                SendPba(reject.Reply, request.ReceivedAtTimestamp, forwarded);
                 break;
             case BindingDecision.Defer defer:
                 _log.Info("{0}: PBU from {1} with handoff state unknown; waiting {2} ms (MaxDelayBeforeNewBCEAssign) for the previous MAG's de-registration",
                     mn, request.Pbu.ProxyCoa, defer.After.TotalMilliseconds);
-                Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request), defer.After);
+                Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request, forwarded), defer.After);
                 break;
             case BindingDecision.NeedPrefixes need:
                 var allocated = _pool.Decide(mn, state.NextSessionId, need.Count, out var existing);
@@ -271,13 +299,13 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                     _counters?.Increment("prefix_pool_exhausted_total");
                     _log.Warning("prefix pool slice of bucket {0} exhausted ({1} prefixes in use): {2} refused with 130", PersistenceId, _pool.Allocated, mn);
                 }
-                Handle(request, prefixes, mayDefer: false); // the prefixes become used when the SessionRegistered event is folded
+                Handle(request, prefixes, mayDefer: false, forwarded); // the prefixes become used when the SessionRegistered event is folded
                 break;
             case BindingDecision.Accept accept:
                 if (accept.Events.IsEmpty)
-                    SendPba(accept.Reply, request.ReceivedAtTimestamp);
+                    SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded);
                 else
-                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp));
+                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded));
                 break;
         }
         if (outcome is { Effects.IsEmpty: false })
@@ -560,11 +588,21 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt)
+    /// <param name="forwarded">
+    /// The PBU reached the shared LMA address at another node of the cluster. This node, the owner, still answers itself,
+    /// from the shared address (no second hop back); the time since reception, taken on the receiving node's monotonic clock,
+    /// is also observed apart (pbu_processing_forwarded_seconds: comparable only while the nodes share a host, as in the specs).
+    /// </param>
+    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt, bool forwarded)
     {
         _counters?.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
         if (receivedAt != 0)
-            _counters?.Observe("pbu_processing_seconds", System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds);
+        {
+            var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds;
+            _counters?.Observe("pbu_processing_seconds", seconds);
+            if (forwarded)
+                _counters?.Observe("pbu_processing_forwarded_seconds", seconds);
+        }
         if (!pba.TryWrite(_buffer, out var length))
         {
             _log.Error("PBA for {0} does not fit a Mobility Header; not sent", pba.MobileNodeId);

@@ -46,3 +46,10 @@ public sealed record BindingChanged(string MobileNodeId, ImmutableArray<SessionV
 public sealed record GetBindingIndex(int Limit = 1000, Ipv6Address? AtMag = null);
 
 public sealed record BindingIndexView(int MobileNodes, int Sessions, ImmutableArray<BindingSnapshot> Bindings);
+
+/// <summary>
+/// Tunnelled uplink (the inner packet) that reached an LMA node of a cluster which does not own the bucket of its
+/// source prefix, from MAG <see cref="Mag"/>: relayed through the shard region to the bucket's owner, which
+/// decapsulates it under the usual proxy-CoA check (RFC 5213 §5.6.2).
+/// </summary>
+public sealed record RelayedUplink(int Bucket, ImmutableArray<byte> Packet, Ipv6Address Mag) : Persistence.IPmip6Serializable;

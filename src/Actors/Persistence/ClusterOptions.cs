@@ -32,6 +32,12 @@ public sealed record ClusterOptions
     /// <summary>Down every member when reachability keeps changing for longer than stable-after (plus 3/4 of it).</summary>
     public bool DownAllWhenUnstable { get; init; } = true;
 
+    /// <summary>Failure detector: how often members heartbeat each other...</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>...and how long a member may stay silent before it is seen unreachable (Akka's default 3 s).</summary>
+    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(3);
+
     public const string LmaRole = "lma";
 
     /// <summary>The Akka address of a seed given as host:port ("[v6]:port" for IPv6).</summary>
@@ -43,7 +49,8 @@ public sealed record ClusterOptions
         static string Quoted(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         var seeds = string.Join(", ", SeedNodes.Select(s => Quoted(SeedAddress(systemName, s))));
         var roles = string.Join(", ", Roles.Select(Quoted));
-        var stable = ((long)StableAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
+        static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
+        var stable = Ms(StableAfter);
         return ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp.hostname = {{Quoted(Hostname)}}
             akka.cluster.seed-nodes = [{{seeds}}]
@@ -51,6 +58,8 @@ public sealed record ClusterOptions
             akka.cluster.min-nr-of-members = {{MinMembers}}
             akka.cluster.split-brain-resolver.stable-after = {{stable}}
             akka.cluster.split-brain-resolver.down-all-when-unstable = {{(DownAllWhenUnstable ? "on" : "off")}}
+            akka.cluster.failure-detector.heartbeat-interval = {{Ms(HeartbeatInterval)}}
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = {{Ms(AcceptableHeartbeatPause)}}
             """);
     }
 }

@@ -16,6 +16,7 @@ public sealed class MnIdMessageExtractor(int maxNumberOfShards = MnIdMessageExtr
     {
         Lma.IWithMobileNodeId m => Lma.BindingBuckets.EntityId(m.MobileNodeId),
         Lma.StartBucket s => s.Bucket.ToString(),
+        Lma.RelayedUplink u => u.Bucket.ToString(),
         _ => null,
     };
 

@@ -131,6 +131,12 @@ internal static class Pmip6Codecs
             r => new RevocationAcknowledged(r.String(), (ushort)r.Int(), (BindingRevocationStatus)r.Byte(), r.Address())),
         Make<StartBucket>("start-bucket.v1", (w, m) => w.Int(m.Bucket), r => new StartBucket(r.Int())),
         Make<BucketReady>("bucket-ready.v1", (w, m) => { w.Int(m.Bucket); w.Int(m.MobileNodes); }, r => new BucketReady(r.Int(), r.Int())),
+        Make<RelayedUplink>("relayed-uplink.v1", (w, m) => { w.Int(m.Bucket); w.Blob(m.Packet); w.Address(m.Mag); },
+            r => new RelayedUplink(r.Int(), r.Blob(), r.Address())),
+        Make<GetRestartCounter>("get-restart-counter.v1", (_, _) => { }, _ => GetRestartCounter.Instance),
+        Make<RestartCounterIs>("restart-counter.v1", (w, m) => w.Long(m.Value), r => new RestartCounterIs(Counter(r))),
+        Make<RestartCounterChosen>("restart-counter-chosen.v1", (w, m) => { w.Long(m.Value); w.Long(m.At.UtcTicks); },
+            r => new RestartCounterChosen(Counter(r), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
         Make<GetBinding>("get-binding.v1", (w, m) => w.String(m.MobileNodeId), r => new GetBinding(r.String())),
         Make<BindingSnapshot>("binding.v1", (w, m) =>
             {
@@ -166,6 +172,13 @@ internal static class Pmip6Codecs
         for (var i = 0; i < n; i++)
             items.Add(new ContextBlob((ContextFeature)r.Byte(), r.Blob()));
         return items.MoveToImmutable();
+    }
+
+    /// <summary>An RFC 5847 Restart Counter (32 bits, written as a varint long).</summary>
+    private static uint Counter(PayloadReader r)
+    {
+        var v = r.Long();
+        return v is >= 0 and <= uint.MaxValue ? (uint)v : throw new System.Runtime.Serialization.SerializationException($"Pmip6Serializer: restart counter {v} out of range");
     }
 
     internal static int Count(PayloadReader r, string manifest, int n, int max = 1 << 20) =>

@@ -40,14 +40,20 @@ public enum ForwardingVerdict : byte
     ReturnToAnchor,
     /// <summary>At the LMA: such a returned downlink packet, from a MAG, for one of our bound prefixes.</summary>
     Returned,
+    /// <summary>
+    /// At an LMA node of a cluster: uplink whose source lies in the pool but is bound on no binding here — its bucket
+    /// runs on another node, to which it is relayed (the owner applies the proxy-CoA check).
+    /// </summary>
+    OtherAnchor,
 }
 
 /// <summary>Drop and traffic counters of one node's tunnel, lock-free.</summary>
 public sealed class ForwardingCounters
 {
     private long _encapsulated, _encapsulatedBytes, _decapsulated, _decapsulatedBytes;
-    private readonly long[] _encapsulateDrops = new long[7];
-    private readonly long[] _decapsulateDrops = new long[7];
+    private readonly long[] _encapsulateDrops = new long[8];
+    private readonly long[] _decapsulateDrops = new long[8];
+    private long _relayedIn;
     private long _sendErrors, _writeErrors, _readErrors, _receiveErrors;
 
     public long Encapsulated => Interlocked.Read(ref _encapsulated);
@@ -89,6 +95,9 @@ public sealed class ForwardingCounters
     /// <summary>A returned packet the LMA could neither buffer nor forward (it would have gone back where it came from).</summary>
     public void ReturnedDropped() => Interlocked.Increment(ref _returnedDropped);
 
+    /// <summary>Uplink another node of the cluster relayed to this one (its bucket is ours), whatever became of it.</summary>
+    public void RelayedIn() => Interlocked.Increment(ref _relayedIn);
+
     internal void SendError() => Interlocked.Increment(ref _sendErrors);
     internal void WriteError() => Interlocked.Increment(ref _writeErrors);
     internal void ReadError() => Interlocked.Increment(ref _readErrors);
@@ -111,6 +120,9 @@ public sealed class ForwardingCounters
         yield return ("tunnel_returned_from_kernel_total", "", EncapsulateDrops(ForwardingVerdict.ReturnToAnchor));
         yield return ("tunnel_returned_by_mag_total", "", DecapsulateDrops(ForwardingVerdict.Returned));
         yield return ("tunnel_returned_dropped_total", "", Interlocked.Read(ref _returnedDropped));
+        // Cluster: uplink for a bucket of another node, relayed to it; and uplink relayed here by another node.
+        yield return ("tunnel_relayed_to_owner_total", "", DecapsulateDrops(ForwardingVerdict.OtherAnchor));
+        yield return ("tunnel_relayed_from_peer_total", "", Interlocked.Read(ref _relayedIn));
         yield return ("tunnel_send_errors_total", "", SendErrors);
         yield return ("tunnel_write_errors_total", "", WriteErrors);
         yield return ("tunnel_read_errors_total", "", ReadErrors);
@@ -125,6 +137,7 @@ public sealed class ForwardingCounters
         ForwardingVerdict.LinkScope => "link-scope",
         ForwardingVerdict.ReturnToAnchor => "returned-to-lma",
         ForwardingVerdict.Returned => "returned-by-mag",
+        ForwardingVerdict.OtherAnchor => "other-anchor",
         _ => "forward",
     };
 }
@@ -177,6 +190,12 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     /// </summary>
     public UplinkAlternates Alternates { get; } = new(table.Endpoint);
 
+    /// <summary>
+    /// At an LMA node of a cluster: the home network prefix pool. Uplink from a source inside it that no binding of this
+    /// node covers is <see cref="ForwardingVerdict.OtherAnchor"/> (its bucket runs on another node). Null on a lone LMA.
+    /// </summary>
+    public Ipv6Prefix? RelayPool { get; init; }
+
     /// <summary>The downlink flow table when flow classification is on (Anchor only), else null.</summary>
     public FlowTable? Flows { get; } = flows is not null && role == TunnelRole.Anchor ? new FlowTable(table, flows) : null;
 
@@ -201,11 +220,12 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
     }
 
     /// <summary>An inner packet received from tunnel endpoint <paramref name="outerSource"/>: whether it may enter the TUN.</summary>
-    public ForwardingVerdict Decapsulate(ReadOnlySpan<byte> packet, Ipv6Address outerSource)
+    /// <param name="relayed">The packet was relayed here by another node of the cluster: never <see cref="ForwardingVerdict.OtherAnchor"/> again.</param>
+    public ForwardingVerdict Decapsulate(ReadOnlySpan<byte> packet, Ipv6Address outerSource, bool relayed = false)
     {
         TunnelEndpoint? endpoint = null;
         var verdict = !TryReadKey(packet, Role == TunnelRole.Anchor ? SourceOffset : DestinationOffset, out var key) ? ForwardingVerdict.Malformed
-            : !Table.TryLookup(key, out endpoint) ? NotBound(packet, outerSource, key, out endpoint)
+            : !Table.TryLookup(key, out endpoint) ? NotBound(packet, outerSource, key, relayed, out endpoint)
             : endpoint!.Remote != outerSource && !IsAlternate(key, outerSource, ref endpoint) ? ForwardingVerdict.WrongTunnelEndpoint
             : ForwardingVerdict.Forward;
         Counters.Decapsulate(verdict, packet.Length);
@@ -239,7 +259,7 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
         return packet.Length >= Ipv6Packet.HeaderLength && Departed.TryLookup(Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length)), out anchor);
     }
 
-    private ForwardingVerdict NotBound(ReadOnlySpan<byte> packet, Ipv6Address outerSource, Ipv6Address key, out TunnelEndpoint? endpoint)
+    private ForwardingVerdict NotBound(ReadOnlySpan<byte> packet, Ipv6Address outerSource, Ipv6Address key, bool relayed, out TunnelEndpoint? endpoint)
     {
         endpoint = null;
         if (Role == TunnelRole.Gateway)
@@ -247,7 +267,9 @@ public sealed class TunnelForwarder(TunnelRole role, TunnelTable table, Forwardi
             return Departed.TryLookup(key, out var anchor) && anchor.Remote == outerSource ? Return(anchor, out endpoint) : ForwardingVerdict.NoBinding;
         // At the LMA, a packet whose source is no MN of ours but whose destination is: a MAG returned it.
         var destination = Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length));
-        return Table.TryLookup(destination, out _) ? ForwardingVerdict.Returned : ForwardingVerdict.NoBinding;
+        return Table.TryLookup(destination, out _) ? ForwardingVerdict.Returned
+            : !relayed && RelayPool is { } pool && pool.Contains(key) ? ForwardingVerdict.OtherAnchor
+            : ForwardingVerdict.NoBinding;
     }
 
     private static ForwardingVerdict Return(TunnelEndpoint anchor, out TunnelEndpoint? endpoint)

@@ -17,6 +17,9 @@ namespace Pmip6Akka.Dataplane.Linux;
 /// </summary>
 public readonly record struct ReturnedPacket(ReadOnlyMemory<byte> Packet, Ipv6Address From, bool StillBoundToSender, long SentAt);
 
+/// <summary>Tunnelled uplink for a bucket of another cluster node: the inner packet (valid during the call) and the MAG it came from.</summary>
+public delegate void RelayUplink(ReadOnlySpan<byte> packet, Ipv6Address mag);
+
 public sealed class UserspaceTunnel : IDisposable
 {
     private readonly TunDevice _device;
@@ -47,6 +50,25 @@ public sealed class UserspaceTunnel : IDisposable
     /// forwarded by the kernel if the MN's binding already points elsewhere, and dropped otherwise.
     /// </summary>
     public Func<ReturnedPacket, bool>? ReturnedDownlink { get; set; }
+
+    /// <summary>
+    /// At an LMA node of a cluster (<see cref="TunnelForwarder.RelayPool"/> set): takes tunnelled uplink whose bucket runs
+    /// on another node (the inner packet, valid only during the call, and the MAG it came from) to relay it there.
+    /// </summary>
+    public RelayUplink? RelayToOwner { get; set; }
+
+    /// <summary>
+    /// Uplink another node relayed here (<see cref="RelayToOwner"/> there): decapsulated under the same proxy-CoA check
+    /// as if it had come from <paramref name="mag"/> directly, never relayed again. Safe beside the forwarding threads.
+    /// </summary>
+    public ForwardingVerdict InjectRelayed(ReadOnlySpan<byte> packet, Ipv6Address mag)
+    {
+        Forwarder.Counters.RelayedIn();
+        var verdict = Forwarder.Decapsulate(packet, mag, relayed: true);
+        if (verdict == ForwardingVerdict.Forward && !_device.TryWrite(packet, out _))
+            Forwarder.Counters.WriteError();
+        return verdict;
+    }
 
     /// <summary>Hands a packet to the kernel as if it had arrived from the tunnel (e.g. a parked returned packet).</summary>
     public bool TryInject(ReadOnlySpan<byte> packet, out int errno) => _device.TryWrite(packet, out errno);
@@ -137,6 +159,9 @@ public sealed class UserspaceTunnel : IDisposable
                                                       && Forwarder.Table.TryLookupEndpoint(source, out _):
                     _parked.Enqueue((Ipv6Address.Read(packet.Slice(24, Ipv6Address.Length)), packet.ToArray(), System.Diagnostics.Stopwatch.GetTimestamp()));
                     Interlocked.Increment(ref _parkedTotal);
+                    break;
+                case ForwardingVerdict.OtherAnchor:
+                    RelayToOwner?.Invoke(packet, source);
                     break;
                 case ForwardingVerdict.ReturnToAnchor:
                     if (!Forwarder.TryReturnTarget(packet, out var anchor) || !_socket.TrySend(packet, anchor.Remote, out _))

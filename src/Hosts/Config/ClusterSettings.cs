@@ -22,6 +22,7 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
     {
         "hostname", "port", "seed-nodes", "min-members", "roles",
         "split-brain-resolver.strategy", "split-brain-resolver.stable-after", "split-brain-resolver.down-all-when-unstable",
+        "failure-detector.heartbeat-interval", "failure-detector.acceptable-heartbeat-pause",
         "sharding.shards", "sharding.remember-entities-store",
         "journal.provider", "journal.postgresql.connection-string",
     };
@@ -33,15 +34,21 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
         PostgresConnectionString = Provider == JournalProvider.PostgreSql ? PostgresConnectionString : null,
     };
 
-    public static ClusterSettings Load(string file)
+    /// <param name="node">
+    /// This node's own address from its lma.conf (`cluster-hostname`, `cluster-port`), over the file's
+    /// `hostname`/`port`: every node of a cluster then shares one cluster.conf. Errors name the key the value came from.
+    /// </param>
+    public static ClusterSettings Load(string file, ClusterNodeOverride? node = null)
     {
         var c = ConfigReader.Load(file, Path);
         c.RefuseUnknownKeys(Known);
 
-        var hostname = c.String("hostname", "127.0.0.1");
-        if (!IsHost(hostname) || (IPAddress.TryParse(hostname, out var any) && (any.Equals(IPAddress.Any) || any.Equals(IPAddress.IPv6Any))))
-            throw new ConfigurationError($"{Path}.hostname", $"expected the IP address or host name the other members reach this node at, got '{hostname}'");
-        var port = c.Int("port", 0, 65535, 0);
+        var hostnameKey = node?.Hostname is null ? $"{Path}.hostname" : node.HostnameKey;
+        var hostname = node?.Hostname ?? c.String("hostname", "127.0.0.1");
+        if (!IsHost(hostname) || (IPAddress.TryParse(hostname.Trim('[', ']'), out var any) && (any.Equals(IPAddress.Any) || any.Equals(IPAddress.IPv6Any))))
+            throw new ConfigurationError(hostnameKey, $"expected the IP address or host name the other members reach this node at, got '{hostname}'");
+        var portKey = node?.Port is null ? $"{Path}.port" : node.PortKey;
+        var port = node?.Port ?? c.Int("port", 0, 65535, 0);
 
         var seeds = c.Strings("seed-nodes");
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -53,7 +60,8 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
                 throw new ConfigurationError($"{Path}.seed-nodes[{i}]", $"'{seeds[i]}' is listed twice");
         }
         if (port == 0 && seeds.Count > 0)
-            throw new ConfigurationError($"{Path}.port", $"0 (any free port) cannot be used with seed nodes: the other members must know this node's port; give a fixed one");
+            throw new ConfigurationError(portKey, "0 (any free port) cannot be used with seed nodes: the other members must know this node's port; " +
+                "give a fixed one (here, or as cluster-port in each node's lma.conf)");
         var self = seeds.Any(s => TrySplitHostPort(s, out var h, out var p) && p == port && string.Equals(h.Trim('[', ']'), hostname.Trim('[', ']'), StringComparison.OrdinalIgnoreCase));
         var members = seeds.Count + (self || seeds.Count == 0 ? 0 : 1); // the members this file knows of
 
@@ -73,6 +81,12 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
                 : $"expected keep-majority, got '{strategy}'");
         var stableAfter = c.Duration("split-brain-resolver.stable-after", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(20));
         var downAll = c.Bool("split-brain-resolver.down-all-when-unstable", true);
+
+        var heartbeat = c.Duration("failure-detector.heartbeat-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
+        var pause = c.Duration("failure-detector.acceptable-heartbeat-pause", TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(3));
+        if (pause < heartbeat * 2)
+            throw new ConfigurationError($"{Path}.failure-detector.acceptable-heartbeat-pause",
+                $"{pause.TotalMilliseconds} ms is less than two heartbeat intervals ({heartbeat.TotalMilliseconds} ms each): every member would be seen unreachable at the first late heartbeat");
 
         var shards = c.Int("sharding.shards", 1, BindingBuckets.Count, MnIdMessageExtractor.DefaultShards);
         var remember = c.String("sharding.remember-entities-store", "eventsourced");
@@ -103,9 +117,14 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
             Roles = [.. roles],
             StableAfter = stableAfter,
             DownAllWhenUnstable = downAll,
+            HeartbeatInterval = heartbeat,
+            AcceptableHeartbeatPause = pause,
             Shards = shards,
         }, port, provider, connectionString);
     }
+
+    /// <summary>True when this node is one of several (seed nodes name another member): per-slice routes, uplink relayed to the owner.</summary>
+    public bool IsMultiNode => !Options.SeedNodes.IsEmpty;
 
     private static string ValidPostgresConnectionString(string text)
     {
@@ -148,3 +167,9 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
     [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
     private static partial Regex HostName();
 }
+
+/// <summary>
+/// A node's own cluster address given in its lma.conf (`cluster-hostname`, `cluster-port`); null fields
+/// keep the cluster file's. The keys name where a wrong value came from.
+/// </summary>
+public sealed record ClusterNodeOverride(string? Hostname, int? Port, string HostnameKey, string PortKey);

@@ -103,17 +103,25 @@ public sealed record LmaDaemonSettings(
         };
     }
 
-    /// <summary>`cluster-file`: "" = a one-node cluster on `cluster-port` with the SQLite `store`; else the file's `pmip6.cluster`.</summary>
+    /// <summary>
+    /// `cluster-file`: "" = a one-node cluster on `cluster-port` with the SQLite `store`; else the file's `pmip6.cluster`,
+    /// with this node's `cluster-hostname` / `cluster-port` (when set) over the file's hostname / port.
+    /// </summary>
     private static ClusterSettings ReadCluster(ConfigReader c)
     {
+        var hostname = c.String("cluster-hostname", "");
+        var port = c.Int("cluster-port", 0, 65535, 0);
         if (c.String("cluster-file", "").Length == 0)
-            return ClusterSettings.OneNode with { Port = c.Int("cluster-port", 0, 65535, 0) };
+        {
+            if (hostname.Length > 0)
+                throw new ConfigurationError($"{Path}.cluster-hostname", "set without a cluster-file: a one-node cluster listens on 127.0.0.1; name a cluster-file or remove it");
+            return ClusterSettings.OneNode with { Port = port };
+        }
         var file = c.FilePath("cluster-file");
         if (!System.IO.File.Exists(file))
             throw new ConfigurationError($"{Path}.cluster-file", $"{file} does not exist");
-        if (c.Int("cluster-port", 0, 65535, 0) != 0)
-            throw new ConfigurationError($"{Path}.cluster-port", $"must be 0 (or absent) with a cluster-file: the node's port is {ClusterSettings.Path}.port in {file}");
-        return ClusterSettings.Load(file);
+        return ClusterSettings.Load(file, new ClusterNodeOverride(hostname.Length > 0 ? hostname : null, port != 0 ? port : null,
+            $"{Path}.cluster-hostname", $"{Path}.cluster-port"));
     }
 
     private static ReflectorSettings ReadReflector(ConfigReader c)

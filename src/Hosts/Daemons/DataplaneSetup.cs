@@ -15,10 +15,22 @@ public static class DataplaneSetup
     private const int MainTable = 254;
     private const string ForwardingSysctl = "/proc/sys/net/ipv6/conf/all/forwarding";
 
-    /// <summary>The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.</summary>
-    public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, MobilityHeaderSocket mh)
+    /// <summary>
+    /// The LMA's resources: the HNP pool routed into the TUN (RFC 5213 §5.6), bindings steer each prefix to its MAG.
+    /// On a node of a cluster (issue 9) the pool is not routed: each binding bucket routes its own slice while it runs
+    /// here, uplink for another node's bucket is handed to <see cref="UserspaceTunnel.RelayToOwner"/>, and the shared
+    /// LMA address lives on the TUN device itself — it goes with the daemon, so the routing daemon stops announcing
+    /// this node the moment the LMA process dies (SIGKILL included), and the Mobility Header socket is opened after it.
+    /// </summary>
+    public static LinuxDataplaneResources ForLma(LmaDaemonSettings settings, Func<MobilityHeaderSocket> openMobilityHeader)
     {
-        var resources = Open("lma", mh, settings.Address, settings.Tunnel, TunnelRole.Anchor, settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled) with
+        var cluster = settings.Cluster.IsMultiNode;
+        if (cluster && !settings.Tunnel.Userspace)
+            throw new StartupFailure("pmip6 lma: a node of a cluster (seed-nodes in the cluster-file) needs tunnel.mode = userspace: " +
+                                     "its shared LMA address lives on the tunnel device");
+        var resources = Open("lma", openMobilityHeader, settings.Address, settings.Tunnel, TunnelRole.Anchor,
+            cluster ? null : settings.PrefixPool, access: null, settings.FlowMobility.TableIfEnabled,
+            cluster ? new ClusterTunnel(settings.PrefixPool, settings.Address) : null) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission(settings.AuthorizedMags, settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
             ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
@@ -44,6 +56,9 @@ public static class DataplaneSetup
         }
     }
 
+    /// <summary>An LMA node of a cluster: the pool whose unbound uplink is relayed, and the shared LMA address put on the TUN.</summary>
+    private sealed record ClusterTunnel(Ipv6Prefix Pool, Ipv6Address SharedAddress);
+
     /// <summary>The handover buffer: the node's NFQUEUE and the ip6tables rules that feed it (RFC 5213 has none; issue 6).</summary>
     private static HandoverBuffering OpenBuffering(BufferingSettings settings)
     {
@@ -57,9 +72,9 @@ public static class DataplaneSetup
     }
 
     /// <summary>The MAG's resources: the uplink table's default route into the TUN, and the access links' sockets.</summary>
-    public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, MobilityHeaderSocket mh)
+    public static LinuxDataplaneResources ForMag(MagDaemonSettings settings, Func<MobilityHeaderSocket> openMobilityHeader)
     {
-        var resources = Open("mag", mh, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access) with
+        var resources = Open("mag", openMobilityHeader, settings.Address, settings.Tunnel, TunnelRole.Gateway, new Ipv6Prefix(default, 0), settings.Access) with
         {
             Admission = new Pmip6Akka.Dataplane.Security.ReceiveAdmission([settings.Lma], settings.Admission, System.Diagnostics.Stopwatch.GetTimestamp()),
             ReceiveQueue = new Pmip6Akka.Dataplane.Security.ReceiveQueueBound(settings.Admission.MaxQueuedMessages),
@@ -75,18 +90,20 @@ public static class DataplaneSetup
     private static Pmip6Akka.Dataplane.Security.SignallingAuthenticator? Authenticator(SecuritySettings security) =>
         security.Keys is { } keys ? new Pmip6Akka.Dataplane.Security.SignallingAuthenticator(keys.Current, security.Authentication) : null;
 
-    private static LinuxDataplaneResources Open(string role, MobilityHeaderSocket mh, Ipv6Address address, TunnelSettings tunnel,
-        TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, AccessSettings? access, FlowTableSettings? flows = null)
+    private static LinuxDataplaneResources Open(string role, Func<MobilityHeaderSocket> openMobilityHeader, Ipv6Address address, TunnelSettings tunnel,
+        TunnelRole tunnelRole, Ipv6Prefix? routedIntoTunnel, AccessSettings? access, FlowTableSettings? flows = null, ClusterTunnel? cluster = null)
     {
-        var owned = new List<IDisposable> { mh };
+        var owned = new List<IDisposable>();
         try
         {
+            // First, so a missing privilege fails at once — unless the address it binds to is put on the TUN below.
+            var mh = cluster is null ? Own(owned, openMobilityHeader()) : null;
             RouteNetlink? routes = null;
             if (tunnel.Userspace || access is { Interfaces.Count: > 0 })
                 routes = Own(owned, RouteNetlink.TryOpen(out var r, out var error) ? r! : throw Fail(role, "cannot open rtnetlink", error));
-            var resources = new LinuxDataplaneResources(mh) { Routes = routes };
-            if (tunnel.Userspace)
-                resources = resources with { Tunnel = OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel, flows) };
+            var userspace = tunnel.Userspace ? OpenTunnel(role, owned, routes!, address, tunnel, tunnelRole, routedIntoTunnel, flows, cluster) : null;
+            mh ??= Own(owned, openMobilityHeader());
+            var resources = new LinuxDataplaneResources(mh) { Routes = routes, Tunnel = userspace };
             if (tunnel.CpuLatencyLimit is { } limit)
             {
                 if (!CpuLatencyRequest.TryOpen(limit, out var latency, out var latencyError))
@@ -122,7 +139,7 @@ public static class DataplaneSetup
     }
 
     private static UserspaceTunnel OpenTunnel(string role, List<IDisposable> owned, RouteNetlink routes, Ipv6Address address,
-        TunnelSettings tunnel, TunnelRole tunnelRole, Ipv6Prefix routedIntoTunnel, FlowTableSettings? flows)
+        TunnelSettings tunnel, TunnelRole tunnelRole, Ipv6Prefix? routedIntoTunnel, FlowTableSettings? flows, ClusterTunnel? cluster)
     {
         if (File.Exists(ForwardingSysctl) && File.ReadAllText(ForwardingSysctl).Trim() == "0")
             throw new StartupFailure($"pmip6 {role}: tunnel.mode = userspace needs IPv6 forwarding in this network namespace: " +
@@ -148,13 +165,15 @@ public static class DataplaneSetup
         }
         if (!routes.TrySetLink(index, true, tunnel.Mtu, out var errno))
             throw Errno(role, $"cannot bring {tunnel.Device} up with MTU {tunnel.Mtu}", errno);
+        if (cluster is not null && !routes.TryAddAddress(index, cluster.SharedAddress, 128, out errno))
+            throw Errno(role, $"cannot put the shared LMA address {cluster.SharedAddress}/128 on {tunnel.Device}", errno);
         var table = tunnelRole == TunnelRole.Anchor ? MainTable : tunnel.UplinkTable;
-        if (!routes.TryAddRoute(routedIntoTunnel, index, table, out errno))
-            throw Errno(role, $"cannot route {routedIntoTunnel} into {tunnel.Device} (table {table})", errno);
+        if (routedIntoTunnel is { } routed && !routes.TryAddRoute(routed, index, table, out errno))
+            throw Errno(role, $"cannot route {routed} into {tunnel.Device} (table {table})", errno);
         if (!TunnelSocket.TryOpen(new TunnelSocketOptions { LocalAddress = address, ReceiveBufferBytes = 8 << 20, SendBufferBytes = 8 << 20, ReceiveTimeout = TimeSpan.FromMilliseconds(20) }, out var socket, out error))
             throw Fail(role, $"cannot open the IPv6-in-IPv6 socket on {address}", error);
         Own(owned, socket);
-        var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters(), flows);
+        var forwarder = new TunnelForwarder(tunnelRole, new TunnelTable(), new ForwardingCounters(), flows) { RelayPool = cluster?.Pool };
         var userspace = new UserspaceTunnel(device!, socket!, forwarder);
         // The tunnel now owns the device and the socket.
         owned.Remove(device!);

@@ -55,9 +55,7 @@ public static class LmaDaemon
 
     private static async Task<int> RunAsync(LmaDaemonSettings settings, TextWriter stdout)
     {
-        var restartCounter = DaemonRuntime.NextRestartCounter("lma", settings.Store + ".restart-counter");
-        var socket = DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device);
-        var resources = DataplaneSetup.ForLma(settings, socket);
+        var resources = DataplaneSetup.ForLma(settings, () => DaemonRuntime.OpenSocket("lma", settings.Address, settings.Device));
 
         var counters = new Counters();
         ActorSystem system;
@@ -81,16 +79,33 @@ public static class LmaDaemon
         {
             MaxLifetime = settings.MaxLifetime,
             MinDelayBeforeBceDelete = settings.MinDelayBeforeBceDelete,
-        }, settings.PrefixPool, settings.PrefixLength) { Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery, Flows = settings.FlowMobility.Entity };
+        }, settings.PrefixPool, settings.PrefixLength)
+        {
+            Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery,
+            Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
+        };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
+        // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
+        var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
+            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor());
+        // Asked now, answered while the buckets recover: once they are, nothing is left to wait for before serving.
+        var restartCounterAnswer = restarts.Ask<RestartCounterIs>(GetRestartCounter.Instance, TimeSpan.FromMinutes(1));
         // Recover every bucket before serving, so the first PBUs do not wait for journal recoveries.
         var started = System.Diagnostics.Stopwatch.StartNew();
         var ready = await Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
             .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
+        var restartCounter = (await restartCounterAnswer).Value;
         stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
                          $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
+        if (settings.Cluster.IsMultiNode && resources.Tunnel is { } relaying)
+        {
+            // Uplink for a bucket of another node goes to that node through the region (see DESIGN-NOTES, issue 9).
+            var pool = settings.PrefixPool;
+            relaying.RelayToOwner = (packet, mag) =>
+                region.Tell(new RelayedUplink(BindingBuckets.OfAddress(pool, Ipv6Address.Read(packet.Slice(8, Ipv6Address.Length))), [.. packet], mag));
+        }
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
             HeartbeatInterval = settings.HeartbeatInterval,
@@ -103,7 +118,7 @@ public static class LmaDaemon
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
         if (settings.FlowMobility.Enabled && Warmup.RunFlows(system) != 1)
             stdout.WriteLine("pmip6 lma: WARNING the flow-move warm-up did not complete (the first flow move will be slower)");
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, counters, settings, restartCounter, resources));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, counters, settings, restartCounter, resources));
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();
@@ -156,7 +171,21 @@ public static class LmaDaemon
         return netlink;
     }
 
-    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, Counters counters,
+    /// <summary>This node's place in the cluster: its member address and the binding buckets it runs now.</summary>
+    private static async Task<object> ClusterStatus(IActorRef region, LmaDaemonSettings settings)
+    {
+        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        var buckets = state.Shards.SelectMany(s => s.EntityIds).Select(int.Parse).Order().ToArray();
+        return new
+        {
+            node = $"{settings.Cluster.Options.Hostname}:{settings.Cluster.Port}",
+            seedNodes = settings.Cluster.Options.SeedNodes.ToArray(),
+            buckets = buckets.Length,
+            bucketIds = buckets,
+        };
+    }
+
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, IActorRef region, Counters counters,
         LmaDaemonSettings settings, uint restartCounter, LinuxDataplaneResources resources)
     {
         var (tunnel, buffering) = (resources.Tunnel, resources.Buffering);
@@ -172,6 +201,7 @@ public static class LmaDaemon
                     role = "lma",
                     address = settings.Address.ToString(),
                     restartCounter,
+                    cluster = await ClusterStatus(region, settings),
                     mobileNodes = view.MobileNodes,
                     sessions = view.Sessions,
                     bindings = view.Bindings.SelectMany(b => b.Sessions.Select(s => new
@@ -197,7 +227,7 @@ public static class LmaDaemon
                 [
                     ("bindings", "mobility sessions in the binding cache", view.Sessions),
                     ("mobile_nodes", "mobile nodes with at least one binding", view.MobileNodes),
-                    ("restart_counter", "RFC 5847 restart counter of this process", restartCounter),
+                    ("restart_counter", "RFC 5847 restart counter of the LMA (the cluster's, kept in its journal)", restartCounter),
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
                     ("gc_heap_bytes", "managed heap at the last garbage collection (live objects and fragmentation, without garbage since)", GC.GetGCMemoryInfo().HeapSizeBytes),
                     ("mh_receive_queue_depth", "received messages waiting in the signalling guard's and protocol handler's mailboxes", resources.ReceiveQueue?.Depth ?? 0),

@@ -51,8 +51,7 @@ public static class MagDaemon
     private static async Task<int> RunAsync(MagDaemonSettings settings, TextWriter stdout)
     {
         var restartCounter = DaemonRuntime.NextRestartCounter("mag", Path.Combine(settings.StateDirectory, "restart-counter"));
-        var socket = DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device);
-        var resources = DataplaneSetup.ForMag(settings, socket);
+        var resources = DataplaneSetup.ForMag(settings, () => DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device));
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString(settings.Log.ToHocon()));
         var counters = new Counters();
         var dataplane = DaemonRuntime.GuardSignalling("mag", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),

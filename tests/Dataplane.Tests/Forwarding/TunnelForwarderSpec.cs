@@ -229,4 +229,23 @@ public sealed class TunnelForwarderSpec
         atLma.Table.Set(Hnp, Mag1);
         Assert.Equal(ForwardingVerdict.Forward, atLma.Encapsulate(Packet(Cn, Mn), out _)); // the LMA's downlink is its normal path
     }
+
+    [Fact]
+    public void At_an_LMA_node_of_a_cluster_unbound_uplink_from_the_pool_is_for_another_node_and_relayed_uplink_never_again()
+    {
+        var pool = Ipv6Prefix.Parse("2001:db8:a000::/40");
+        var node = new TunnelForwarder(TunnelRole.Anchor, new TunnelTable(), new ForwardingCounters()) { RelayPool = pool };
+        var uplink = Packet(Mn, Cn);
+        Assert.Equal(ForwardingVerdict.OtherAnchor, node.Decapsulate(uplink, Mag1));
+        // Relayed here by the node that received it: our binding decides, as for uplink from the MAG itself.
+        Assert.Equal(ForwardingVerdict.NoBinding, node.Decapsulate(uplink, Mag1, relayed: true));
+        node.Table.Set(Hnp, Mag1);
+        Assert.Equal(ForwardingVerdict.Forward, node.Decapsulate(uplink, Mag1, relayed: true));
+        Assert.Equal(ForwardingVerdict.WrongTunnelEndpoint, node.Decapsulate(uplink, Mag2, relayed: true));
+        // Outside the pool: nobody's, dropped here.
+        Assert.Equal(ForwardingVerdict.NoBinding, node.Decapsulate(Packet(Ipv6Address.Parse("2001:db8:b000::1"), Cn), Mag1));
+        Assert.Contains(("tunnel_relayed_to_owner_total", "", 1L), node.Counters.All());
+        // A lone LMA relays nothing.
+        Assert.Equal(ForwardingVerdict.NoBinding, Lma_().Decapsulate(uplink, Mag1));
+    }
 }
