@@ -162,8 +162,13 @@ public abstract class ClusterFailoverSpecBase(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var ports = FreePorts(Nodes);
         var nodes = await Task.WhenAll(Enumerable.Range(0, Nodes).Select(i => StartNode(i, ports)));
-        foreach (var node in nodes)
-            Assert.Equal(Nodes, Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up));
+        // Each node is up once it has joined; that every node has seen the others up may take a gossip round more (CI under load).
+        await AwaitAssertAsync(() =>
+        {
+            foreach (var node in nodes)
+                Assert.Equal(Nodes, Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up));
+            return Task.CompletedTask;
+        }, Timeout, TimeSpan.FromMilliseconds(100));
         _output.WriteLine($"cluster of {Nodes} up after {clock.ElapsedMilliseconds} ms");
 
         // Every region registered with the coordinator before the first bucket is allocated.
