@@ -239,6 +239,35 @@ public class ArrivalStatisticsSpec
 public class SvgPlotSpec
 {
     [Fact]
+    public void The_flow_plot_draws_each_flows_sequence_and_throughput_with_every_event_marked()
+    {
+        var arrivals = Enumerable.Range(0, 2000).Select(i => new Arrival(i, i + 0.3, i < 1000 ? 2 : 3)).ToList();
+        FlowEvent[] events =
+        [
+            new("command", "flow move udp --to mag2", 1000, 1500, [new FlowMoveFigure("udp", "eth0", "eth1", 2.1, 3.0)], [], 0, 500),
+            new("loss", "tbf", 1500, 1800, [new FlowMoveFigure("tcp1", "eth0", "eth1", 900, 950)], [], 0, 300),
+            new("outage", "eth1 down", 1800, 2000, [new FlowMoveFigure("udp", "eth1", "eth0", null, 12)], [], 2, 200),
+        ];
+        var report = new FlowReport("weak-host", "mn1", ["2001:db8:a000::1"], ["2001:db8:a000::1"], events,
+            [new TcpResult(10, 10, "a", "a", null), new TcpResult(10, 10, "b", "b", null)], 2000, 2000, null, 2000,
+            new Dictionary<string, IReadOnlyDictionary<string, long>>(), [new FlowPacket(1000.5, 3, 0)],
+            [[(500, 5), (1900, 5)], [(700, 10)]], arrivals, new Dictionary<int, string> { [2] = "eth0", [3] = "eth1" });
+
+        var svg = XDocument.Parse(SvgPlot.Render(report));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", svg.Root!.Name);
+        foreach (var label in new[] { "command udp", "loss tcp1", "outage udp" })
+            Assert.Contains(svg.Descendants(ns + "text"), t => t.Value == label);
+        Assert.Equal(6, svg.Descendants(ns + "line").Count(l => (string?)l.Attribute("stroke") is "#7f8c8d" or "#c0392b" or "#000000"));
+        // UDP by interface (two colours), each TCP flow's sequence position and each flow's throughput.
+        foreach (var colour in new[] { "#1f5fbf", "#e07b00", "#27ae60", "#8e44ad" })
+            Assert.Contains(svg.Descendants(ns + "path"), p => (string?)p.Attribute("stroke") == colour);
+        Assert.Equal(3.0, report.CommandMedianMs);
+        Assert.True(report.Succeeded);
+        Assert.False((report with { AddressesAfter = [] }).Succeeded); // an address lost fails the run
+    }
+
+    [Fact]
     public void The_plot_is_well_formed_svg_with_every_handover_marked()
     {
         var sends = Enumerable.Range(0, 3000).Select(i => (double)i).ToArray();

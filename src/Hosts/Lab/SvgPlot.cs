@@ -88,7 +88,22 @@ public static class SvgPlot
                    $"flow scenario: {report.MobileNode}, {report.Events.Count} events, command moves median {report.CommandMedianMs?.ToString("F1", c) ?? "-"} ms to the first packet on the new path")))
         {
             var maxSeq = Math.Max(1, report.UdpSent);
-            Frame(svg, Top, "UDP sequence number received (eth0 blue, eth1 orange)", "time (s)", endMs, 0, maxSeq, "F0");
+            Frame(svg, Top, "sequence position, % of each flow's total: UDP datagrams by interface (eth0 blue, eth1 orange), TCP 1 green, TCP 2 purple",
+                "time (s)", endMs, 0, 100, "F0");
+            foreach (var (receipts, colour) in new[] { (report.TcpReceipts[0], "#27ae60"), (report.TcpReceipts[1], "#8e44ad") })
+            {
+                var total = Math.Max(1, receipts.Sum(r => (long)r.Bytes));
+                var line = new StringBuilder();
+                long seen = 0;
+                var stepTcp = Math.Max(1, receipts.Count / MaxPoints);
+                for (var i = 0; i < receipts.Count; i++)
+                {
+                    seen += receipts[i].Bytes;
+                    if (i % stepTcp == 0 || i == receipts.Count - 1)
+                        line.Append(c, $"{(line.Length == 0 ? "M" : "L")}{X(receipts[i].TimeMs):F1} {Top + PanelHeight - (double)seen / total * PanelHeight:F1}");
+                }
+                Path(svg, line.ToString(), colour, 1.2, "none");
+            }
             foreach (var (device, colour) in new[] { ("eth0", "#1f5fbf"), ("eth1", "#e07b00") })
             {
                 var mine = report.UdpArrivals.Where(a => report.Name(a.Interface) == device).ToList();
