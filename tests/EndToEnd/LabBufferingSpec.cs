@@ -163,7 +163,12 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
             var released = arrived.Where(a => a.Key < sends.Count && sends[(int)a.Key] >= from && a.Value - sends[(int)a.Key] > 50).Select(a => a.Key).ToList();
             Assert.True(lost.Count >= 100, $"only {lost.Count} lost past a cap of {cap} over a 500 ms gap");
             Assert.NotEmpty(released);
-            Assert.True(lost.Max() < released.Min(), $"a lost packet ({lost.Max()}) is newer than a released one ({released.Min()})");
+            // A packet counts as released when it arrived over 50 ms late; under CI load a few packets sent just as the buffering began
+            // arrive that late without having been held, so the boundary may blur by a few. Newest-first (or random) dropping would put
+            // hundreds of lost packets after the first released one; oldest-first puts none, give or take that boundary.
+            var lostAfterReleased = lost.Count(l => l > released.Min());
+            Assert.True(lostAfterReleased <= 5,
+                $"{lostAfterReleased} lost packets are newer than the oldest released one ({released.Min()}); newest lost {lost.Max()}");
 
             Assert.Equal(0, mn2.Lost);
             Assert.Equal(0, mn2.Duplicated);

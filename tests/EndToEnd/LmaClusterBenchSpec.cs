@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace Pmip6Akka.EndToEnd.Tests;
 
+[Collection(LmaClusterCollection.Name)]
 public sealed class LmaClusterBenchSpec(ITestOutputHelper output)
 {
     private const int Sessions = 20_000;

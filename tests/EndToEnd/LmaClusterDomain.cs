@@ -19,6 +19,13 @@ using Pmip6Akka.Hosts.Routing;
 
 namespace Pmip6Akka.EndToEnd.Tests;
 
+/// <summary>The cluster specs share the pmipc-* namespaces and PostgreSQL's run folder: one at a time, never beside the lab's.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LmaClusterCollection
+{
+    public const string Name = "lma cluster";
+}
+
 public sealed class LmaClusterDomain : IDisposable
 {
     public const string NamespacePrefix = "pmipc-";

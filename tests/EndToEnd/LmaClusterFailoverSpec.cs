@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 
 namespace Pmip6Akka.EndToEnd.Tests;
 
+[Collection(LmaClusterCollection.Name)]
 public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
 {
     private const int MobileNodes = 30;
