@@ -111,66 +111,30 @@ public static class LabCommand
             throw new UsageException($"--plot writes SVG: give a FILE.svg, got '{plot}'");
         return Guarded("run", cancel =>
         {
-            if (scenario == "flow")
+            try
             {
-                try
+                var outcome = scenario switch
                 {
-                    var flow = FlowScenario.Run(RunDirectory, options with
+                    "flow" => FlowScenario.Run(RunDirectory, options with
                     {
                         Interval = intervalGiven ? options.Interval : TimeSpan.FromMilliseconds(1500),
                         Moves = movesGiven ? options.Moves : 6,
-                    },
-                        Console.Error, cancel);
-                    if (options.Json)
-                        stdout.WriteLine(flow.ToJson().ToJsonString(Indented));
-                    else
-                        flow.Print(stdout);
-                    if (options.Plot is { } flowPlot)
-                    {
-                        File.WriteAllText(flowPlot, SvgPlot.Render(flow));
-                        Console.Error.WriteLine($"lab run: plot written to {flowPlot}");
-                    }
-                    return flow.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
-                }
-                finally
-                {
-                    LabTeardown.Down(RunDirectory);
-                }
-            }
-            if (scenario == "reflector")
-            {
-                try
-                {
-                    var reflector = ReflectorScenario.Run(RunDirectory, options, Console.Error, cancel);
-                    if (options.Json)
-                        stdout.WriteLine(reflector.ToJson().ToJsonString(Indented));
-                    else
-                        reflector.Print(stdout);
-                    if (options.Plot is { } reflectorPlot)
-                    {
-                        File.WriteAllText(reflectorPlot, SvgPlot.Render(reflector));
-                        Console.Error.WriteLine($"lab run: plot written to {reflectorPlot}");
-                    }
-                    return reflector.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
-                }
-                finally
-                {
-                    LabTeardown.Down(RunDirectory);
-                }
-            }
-            try
-            {
-                var report = HandoverScenario.Run(RunDirectory, options, Console.Error, cancel);
+                    }, Console.Error, cancel) is var f ? new ScenarioOutcome(f.ToJson, f.Print, () => SvgPlot.Render(f), f.Succeeded) : null!,
+                    "reflector" => ReflectorScenario.Run(RunDirectory, options, Console.Error, cancel) is var r
+                        ? new ScenarioOutcome(r.ToJson, r.Print, () => SvgPlot.Render(r), r.Succeeded) : null!,
+                    _ => HandoverScenario.Run(RunDirectory, options, Console.Error, cancel) is var h
+                        ? new ScenarioOutcome(h.ToJson, h.Print, () => SvgPlot.Render(h), h.Succeeded) : null!,
+                };
                 if (options.Json)
-                    stdout.WriteLine(report.ToJson().ToJsonString(Indented));
+                    stdout.WriteLine(outcome.Json().ToJsonString(Indented));
                 else
-                    report.Print(stdout);
+                    outcome.Print(stdout);
                 if (options.Plot is { } file)
                 {
-                    File.WriteAllText(file, SvgPlot.Render(report));
+                    File.WriteAllText(file, outcome.Svg());
                     Console.Error.WriteLine($"lab run: plot written to {file}");
                 }
-                return report.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
+                return outcome.Succeeded ? CommandLine.ExitOk : CommandLine.ExitFailure;
             }
             finally
             {
@@ -178,6 +142,9 @@ public static class LabCommand
             }
         }, cleanUpOnFailure: false);
     }
+
+    /// <summary>What `lab run` does with any scenario's report: JSON or text, the plot, the exit code.</summary>
+    private sealed record ScenarioOutcome(Func<System.Text.Json.Nodes.JsonNode> Json, Action<TextWriter> Print, Func<string> Svg, bool Succeeded);
 
     /// <summary>Runs a verb with Ctrl-C turned into cancellation; a failure becomes one line and exit 1 (130 when interrupted).</summary>
     private static int Guarded(string verb, Func<CancellationToken, int> body, bool cleanUpOnFailure = true)
