@@ -62,9 +62,16 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
             target = "mag1";
         }
         var from = Ms(origin);
+        var before = HandoverBufferFigures.Snapshot(LabPlan.Create(2, 1), CancellationToken.None);
+        var lmaBefore = LmaStatus();
         Move("mn1", target, gapMs);
         Thread.Sleep(1000);
         var end = udp.Stop(TimeSpan.FromMilliseconds(500));
+        var after = HandoverBufferFigures.Snapshot(LabPlan.Create(2, 1), CancellationToken.None);
+        var lateBefore = HandoverBufferFigures.TunnelCounter(lmaBefore, "tunnel_returned_forwarded_total");
+        var lateReturns = HandoverBufferFigures.TunnelCounter(LmaStatus(), "tunnel_returned_forwarded_total") - lateBefore;
+        output.WriteLine($"during the move: returned by the previous MAG (LMA) {after.ReturnedByMag - before.ReturnedByMag}, of which after the flush {lateReturns}, " +
+                         string.Join(", ", after.Parked.Keys.Select(m => $"{m} returned {after.ReturnedToLma[m] - before.ReturnedToLma[m]} parked {after.Parked[m] - before.Parked[m]}")));
         var stats = ArrivalStatistics.Compute(udp.SendTimes, udp.Arrivals, from, end);
         output.WriteLine($"gap {gapMs} ms: sent {stats.Sent}, received {stats.Received}, lost {stats.Lost}, duplicated {stats.Duplicated}, " +
                          $"reordered {stats.Reordered}, interruption {stats.LargestGapMs:F1} ms");
@@ -73,9 +80,30 @@ public sealed class LabBufferingSpec(LabFixture lab, ITestOutputHelper output)
         var lost = Enumerable.Range(0, sends.Count).Where(i => sends[i] >= from && sends[i] < end && !received.Contains(i)).ToList();
         if (lost.Count > 0)
             output.WriteLine($"lost (sequence@sent ms since the move began): {string.Join(' ', lost.Take(20).Select(i => $"{i}@{sends[i] - from:F0}"))}");
+        var out_of_order = ReorderedArrivals(udp.Arrivals, sends, from, end);
+        if (out_of_order.Count > 0)
+            output.WriteLine($"reordered (sequence sent→arrived ms since the move began, behind sequence): {string.Join(' ', out_of_order.Take(20))}");
         if (LmaStatus().GetProperty("buffering") is { ValueKind: JsonValueKind.Object } buffering)
             output.WriteLine($"LMA episodes (newest first): {buffering.GetProperty("episodes")}");
         return stats;
+    }
+
+    /// <summary>First arrivals of the window that came after a higher sequence number, for the log: which packets, when.</summary>
+    private static List<string> ReorderedArrivals(IReadOnlyList<Arrival> arrivals, IReadOnlyList<double> sends, double from, double end)
+    {
+        var seen = new HashSet<long>();
+        long highest = -1;
+        var result = new List<string>();
+        foreach (var a in arrivals)
+        {
+            if (!seen.Add(a.Sequence))
+                continue;
+            var inWindow = a.Sequence < sends.Count && sends[(int)a.Sequence] >= from && sends[(int)a.Sequence] < end;
+            if (inWindow && a.Sequence < highest)
+                result.Add($"{a.Sequence}:{sends[(int)a.Sequence] - from:F0}→{a.TimeMs - from:F0}<{highest}");
+            highest = Math.Max(highest, a.Sequence);
+        }
+        return result;
     }
 
     /// <summary>

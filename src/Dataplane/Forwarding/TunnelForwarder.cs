@@ -91,9 +91,16 @@ public sealed class ForwardingCounters
     }
 
     private long _returnedDropped;
+    private long _returnedForwarded;
 
     /// <summary>A returned packet the LMA could neither buffer nor forward (it would have gone back where it came from).</summary>
     public void ReturnedDropped() => Interlocked.Increment(ref _returnedDropped);
+
+    /// <summary>
+    /// A returned packet that came back after its node's binding had moved on and no buffer took it: sent straight to the
+    /// node's current MAG, behind whatever the node received since (a late return, the one way a buffered handover reorders).
+    /// </summary>
+    public void ReturnedForwarded() => Interlocked.Increment(ref _returnedForwarded);
 
     /// <summary>Uplink another node of the cluster relayed to this one (its bucket is ours), whatever became of it.</summary>
     public void RelayedIn() => Interlocked.Increment(ref _relayedIn);
@@ -120,6 +127,7 @@ public sealed class ForwardingCounters
         yield return ("tunnel_returned_from_kernel_total", "", EncapsulateDrops(ForwardingVerdict.ReturnToAnchor));
         yield return ("tunnel_returned_by_mag_total", "", DecapsulateDrops(ForwardingVerdict.Returned));
         yield return ("tunnel_returned_dropped_total", "", Interlocked.Read(ref _returnedDropped));
+        yield return ("tunnel_returned_forwarded_total", "", Interlocked.Read(ref _returnedForwarded));
         // Cluster: uplink for a bucket of another node, relayed to it; and uplink relayed here by another node.
         yield return ("tunnel_relayed_to_owner_total", "", DecapsulateDrops(ForwardingVerdict.OtherAnchor));
         yield return ("tunnel_relayed_from_peer_total", "", Interlocked.Read(ref _relayedIn));

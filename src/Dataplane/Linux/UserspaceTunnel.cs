@@ -181,6 +181,8 @@ public sealed class UserspaceTunnel : IDisposable
                     {
                         if (!_socket.TrySend(packet, current.Remote, out _))
                             counters.SendError();
+                        else
+                            counters.ReturnedForwarded();
                     }
                     else
                         counters.ReturnedDropped();
