@@ -31,7 +31,12 @@ public class LabPlanSpec
     [InlineData("pmip-t0a1b2cl", false)]
     [InlineData("pmip-bench", false)]
     [InlineData("pmip-bench-lma", false)]
-    [InlineData("pmip-lma1", false)]
+    [InlineData("pmip-lma1", true)]
+    [InlineData("pmip-lma3", true)]
+    [InlineData("pmip-core", true)]
+    [InlineData("pmip-load", true)]
+    [InlineData("pmip-lma0", false)]
+    [InlineData("pmip-corex", false)]
     [InlineData("pmip-xm1", false)]
     [InlineData("pmip-mag", false)]
     public void Down_owns_only_the_lab_namespaces(string name, bool owned) => Assert.Equal(owned, LabPlan.IsLabNamespace(name));
@@ -115,6 +120,61 @@ public sealed class LabConfigSpec : IDisposable
         LabConfigs.WriteAll(LabPlan.Create(2, 1), _dir);
         Assert.False(LmaDaemonSettings.Load(Path.Combine(_dir, "lma.conf")).FlowMobility.Enabled);
         Assert.Throws<ArgumentOutOfRangeException>(() => LabPlan.Create(1, 1, interfaces: 2));
+    }
+
+    [Fact]
+    public void A_cluster_lab_gives_every_node_its_own_address_and_store_one_shared_cluster_file_on_postgres_and_the_mags_the_shared_address()
+    {
+        var plan = LabPlan.Create(2, 2, lmas: 3, store: LabPlan.Postgres);
+        Assert.True(plan.Cluster);
+        Assert.Equal(["pmip-core", "pmip-lma1", "pmip-lma2", "pmip-lma3", "pmip-load", "pmip-mag1", "pmip-mag2", "pmip-cn", "pmip-mn1", "pmip-mn2"],
+            LabTopology.Namespaces(plan));
+        Assert.All(LabTopology.Namespaces(plan), ns => Assert.True(LabPlan.IsLabNamespace(ns), ns));
+        Assert.Equal("pmip-core", LabTopology.Hub(plan));
+        LabConfigs.WriteAll(plan, _dir, new LabBuffering(Enabled: false), "Host=/run/pmip6-lab/pg/run;Port=5432;Database=pmip6;Username=pmip6;Password=x");
+
+        Assert.False(File.Exists(Path.Combine(_dir, LabConfigs.LmaFile)));
+        var nodes = LabCluster.Nodes(plan).Select(n => LmaDaemonSettings.Load(Path.Combine(_dir, LabCluster.LmaFile(n)))).ToList();
+        Assert.All(nodes, lma =>
+        {
+            Assert.Equal(LabCluster.SharedAddress, lma.Address.ToString());
+            Assert.Equal(JournalProvider.PostgreSql, lma.Cluster.Provider);
+            Assert.Equal(3, lma.Cluster.Options.SeedNodes.Length);
+            Assert.True(lma.Cluster.IsMultiNode);
+            Assert.False(lma.Buffering.Enabled);
+            Assert.Equal(["2001:db8:1::100", "2001:db8:1::101", "2001:db8:1::102", "2001:db8:1::103", "2001:db8:ff::1:1", "2001:db8:ff::1:2"],
+                lma.AuthorizedMags.Select(a => a.ToString()).Order());
+        });
+        Assert.Equal(["10.9.1.2", "10.9.2.2", "10.9.3.2"], nodes.Select(n => n.Cluster.Options.Hostname));
+        Assert.Equal(3, nodes.Select(n => n.Store).Distinct().Count());
+        Assert.Equal(LabCluster.SharedAddress, MagDaemonSettings.Load(Path.Combine(_dir, "mag1.conf")).Lma.ToString());
+        Assert.Equal("mn7@bench.pmip6.example", nodes[0].Policies.Find("mn7@bench.pmip6.example")?.MobileNodeId); // the load generator's MNs
+
+        // The load generator's MAGs share a key with every node, the shared address as their peer.
+        var load = KeysFile.Read(Path.Combine(_dir, LabConfigs.LoadKeysFile)).Keys;
+        Assert.Equal(LabCluster.LoadMags, load.Length);
+        var atLma = nodes[0].Security.Keys!.Current;
+        Assert.All(load, key =>
+        {
+            Assert.Equal(LabCluster.SharedAddress, key.Peer.ToString());
+            Assert.Equal(key.Secret.ToArray(), atLma.Find(key.Spi)!.Secret.ToArray());
+        });
+        Assert.Equal(LabCluster.LoadMagAddresses.Order(), load.Select(k => atLma.Find(k.Spi)!.Peer.ToString()).Order());
+
+        // Routing: the core peers with each node, each node announces the shared address from the tunnel device.
+        Assert.Contains("2001:db8:c0:3::2", LabCluster.CoreBirdConfig(plan));
+        Assert.Contains(LabPlan.TunnelDevice, LabCluster.NodeBirdConfig(2));
+    }
+
+    [Theory]
+    [InlineData(2, LabPlan.Sqlite, 1, "journal")]
+    [InlineData(4, LabPlan.Postgres, 1, "LMA nodes")]
+    [InlineData(3, LabPlan.Postgres, 2, "flow mobility")]
+    [InlineData(1, "mysql", 1, "sqlite or postgres")]
+    public void A_cluster_plan_that_cannot_run_is_refused_with_the_reason(int lmas, string store, int interfaces, string reason)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => LabPlan.Create(2, 1, interfaces, lmas, store));
+        Assert.Contains(reason, e.Message);
     }
 
     [Fact]
@@ -392,6 +452,14 @@ public class LabArgumentSpec
     [InlineData("lab up --mns 51", "--mns must be an integer from 1 to 50")]
     [InlineData("lab up --mags 0", "--mags must be an integer from 1")]
     [InlineData("lab up --colour red", "unknown option --colour")]
+    [InlineData("lab up --lmas 3 --store sqlite", "--lmas 3 needs --store postgres")]
+    [InlineData("lab up --lmas 4", "--lmas must be an integer from 1 to 3")]
+    [InlineData("lab up --store mysql", "--store must be sqlite or postgres")]
+    [InlineData("lab up --lmas 3 --buffering on", "handover buffering and the Context Reflector run on a single LMA")]
+    [InlineData("lab up --lmas 2 --interfaces 2", "--interfaces 2 (flow mobility) runs on a single LMA")]
+    [InlineData("lab run --scenario failover --plot out.svg", "--plot is not available for the failover scenario")]
+    [InlineData("lab run --scenario failover --sessions 10", "--sessions must be an integer from 1000")]
+    [InlineData("lab run --scenario handover --sessions 2000", "--sessions is the failover scenario's")]
     [InlineData("lab move mn1", "missing argument <magN>")]
     [InlineData("lab move node1 mag2", "<mnK> must name a mobile node")]
     [InlineData("lab move mn1 mag2 --gap-ms -1", "--gap-ms must be an integer from 0")]

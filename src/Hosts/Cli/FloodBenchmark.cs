@@ -214,7 +214,7 @@ public static class FloodBenchmark
                 AuthenticationSettings.Default)
             : null;
 
-    private static int Sign(SignallingAuthenticator? signer, Span<byte> buffer, int length, Ipv6Address source, Ipv6Address lma)
+    internal static int Sign(SignallingAuthenticator? signer, Span<byte> buffer, int length, Ipv6Address source, Ipv6Address lma)
     {
         if (signer is null)
             return length;

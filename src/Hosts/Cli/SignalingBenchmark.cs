@@ -112,8 +112,12 @@ public static class SignalingBenchmark
         }
     }
 
+    /// <param name="LossAfter">How long a PBU may go unanswered before it counts as lost and its session may be sent again (default 5 s).</param>
     internal sealed record BenchSettings(Ipv6Address Lma, int Sessions, Ipv6Address[] Mags, long Rate, long Duration, int Window,
-        bool AgainstSelf, string? LmaHttp, string Namespace = Namespace);
+        bool AgainstSelf, string? LmaHttp, string Namespace = Namespace, TimeSpan LossAfter = default)
+    {
+        public TimeSpan LossTimeout => LossAfter > TimeSpan.Zero ? LossAfter : SignalingBenchmark.LossTimeout;
+    }
 
     private static BenchReport RunBench(BenchSettings s, DaemonsUnderTest env, CancellationToken cancel)
     {
@@ -205,12 +209,34 @@ public static class SignalingBenchmark
             _sentAt = new long[s.Sessions];
             _prefix = new Ipv6Prefix[s.Sessions];
             _registered = new bool[s.Sessions];
+            _acceptedSinceMark = new long[s.Sessions];
             var random = new Random(s.Sessions);
             for (var i = 0; i < s.Sessions; i++)
                 _sequence[i] = (ushort)random.Next(0, 0x8000);
         }
 
         public long OtherMessages => Interlocked.Read(ref _other);
+
+        // Since Mark(): when each session was first accepted again, and answers that named another prefix than the first.
+        private long _mark = long.MaxValue;
+        private readonly long[] _acceptedSinceMark;
+        private long _prefixChanges;
+
+        /// <summary>From now on, records each session's first accepted PBA (e.g. the moment an LMA node was killed).</summary>
+        public void Mark(long timestamp)
+        {
+            Array.Clear(_acceptedSinceMark);
+            Volatile.Write(ref _mark, timestamp);
+        }
+
+        /// <summary>Stopwatch timestamp of session <paramref name="session"/>'s first accepted PBA since <see cref="Mark"/>; 0 while none.</summary>
+        public long AcceptedSinceMark(int session) => Volatile.Read(ref _acceptedSinceMark[session]);
+
+        /// <summary>Accepted refreshes whose home network prefix differs from the one the session registered with (a prefix handed out again).</summary>
+        public long PrefixChanges => Interlocked.Read(ref _prefixChanges);
+
+        /// <summary>The prefix session <paramref name="session"/> registered with; null when it is not registered.</summary>
+        public Ipv6Prefix? RegisteredPrefix(int session) => _registered[session] ? _prefix[session] : null;
 
         public void StartReceivers()
         {
@@ -312,7 +338,7 @@ public static class SignalingBenchmark
         private long Sweep(long now)
         {
             long lost = 0;
-            var timeout = (long)(LossTimeout.TotalSeconds * Stopwatch.Frequency);
+            var timeout = (long)(_s.LossTimeout.TotalSeconds * Stopwatch.Frequency);
             while (_ringHead < _ringTail)
             {
                 var entry = _ring[_ringHead & (_ring.Length - 1)];
@@ -432,14 +458,19 @@ public static class SignalingBenchmark
             var stats = phase.Stats[receiver];
             stats.Latency.Record((now - _sentAt[i]) * 1_000_000 / Stopwatch.Frequency);
             stats.Status[(byte)ba.Status]++;
-            if (ba.IsAccepted && !_registered[i])
+            if (ba.IsAccepted)
             {
                 foreach (var option in ba.Options.OfType(MobilityOptionType.HomeNetworkPrefix))
                 {
-                    _prefix[i] = HomeNetworkPrefixOption.Read(option.Data);
-                    _registered[i] = true;
+                    var prefix = HomeNetworkPrefixOption.Read(option.Data);
+                    if (!_registered[i])
+                        (_prefix[i], _registered[i]) = (prefix, true);
+                    else if (prefix != _prefix[i])
+                        Interlocked.Increment(ref _prefixChanges);
                     break;
                 }
+                if (now >= Volatile.Read(ref _mark))
+                    Interlocked.CompareExchange(ref _acceptedSinceMark[i], now, 0);
             }
             Interlocked.Decrement(ref _outstanding);
         }
@@ -596,7 +627,7 @@ public static class SignalingBenchmark
         public void Print(TextWriter o)
         {
             o.WriteLine($"pmip6 bench signaling: {Settings.Sessions} sessions over {Settings.Mags.Length} MAGs against {Target}; " +
-                        $"{Pace}, at most {Settings.Window} PBUs outstanding, lost after {LossTimeout.TotalSeconds:0} s without PBA");
+                        $"{Pace}, at most {Settings.Window} PBUs outstanding, lost after {Settings.LossTimeout.TotalSeconds:0} s without PBA");
             o.WriteLine($"note: {Environment.ProcessorCount} cores shared by the LMA and the load generator" +
                         (Settings.AgainstSelf ? " (both on this machine)" : ""));
             PrintPhase(o, Registration);

@@ -180,6 +180,7 @@ public static class LmaDaemon
         {
             node = $"{settings.Cluster.Options.Hostname}:{settings.Cluster.Port}",
             seedNodes = settings.Cluster.Options.SeedNodes.ToArray(),
+            shards = state.Shards.Count,
             buckets = buckets.Length,
             bucketIds = buckets,
         };

@@ -13,7 +13,8 @@ public sealed record HttpReply(int Status, string ContentType, string Body)
 
 public sealed class AdminHttpServer : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
+    private HttpListener _listener = new();
+    private const int StartAttempts = 5;
     private readonly Func<HttpListenerRequest, Task<HttpReply>> _handle;
     private readonly Action<string> _log;
     private readonly Task _loop;
@@ -22,9 +23,27 @@ public sealed class AdminHttpServer : IAsyncDisposable
     {
         _handle = handle;
         _log = log;
-        var host = endpoint.Host;
-        _listener.Prefixes.Add($"http://{host}:{endpoint.Port}/");
-        _listener.Start(); // throws HttpListenerException (e.g. address in use): the daemon reports it and exits
+        var prefix = $"http://{endpoint.Host}:{endpoint.Port}/";
+        for (var attempt = 1; ; attempt++)
+        {
+            _listener.Prefixes.Add(prefix);
+            try
+            {
+                _listener.Start(); // throws HttpListenerException (e.g. address in use): the daemon reports it and exits
+                break;
+            }
+            catch (ArgumentNullException) when (attempt < StartAttempts)
+            {
+                // .NET's managed HttpListener accepts in its endpoint's constructor before that has made its connection table:
+                // a client already waiting in the backlog (a monitor polling /status while the daemon starts) makes Start throw
+                // ArgumentNullException. The half-made endpoint's socket closes only when finalized; then the port is free again.
+                log($"http endpoint {prefix}: a connection arrived while it opened (HttpListener start race); opening again ({attempt} of {StartAttempts - 1})");
+                _listener.Close();
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                _listener = new HttpListener();
+            }
+        }
         _loop = Task.Run(LoopAsync);
     }
 

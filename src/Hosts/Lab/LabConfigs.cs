@@ -28,21 +28,24 @@ public static class LabConfigs
     private static string KeyEntry(MagPlan mag, string peer, string secret) =>
         $"  {{ spi = {Spi(mag)}, peer = \"{peer}\", algorithm = \"hmac-sha256\", secret = \"hex:{secret}\" }}";
 
-    public static string Lma(LabPlan plan, string runDirectory, LabBuffering? buffering = null) => $$"""
+    /// <summary>The emulated MAGs' keys (pmip-load; the failover scenario's load generator signs with them).</summary>
+    public const string LoadKeysFile = "keys-load.conf";
+
+    /// <summary>The LMA's configuration; in a cluster lab node <paramref name="node"/>'s (1..N), which differs only in its store and cluster address.</summary>
+    public static string Lma(LabPlan plan, string runDirectory, LabBuffering? buffering = null, int node = 0) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.lma {
-          address = "{{LabPlan.LmaAddress}}"
+          address = "{{plan.MagsLmaAddress}}"
           device = ""
-          authorized-mags = [{{string.Join(", ", plan.MagList.Select(m => $"\"{m.Address}\""))}}]
+          authorized-mags = [{{string.Join(", ", AuthorisedMags(plan).Select(a => $"\"{a}\""))}}]
           prefix-pool = "{{LabPlan.PrefixPool}}"
           prefix-length = {{LabPlan.PrefixLength}}
           policy-file = "{{PolicyFile}}"
           max-lifetime = 1h
           heartbeat-interval = 5s
           missing-heartbeats-allowed = 3
-          store = "{{Path.Combine(runDirectory, "lma.db")}}"
+        {{(node == 0 ? $"  store = \"{Path.Combine(runDirectory, "lma.db")}\"\n  cluster-port = 0" : LabCluster.NodeLines(node, runDirectory, "  "))}}
           http = "127.0.0.1:{{LabPlan.LmaHttpPort}}"
-          cluster-port = 0
           tunnel {
             mode = "userspace"
             device = "{{LabPlan.TunnelDevice}}"
@@ -69,12 +72,12 @@ public static class LabConfigs
 
     /// <summary>The MAG's configuration; with two interfaces per node (<paramref name="interfaces"/>), MAG 2's access is a WLAN (802.11) so
     /// that the LMA sees the second interface as a new attachment at once, not a possible handover to wait for (RFC 5213 §5.4.1.3).</summary>
-    public static string Mag(MagPlan mag, string runDirectory, LabBuffering? features = null, int interfaces = 1) => $$"""
+    public static string Mag(MagPlan mag, string runDirectory, LabBuffering? features = null, int interfaces = 1, string lma = LabPlan.LmaAddress) => $$"""
         # Written by `pmip6 lab up`; removed by `pmip6 lab down`.
         pmip6.mag {
           address = "{{mag.Address}}"
           device = ""
-          lma = "{{LabPlan.LmaAddress}}"
+          lma = "{{lma}}"
           policy-file = "{{PolicyFile}}"
           access-technology = "{{(mag.Index == 2 && interfaces == 2 ? "802.11" : "802.3")}}"
           lifetime = 1h
@@ -111,25 +114,46 @@ public static class LabConfigs
             text.AppendLine($"    {{ mn-id = \"{mn.MnId}\", link-layer-ids = [{string.Join(", ", (plan.Interfaces == 2 ? new[] { mn.Mac, mn.SecondMac } : [mn.Mac]).Select(m => $"\"{m}\""))}], hnp-count = 1, max-lifetime = 1h, " +
                             $"qos {{ traffic-class = 0, downlink-kbps = {LabQosDownlinkKbps}, uplink-kbps = 0 }}" +
                             (plan.Interfaces == 2 ? $" flow-mobility-model = \"{(sharedPrefix ? "shared-prefix" : "weak-host")}\"" : "") + " }");
+        if (plan.Cluster) // the failover scenario's load generator (bench MN-IDs), registered through pmip-load's MAGs
+            text.AppendLine($"    {{ mn-id-suffix = \"{Pmip6Akka.Hosts.Cli.SignalingBenchmark.MobileNodeSuffix}\", hnp-count = 1 }}");
         text.AppendLine("  ]");
         text.AppendLine("}");
         return text.ToString();
     }
 
-    /// <summary>Writes every file into <paramref name="runDirectory"/> (which must exist).</summary>
-    public static void WriteAll(LabPlan plan, string runDirectory, LabBuffering? buffering = null)
+    /// <summary>The MAGs every LMA accepts: the lab's, and in a cluster lab also the load generator's (pmip-load).</summary>
+    public static IEnumerable<string> AuthorisedMags(LabPlan plan) =>
+        plan.MagList.Select(m => m.Address).Concat(plan.Cluster ? LabCluster.LoadMagAddresses : []);
+
+    /// <summary>Writes every file into <paramref name="runDirectory"/> (which must exist); a cluster lab needs its <paramref name="journal"/> connection string.</summary>
+    public static void WriteAll(LabPlan plan, string runDirectory, LabBuffering? buffering = null, string? journal = null)
     {
         File.WriteAllText(Path.Combine(runDirectory, PolicyFile), Policies(plan, buffering?.SharedPrefix ?? false));
-        File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory, buffering));
-        var secrets = plan.MagList.ToDictionary(m => m.Index, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        WriteSecret(Path.Combine(runDirectory, LmaKeysFile), plan.MagList.Select(m => KeyEntry(m, m.Address, secrets[m.Index])));
+        if (plan.Cluster)
+        {
+            File.WriteAllText(Path.Combine(runDirectory, LabCluster.ClusterFile),
+                LabCluster.ClusterConfig(plan, journal ?? throw new ArgumentNullException(nameof(journal), "a cluster lab's journal")));
+            foreach (var node in LabCluster.Nodes(plan))
+                File.WriteAllText(Path.Combine(runDirectory, LabCluster.LmaFile(node)), Lma(plan, runDirectory, buffering, node));
+        }
+        else
+            File.WriteAllText(Path.Combine(runDirectory, LmaFile), Lma(plan, runDirectory, buffering));
+        var mags = plan.MagList.Concat(plan.Cluster ? LoadMags : []).ToList();
+        var secrets = mags.ToDictionary(m => m.Index, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        WriteSecret(Path.Combine(runDirectory, LmaKeysFile), mags.Select(m => KeyEntry(m, m.Address, secrets[m.Index])));
         foreach (var mag in plan.MagList)
         {
-            WriteSecret(Path.Combine(runDirectory, MagKeysFile(mag.Index)), [KeyEntry(mag, LabPlan.LmaAddress, secrets[mag.Index])]);
+            WriteSecret(Path.Combine(runDirectory, MagKeysFile(mag.Index)), [KeyEntry(mag, plan.MagsLmaAddress, secrets[mag.Index])]);
             Directory.CreateDirectory(Path.Combine(runDirectory, mag.Name + "-state"));
-            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering, plan.Interfaces));
+            File.WriteAllText(Path.Combine(runDirectory, MagFile(mag.Index)), Mag(mag, runDirectory, buffering, plan.Interfaces, plan.MagsLmaAddress));
         }
+        if (plan.Cluster)
+            WriteSecret(Path.Combine(runDirectory, LoadKeysFile), LoadMags.Select(m => KeyEntry(m, plan.MagsLmaAddress, secrets[m.Index])));
     }
+
+    /// <summary>The load generator's MAGs as key owners: SPIs after the lab's MAGs' (index 100 + i).</summary>
+    private static IEnumerable<MagPlan> LoadMags =>
+        LabCluster.LoadMagAddresses.Select((a, i) => new MagPlan(100 + i, $"load{i}", LabCluster.LoadNamespace, a, "core", 0));
 
     /// <summary>A keys file created 0600 from the start (never readable by others, not even for a moment); the lab runs as root.</summary>
     private static void WriteSecret(string path, IEnumerable<string> entries)

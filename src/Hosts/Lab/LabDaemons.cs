@@ -41,11 +41,15 @@ public static class LabDaemons
     }
 
     /// <summary>Starts `pmip6 ARGS...` in <paramref name="ns"/> in the background (a helper without a config file, e.g. mn-reflector); writes and returns its pid.</summary>
-    public static int StartCommand(string runDirectory, string name, string ns, params string[] args)
+    public static int StartCommand(string runDirectory, string name, string ns, params string[] args) =>
+        StartProgram(runDirectory, name, ns, [DotnetHost, Pmip6Dll, .. args]);
+
+    /// <summary>Starts any program (e.g. BIRD in the foreground) in <paramref name="ns"/> in the background, logged like a daemon; writes and returns its pid.</summary>
+    public static int StartProgram(string runDirectory, string name, string ns, params string[] command)
     {
         var log = LabState.LogFile(runDirectory, name);
         const string script = "cd \"$1\" || exit 1; log=\"$2\"; ns=\"$3\"; shift 3; setsid ip netns exec \"$ns\" \"$@\" >>\"$log\" 2>&1 </dev/null & echo $!";
-        var result = Tool.TryRun("bash", ["-c", script, "lab", runDirectory, log, ns, DotnetHost, Pmip6Dll, .. args]);
+        var result = Tool.TryRun("bash", ["-c", script, "lab", runDirectory, log, ns, .. command]);
         if (result.ExitCode != 0 || !int.TryParse(result.Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             throw new LabFailure($"cannot start {name}: {Tool.FirstLine(result.Error)}");
         File.WriteAllText(LabState.PidFile(runDirectory, name), pid.ToString(CultureInfo.InvariantCulture));

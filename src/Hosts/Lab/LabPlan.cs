@@ -17,8 +17,20 @@ public sealed record MobileNodePlan(int Index, string Name, string Namespace, st
 }
 
 /// <param name="Interfaces">1: each node has one interface (eth0, attached at MAG 1); 2: also eth1, attached at MAG 2 at the same time (flow mobility).</param>
-public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces = 1)
+/// <param name="Lmas">LMA nodes: 1 (one daemon in pmip-lma, the transport behind it), or a cluster (pmip-lma1..N behind the core router pmip-core).</param>
+/// <param name="Store">The LMA's journal: "sqlite" (one node) or "postgres" (the cluster's, PostgreSQL started by the lab).</param>
+public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces = 1, int Lmas = 1, string Store = LabPlan.Sqlite)
 {
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+    public const int MaxLmas = 3;
+
+    /// <summary>Whether the LMA runs as a cluster (docs/LAB.md, "The cluster lab"): more than one node, or PostgreSQL as its journal.</summary>
+    public bool Cluster => Lmas > 1 || Store == Postgres;
+
+    /// <summary>The LMA address the MAGs signal to: the single LMA's, or the cluster's shared address.</summary>
+    public string MagsLmaAddress => Cluster ? LabCluster.SharedAddress : LmaAddress;
+
     public const int MaxInterfaces = 2;
     public const string SecondMnDevice = "eth1";
 
@@ -47,8 +59,16 @@ public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces =
     public const int TunnelMtu = 1460;
     public const string MnIdDomain = "@lab.pmip6";
 
-    public static LabPlan Create(int mags, int mobileNodes, int interfaces = 1)
+    public static LabPlan Create(int mags, int mobileNodes, int interfaces = 1, int lmas = 1, string store = Sqlite)
     {
+        if (lmas is < 1 or > MaxLmas)
+            throw new ArgumentOutOfRangeException(nameof(lmas), $"from 1 to {MaxLmas} LMA nodes");
+        if (store is not (Sqlite or Postgres))
+            throw new ArgumentOutOfRangeException(nameof(store), "the store is sqlite or postgres");
+        if (lmas > 1 && store == Sqlite)
+            throw new ArgumentOutOfRangeException(nameof(store), "several LMA nodes share one journal: PostgreSQL (SQLite is one process's file)");
+        if (lmas > 1 && interfaces == 2)
+            throw new ArgumentOutOfRangeException(nameof(interfaces), "flow mobility (two interfaces) runs on a single LMA in the lab");
         if (interfaces is < 1 or > MaxInterfaces)
             throw new ArgumentOutOfRangeException(nameof(interfaces), $"from 1 to {MaxInterfaces} interfaces per mobile node");
         if (interfaces == 2 && mags < 2)
@@ -57,7 +77,7 @@ public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces =
             throw new ArgumentOutOfRangeException(nameof(mags), $"from 1 to {MaxMags} MAGs");
         if (mobileNodes is < 1 or > MaxMobileNodes)
             throw new ArgumentOutOfRangeException(nameof(mobileNodes), $"from 1 to {MaxMobileNodes} mobile nodes");
-        return new LabPlan(mags, mobileNodes, interfaces);
+        return new LabPlan(mags, mobileNodes, interfaces, lmas, store);
     }
 
     /// <summary>The mobile nodes' interfaces: eth0, and eth1 with two.</summary>
@@ -88,12 +108,12 @@ public sealed partial record LabPlan(int Mags, int MobileNodes, int Interfaces =
             : null;
 
     /// <summary>
-    /// Whether a namespace belongs to the lab: pmip-lma, pmip-lma2.., pmip-magN, pmip-cn, pmip-mnK.
+    /// Whether a namespace belongs to the lab: pmip-lma, pmip-lma1.., pmip-core, pmip-load, pmip-magN, pmip-cn, pmip-mnK.
     /// Not pmip-t* (the tests') nor pmip-bench (the signalling benchmark's).
     /// </summary>
     public static bool IsLabNamespace(string name) => LabNamespacePattern().IsMatch(name);
 
-    [GeneratedRegex("^pmip-(lma([2-9]|[1-9][0-9]+)?|mag[1-9][0-9]*|cn|mn[1-9][0-9]*)$")]
+    [GeneratedRegex("^pmip-(lma([1-9][0-9]*)?|core|load|mag[1-9][0-9]*|cn|mn[1-9][0-9]*)$")]
     private static partial Regex LabNamespacePattern();
 
     /// <summary>Whether <paramref name="address"/> (text) lies inside the HNP pool.</summary>

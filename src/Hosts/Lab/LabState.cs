@@ -12,7 +12,13 @@ public sealed record LabState(int Mags, int MobileNodes, Dictionary<string, stri
 
     public static string FilePath(string runDirectory) => Path.Combine(runDirectory, "state.json");
 
-    public LabPlan Plan => new(Mags, MobileNodes, Interfaces);
+    public LabPlan Plan => new(Mags, MobileNodes, Interfaces, Lmas, Store);
+
+    /// <summary>`lab up --lmas`: LMA nodes (1 for a state file written before the option).</summary>
+    public int Lmas { get; init; } = 1;
+
+    /// <summary>`lab up --store`: the LMA's journal, sqlite or postgres.</summary>
+    public string Store { get; init; } = LabPlan.Sqlite;
 
     /// <summary>`lab up --interfaces`: 1, or 2 (each node also on mag2 through eth1); 1 for a state file written before the option.</summary>
     public int Interfaces { get; init; } = 1;

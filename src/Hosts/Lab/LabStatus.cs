@@ -12,25 +12,33 @@ public static class LabStatus
     {
         var state = LabState.Load(runDirectory);
         var plan = state.Plan;
-        var lmaStatus = DaemonHttp.TryGetJson(LabPlan.LmaNamespace, LabPlan.LmaHttpPort, "/status?limit=100000");
         var bindings = new JsonArray();
-        if (lmaStatus is { } l && l.TryGetProperty("bindings", out var b))
-            foreach (var binding in b.EnumerateArray())
-                bindings.Add(JsonNode.Parse(binding.GetRawText()));
-
-        var lmaPid = LabState.ReadPid(runDirectory, "lma");
-        var lma = new JsonObject
+        var lmas = new JsonArray();
+        var nodes = plan.Cluster
+            ? LabCluster.Nodes(plan).Select(n => (Name: LabCluster.LmaName(n), Namespace: LabCluster.LmaNamespace(n))).ToList()
+            : [("lma", LabPlan.LmaNamespace)];
+        foreach (var (name, ns) in nodes)
         {
-            ["name"] = "lma",
-            ["namespace"] = LabPlan.LmaNamespace,
-            ["address"] = LabPlan.LmaAddress,
-            ["pid"] = lmaPid,
-            ["health"] = Health(lmaPid, lmaStatus),
-            ["log"] = LabState.LogFile(runDirectory, "lma"),
-            ["counters"] = Counters(lmaStatus),
-            ["buffering"] = lmaStatus is { } ls && ls.TryGetProperty("buffering", out var buf) && buf.ValueKind == JsonValueKind.Object
-                ? JsonNode.Parse(buf.GetRawText()) : null,
-        };
+            var lmaStatus = DaemonHttp.TryGetJson(ns, LabPlan.LmaHttpPort, "/status?limit=100000");
+            // In a cluster each node's read model holds the bindings of the buckets it runs: together, every binding once.
+            if (lmaStatus is { } l && l.TryGetProperty("bindings", out var b))
+                foreach (var binding in b.EnumerateArray())
+                    bindings.Add(JsonNode.Parse(binding.GetRawText()));
+            var lmaPid = LabState.ReadPid(runDirectory, name);
+            lmas.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["namespace"] = ns,
+                ["address"] = plan.MagsLmaAddress,
+                ["pid"] = lmaPid,
+                ["health"] = Health(lmaPid, lmaStatus),
+                ["log"] = LabState.LogFile(runDirectory, name),
+                ["cluster"] = plan.Cluster ? ClusterNode(lmaStatus) : null,
+                ["counters"] = Counters(lmaStatus),
+                ["buffering"] = lmaStatus is { } ls && ls.TryGetProperty("buffering", out var buf) && buf.ValueKind == JsonValueKind.Object
+                    ? JsonNode.Parse(buf.GetRawText()) : null,
+            });
+        }
         var mags = new JsonArray();
         foreach (var mag in plan.MagList)
         {
@@ -73,12 +81,28 @@ public static class LabStatus
         }
         return new JsonObject
         {
-            ["lma"] = new JsonArray(lma),
+            ["lma"] = lmas,
+            ["store"] = plan.Store,
             ["mags"] = mags,
             ["cn"] = new JsonObject { ["namespace"] = LabPlan.CnNamespace, ["address"] = LabPlan.CnAddress },
             ["mns"] = mns,
             ["bindings"] = bindings,
             ["buffering"] = new JsonObject { ["enabled"] = state.Buffering, ["maxPacketsPerNode"] = state.BufferMaxPackets },
+        };
+    }
+
+    /// <summary>A cluster node as its /status tells it: its member address, the shards and binding buckets it runs, its bindings.</summary>
+    private static JsonObject? ClusterNode(JsonElement? status)
+    {
+        if (status is not { } s || !s.TryGetProperty("cluster", out var c) || c.ValueKind != JsonValueKind.Object)
+            return null;
+        return new JsonObject
+        {
+            ["member"] = c.TryGetProperty("node", out var node) ? node.GetString() : null,
+            ["shards"] = c.TryGetProperty("shards", out var shards) ? shards.GetInt32() : null,
+            ["buckets"] = c.TryGetProperty("buckets", out var buckets) ? buckets.GetInt32() : null,
+            ["mobileNodes"] = s.TryGetProperty("mobileNodes", out var m) ? m.GetInt32() : null,
+            ["sessions"] = s.TryGetProperty("sessions", out var sessions) ? sessions.GetInt32() : null,
         };
     }
 
@@ -106,6 +130,17 @@ public static class LabStatus
         foreach (var d in status["lma"]!.AsArray().Concat(status["mags"]!.AsArray()))
             stdout.WriteLine($"{d!["name"],-8} {d["namespace"],-12} {d["address"],-22} {d["pid"]?.ToString() ?? "-",-8} {d["health"]}");
         stdout.WriteLine($"{"cn",-8} {status["cn"]!["namespace"],-12} {status["cn"]!["address"]}");
+        var clusterNodes = status["lma"]!.AsArray().Where(d => d?["cluster"] is JsonObject).ToList();
+        if (clusterNodes.Count > 0)
+        {
+            stdout.WriteLine();
+            stdout.WriteLine($"LMA cluster on {status["store"]}: {"node",-6} {"member",-16} {"shards",6} {"buckets",8} {"bindings",9}");
+            foreach (var d in clusterNodes)
+            {
+                var c = d!["cluster"]!;
+                stdout.WriteLine($"{"",-23}{d["name"],-6} {c["member"],-16} {c["shards"],6} {c["buckets"],8} {c["sessions"],9}");
+            }
+        }
         if (status["buffering"] is JsonObject buffering)
             stdout.WriteLine($"handover buffering at the LMA: {buffering["enabled"]}{(buffering["maxPacketsPerNode"] is { } max ? $" (max {max} packets per node)" : "")}");
         stdout.WriteLine();

@@ -42,11 +42,14 @@ public static class LabTeardown
                 if (Tool.TryRun("ip", ["netns", "del", ns]).ExitCode != 0 && NetnsRunner.Exists(ns))
                     failed.Add(ns);
         }
+        // A cluster lab's PostgreSQL runs in the host namespace, from the run directory: stopped before that goes.
+        if (LabCluster.StopPostgres(runDirectory) is { } postgresError)
+            failed.Add($"PostgreSQL in {Path.Combine(runDirectory, LabCluster.PostgresDirectory)} ({postgresError})");
         var hadRunDirectory = Directory.Exists(runDirectory);
         if (hadRunDirectory)
             Directory.Delete(runDirectory, recursive: true);
         if (failed.Count > 0)
-            throw new LabFailure($"could not delete network namespace(s) {string.Join(", ", failed)} (ip netns del NAME)");
+            throw new LabFailure($"could not remove {string.Join(", ", failed)} (ip netns del NAME; scripts/postgres.sh stop DIR)");
         return new TeardownResult(pids.Count, namespaces.Count, hadRunDirectory);
     }
 }

@@ -9,15 +9,20 @@ namespace Pmip6Akka.Hosts.Lab;
 public static class LabTopology
 {
     public static IEnumerable<string> Namespaces(LabPlan plan) =>
-        [LabPlan.LmaNamespace, .. plan.MagList.Select(m => m.Namespace), LabPlan.CnNamespace, .. plan.MobileNodeList.Select(m => m.Namespace)];
+        [.. plan.Cluster ? LabCluster.Namespaces(plan) : [LabPlan.LmaNamespace], .. plan.MagList.Select(m => m.Namespace), LabPlan.CnNamespace,
+         .. plan.MobileNodeList.Select(m => m.Namespace)];
+
+    /// <summary>Where the transport bridge to the MAGs and the CN's link end: the single LMA's namespace, or the cluster's core router.</summary>
+    public static string Hub(LabPlan plan) => plan.Cluster ? LabCluster.CoreNamespace : LabPlan.LmaNamespace;
 
     /// <param name="sharedPrefix">Shared-prefix flow mobility: each node's interfaces get one interface identifier (`ip token`), so a
     /// prefix advertised on both yields the same address on both.</param>
     public static void Build(LabPlan plan, bool sharedPrefix = false)
     {
         Tool.IpBatch(null, Namespaces(plan).Select(ns => $"netns add {ns}"));
+        var hub = Hub(plan);
 
-        NetnsRunner.Sysctl(LabPlan.LmaNamespace, ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"));
+        NetnsRunner.Sysctl(hub, ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"));
         foreach (var mag in plan.MagList)
             NetnsRunner.Sysctl(mag.Namespace, ("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.conf.default.accept_dad", "0"));
         NetnsRunner.Sysctl(LabPlan.CnNamespace, ("net.ipv6.conf.default.accept_dad", "0"));
@@ -27,15 +32,15 @@ public static class LabTopology
 
         var first = LabPlan.Mag(1);
         Tool.IpBatch(null, [
-            .. plan.MagList.Select(m => $"link add name {m.LmaSideDevice} netns {LabPlan.LmaNamespace} type veth peer name lma netns {m.Namespace}"),
-            $"link add name {LabPlan.CnLmaSideDevice} netns {LabPlan.LmaNamespace} type veth peer name {LabPlan.CnDevice} netns {LabPlan.CnNamespace}",
+            .. plan.MagList.Select(m => $"link add name {m.LmaSideDevice} netns {hub} type veth peer name lma netns {m.Namespace}"),
+            $"link add name {LabPlan.CnLmaSideDevice} netns {hub} type veth peer name {LabPlan.CnDevice} netns {LabPlan.CnNamespace}",
             .. plan.MobileNodeList.Select(mn =>
                 $"link add name {mn.MagSideDevice} netns {first.Namespace} address {LabPlan.MagAccessMac} type veth peer name {LabPlan.MnDevice} netns {mn.Namespace} address {mn.Mac}"),
             .. plan.Interfaces < 2 ? [] : plan.MobileNodeList.Select(mn =>
                 $"link add name {mn.SecondMagSideDevice} netns {LabPlan.Mag(2).Namespace} address {LabPlan.MagAccessMac} type veth peer name {LabPlan.SecondMnDevice} netns {mn.Namespace} address {mn.SecondMac}"),
         ]);
 
-        Tool.IpBatch(LabPlan.LmaNamespace, [
+        Tool.IpBatch(hub, [
             "link set lo up",
             $"link add {LabPlan.TransportBridge} type bridge mcast_snooping 0",
             $"addr add {LabPlan.LmaAddress}/{LabPlan.TransportPrefixLength} dev {LabPlan.TransportBridge} nodad",
@@ -65,6 +70,8 @@ public static class LabTopology
                     ($"net.ipv6.conf.{device}.forwarding", "0"));
             Tool.IpBatch(mn.Namespace, ["link set lo up", .. plan.MnDevices.Select(d => $"link set {d} up")]);
         }
+        if (plan.Cluster)
+            LabCluster.Build(plan);
     }
 
     /// <summary>The interface identifier a shared-prefix node uses on every interface: ::5213:K.</summary>

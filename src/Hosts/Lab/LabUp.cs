@@ -62,9 +62,17 @@ public static class LabUp
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
         Directory.CreateDirectory(Path.Combine(runDirectory, "pids"));
-        LabConfigs.WriteAll(plan, runDirectory, buffering);
+        string? journal = null;
+        if (plan.Cluster)
+        {
+            progress.WriteLine("lab: starting PostgreSQL for the cluster's journal (scripts/postgres.sh; installed with apt-get when missing)");
+            journal = LabCluster.StartPostgres(runDirectory);
+        }
+        LabConfigs.WriteAll(plan, runDirectory, buffering, journal);
         var state = new LabState(plan.Mags, plan.MobileNodes, plan.MobileNodeList.ToDictionary(mn => mn.Name, _ => "mag1", StringComparer.Ordinal))
         {
+            Lmas = plan.Lmas,
+            Store = plan.Store,
             Interfaces = plan.Interfaces,
             MnReflector = buffering.RunsMnReflector(plan),
             MnModel = plan.Interfaces == 2 ? buffering.MnModel : null,
@@ -73,10 +81,14 @@ public static class LabUp
         };
         state.Save(runDirectory);
         LabTopology.Build(plan, buffering.SharedPrefix);
-        progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA (buffering {buffering.Setting})");
-
-        var lmaPid = LabDaemons.Start(runDirectory, "lma", LabPlan.LmaNamespace, "lma", Path.Combine(runDirectory, LabConfigs.LmaFile));
-        LabDaemons.AwaitReady(runDirectory, "lma", LabPlan.LmaNamespace, LabPlan.LmaHttpPort, lmaPid, DaemonStartTimeout, cancel);
+        if (plan.Cluster)
+            StartCluster(plan, runDirectory, progress, clock, cancel);
+        else
+        {
+            progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting the LMA (buffering {buffering.Setting})");
+            var lmaPid = LabDaemons.Start(runDirectory, "lma", LabPlan.LmaNamespace, "lma", Path.Combine(runDirectory, LabConfigs.LmaFile));
+            LabDaemons.AwaitReady(runDirectory, "lma", LabPlan.LmaNamespace, LabPlan.LmaHttpPort, lmaPid, DaemonStartTimeout, cancel);
+        }
         var mags = plan.MagList.Select(m => (Mag: m, Pid: LabDaemons.Start(runDirectory, m.Name, m.Namespace, "mag", Path.Combine(runDirectory, LabConfigs.MagFile(m.Index))))).ToList();
         foreach (var (mag, pid) in mags)
             LabDaemons.AwaitReady(runDirectory, mag.Name, mag.Namespace, mag.HttpPort, pid, DaemonStartTimeout, cancel);
@@ -97,6 +109,31 @@ public static class LabUp
         return state;
     }
 
+    /// <summary>BIRD in the core and every node, the LMA nodes (awaited), then until the core reaches the LMAA over every node.</summary>
+    private static void StartCluster(LabPlan plan, string runDirectory, TextWriter progress, Stopwatch clock, CancellationToken cancel)
+    {
+        progress.WriteLine($"lab: {LabTopology.Namespaces(plan).Count()} namespaces built in {clock.Elapsed.TotalSeconds:F1} s; starting BIRD and " +
+                           $"{LabCluster.Describe(plan)}");
+        LabCluster.StartRouting(plan, runDirectory);
+        var nodes = LabCluster.Nodes(plan).Select(n => (Node: n, Pid: LabDaemons.Start(runDirectory, LabCluster.LmaName(n), LabCluster.LmaNamespace(n), "lma",
+            Path.Combine(runDirectory, LabCluster.LmaFile(n))))).ToList();
+        // A node serves once the cluster has formed and its restart counter came from the journal: longer than one LMA's start.
+        foreach (var (node, pid) in nodes)
+            LabDaemons.AwaitReady(runDirectory, LabCluster.LmaName(node), LabCluster.LmaNamespace(node), LabPlan.LmaHttpPort, pid, 2 * DaemonStartTimeout, cancel);
+        var waited = Stopwatch.StartNew();
+        while (LabCluster.SharedAddressPaths() < plan.Lmas)
+        {
+            cancel.ThrowIfCancellationRequested();
+            foreach (var (node, pid) in nodes.Where(n => !LabDaemons.IsAlive(n.Pid)))
+                throw new LabFailure($"the {LabCluster.LmaName(node)} daemon exited: {LabDaemons.LastLine(runDirectory, LabCluster.LmaName(node))}");
+            if (waited.Elapsed > DaemonStartTimeout)
+                throw new LabFailure($"the core reaches {LabCluster.SharedAddress} over {LabCluster.SharedAddressPaths()} of {plan.Lmas} LMA nodes after " +
+                                     $"{DaemonStartTimeout.TotalSeconds:F0} s (BGP sessions down? see {Path.Combine(runDirectory, "logs")}/bird-*.log)");
+            Thread.Sleep(200);
+        }
+        progress.WriteLine($"lab: {plan.Lmas} LMA nodes serving, the core reaches the LMAA over all of them after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
     private static void AwaitAddresses(LabPlan plan, string runDirectory, TimeSpan timeout, CancellationToken cancel)
     {
         var waiting = plan.MobileNodeList.ToList();
@@ -114,7 +151,7 @@ public static class LabUp
             {
                 var names = string.Join(", ", waiting.Take(5).Select(mn => mn.Name)) + (waiting.Count > 5 ? $" and {waiting.Count - 5} more" : "");
                 throw new LabFailure($"{names} got no global address from {LabPlan.PrefixPool} within {timeout.TotalSeconds:F0} s " +
-                                     $"(no router advertisement with its prefix? see {LabState.LogFile(runDirectory, "mag1")} and {LabState.LogFile(runDirectory, "lma")})");
+                                     $"(no router advertisement with its prefix? see {LabState.LogFile(runDirectory, "mag1")} and {LabState.LogFile(runDirectory, plan.Cluster ? "lma1" : "lma")})");
             }
             Thread.Sleep(100);
         }

@@ -1,0 +1,281 @@
+// `pmip6 lab run --scenario failover` (issue 9): a cluster lab of 3 LMA nodes on PostgreSQL (LabCluster), N mobile
+// nodes registered through the load generator from pmip-load (the bench's MAGs, authenticated like the lab's) and the
+// lab's two real mobile nodes, each receiving 1000 UDP packets/s from the CN through the core. The load keeps refreshing
+// every binding about once a second (a PBU unanswered for 1 s is sent again). Then the node that anchors mn1 is killed
+// with SIGKILL, and the report says: when every binding answered again (each session's first accepted PBA after the
+// kill), when each real node's traffic flowed again (the end of its longest silence), and what was lost or handed out
+// again — bindings (each node's /status before and after) and prefixes (status, and every accepted refresh's HNP).
+// The lab is taken down by the caller whatever happens (LabCommand.Run's finally).
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pmip6Akka.Dataplane.Linux;
+using Pmip6Akka.Dataplane.Security;
+using Pmip6Akka.Dataplane.Wire;
+using Pmip6Akka.Hosts.Cli;
+using Pmip6Akka.Hosts.Config;
+
+namespace Pmip6Akka.Hosts.Lab;
+
+public sealed record FailoverOptions(int Sessions = FailoverScenario.DefaultSessions, int Lmas = 3)
+{
+    /// <summary>The issue's target: the real nodes' traffic flows again within this after the kill.</summary>
+    public static readonly TimeSpan TrafficTarget = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>A real mobile node's downlink across the kill.</summary>
+/// <param name="Owner">The node whose bindings held it before the kill.</param>
+/// <param name="BackMs">Since the kill, when its downlink arrived again after its longest silence; null if it never did.</param>
+public sealed record FailoverStream(string Node, string Owner, bool OwnerKilled, double LongestSilenceMs, double? BackMs, StreamStatistics Udp);
+
+public sealed record FailoverReport(
+    FailoverOptions Options, string Victim, int VictimBuckets, int VictimBindings, int BindingsBefore, int BindingsAfter, int BindingsLost,
+    int PrefixesReassigned, long RefreshPrefixChanges, double? EveryBindingBackMs, double? MedianBindingBackMs, int SessionsNeverBack,
+    IReadOnlyList<FailoverStream> Streams, int BucketsAfter, int SharedAddressPathsAfter, string RegistrationText, string? Error)
+{
+    public bool TrafficTargetMet => Streams.All(s => s.BackMs is { } back && back < FailoverOptions.TrafficTarget.TotalMilliseconds);
+
+    public bool Succeeded => Error is null && BindingsLost == 0 && PrefixesReassigned == 0 && RefreshPrefixChanges == 0 && SessionsNeverBack == 0
+                             && Streams.All(s => s.BackMs is not null);
+
+    public JsonNode ToJson() => JsonSerializer.SerializeToNode(new
+    {
+        scenario = "failover",
+        lmaNodes = Options.Lmas,
+        sessions = Options.Sessions,
+        registration = RegistrationText,
+        victim = Victim,
+        victimBuckets = VictimBuckets,
+        victimBindings = VictimBindings,
+        everyBindingBackMs = Round(EveryBindingBackMs),
+        medianBindingBackMs = Round(MedianBindingBackMs),
+        sessionsNeverBack = SessionsNeverBack,
+        bindingsBefore = BindingsBefore,
+        bindingsAfter = BindingsAfter,
+        bindingsLost = BindingsLost,
+        prefixesReassigned = PrefixesReassigned,
+        refreshPrefixChanges = RefreshPrefixChanges,
+        bucketsAfter = BucketsAfter,
+        sharedAddressPathsAfter = SharedAddressPathsAfter,
+        streams = Streams.Select(s => new
+        {
+            node = s.Node,
+            owner = s.Owner,
+            ownerKilled = s.OwnerKilled,
+            trafficBackMs = Round(s.BackMs),
+            longestSilenceMs = Round(s.LongestSilenceMs),
+            sent = s.Udp.Sent,
+            received = s.Udp.Received,
+            lost = s.Udp.Lost,
+        }),
+        trafficTargetMs = FailoverOptions.TrafficTarget.TotalMilliseconds,
+        trafficTargetMet = TrafficTargetMet,
+        succeeded = Succeeded,
+        error = Error,
+    })!;
+
+    private static double? Round(double? ms) => ms is { } v ? Math.Round(v, 1) : null;
+
+    public void Print(TextWriter o)
+    {
+        static string S(double? ms) => ms is { } v ? (v / 1000).ToString("0.00 s", CultureInfo.InvariantCulture) : "never";
+        o.WriteLine($"failover: {Options.Lmas} LMA nodes on PostgreSQL, {Options.Sessions} load-generator MNs + {Streams.Count} real MNs (1000 UDP packets/s each)");
+        o.WriteLine($"  registration: {RegistrationText}");
+        o.WriteLine($"  SIGKILL {Victim}: it ran {VictimBuckets} binding buckets with {VictimBindings} bindings");
+        o.WriteLine($"  every binding answering again: {S(EveryBindingBackMs)} after the kill (median session {S(MedianBindingBackMs)}; {SessionsNeverBack} never)");
+        foreach (var s in Streams)
+            o.WriteLine($"  {s.Node} (anchored on {s.Owner}{(s.OwnerKilled ? ", killed" : "")}): traffic back {S(s.BackMs)} after the kill, " +
+                        $"longest silence {s.LongestSilenceMs:F0} ms, {s.Udp.Lost} of {s.Udp.Sent} packets lost");
+        o.WriteLine($"  bindings: {BindingsBefore} before, {BindingsAfter} after, {BindingsLost} lost; prefixes reassigned: {PrefixesReassigned} " +
+                    $"(status), {RefreshPrefixChanges} (refresh answers)");
+        o.WriteLine($"  after: {BucketsAfter} buckets on the survivors, the core reaches the LMAA over {SharedAddressPathsAfter} nodes");
+        o.WriteLine($"  target (traffic back in < {FailoverOptions.TrafficTarget.TotalSeconds:0} s): {(TrafficTargetMet ? "met" : "NOT met")}");
+        if (Error is not null)
+            o.WriteLine($"  error: {Error}");
+        o.WriteLine(Succeeded ? "result: nothing lost, nothing reassigned" : "result: FAILED");
+    }
+}
+
+public static class FailoverScenario
+{
+    public const int DefaultSessions = 1000;
+    public const int Buckets = 1024;
+    private static readonly TimeSpan Baseline = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Observation = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    public static FailoverReport Run(string runDirectory, FailoverOptions options, TextWriter progress, CancellationToken cancel)
+    {
+        var plan = LabPlan.Create(2, 2, lmas: options.Lmas, store: LabPlan.Postgres);
+        LabUp.Run(plan, runDirectory, TimeSpan.FromSeconds(120), progress, cancel, LabBuffering.Default with { Enabled = false });
+        AwaitPlacement(plan, cancel);
+        progress.WriteLine($"lab run: every bucket placed, the core routes all {Buckets} slices; registering {options.Sessions} MNs from {LabCluster.LoadNamespace}");
+
+        var lma = Ipv6Address.Parse(LabCluster.SharedAddress);
+        var mags = LabCluster.LoadMagAddresses.Select(Ipv6Address.Parse).ToArray();
+        var signers = Signers(runDirectory, mags.Length);
+        var sockets = NetnsRunner.Run(LabCluster.LoadNamespace, () => mags.Select(mag =>
+            MobilityHeaderSocket.TryOpen(new MobilityHeaderSocketOptions { LocalAddress = mag, ReceiveTimeout = TimeSpan.FromMilliseconds(100) }, out var s, out var e)
+                ? s : throw new LabFailure($"cannot open a Mobility Header socket on {mag} in {LabCluster.LoadNamespace}: {e.Message}")).ToArray());
+        try
+        {
+            // Every session refreshed about once a second; one unanswered for a second is sent again (its owner may be dead).
+            var settings = new SignalingBenchmark.BenchSettings(lma, options.Sessions, mags, Rate: options.Sessions, Duration: 0, Window: options.Sessions,
+                AgainstSelf: false, LmaHttp: null, LossAfter: TimeSpan.FromSeconds(1));
+            using var load = new SignalingBenchmark.LoadGenerator(settings, sockets,
+                (mag, buffer, length) => FloodBenchmark.Sign(signers[mag], buffer, length, mags[mag], lma));
+            load.StartReceivers();
+            try
+            {
+                return Measure(runDirectory, plan, options, load, progress, cancel);
+            }
+            finally
+            {
+                load.StopReceivers();
+            }
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+                socket.Dispose();
+        }
+    }
+
+    private static FailoverReport Measure(string runDirectory, LabPlan plan, FailoverOptions options, SignalingBenchmark.LoadGenerator load,
+        TextWriter progress, CancellationToken cancel)
+    {
+        var registration = load.RunPhase(refresh: false, cancel);
+        var registrationText = $"{registration.Accepted} of {options.Sessions} accepted in {registration.Elapsed.TotalSeconds:F1} s " +
+                               $"({registration.StatusText}; {registration.Lost} unanswered)";
+        if (registration.Accepted < options.Sessions)
+            throw new LabFailure($"the load generator registered only {registrationText}");
+        progress.WriteLine($"lab run: {registrationText}; starting the real nodes' downlink");
+
+        var origin = Stopwatch.GetTimestamp();
+        var streams = plan.MobileNodeList.Select(mn => (Mn: mn, Udp: new UdpStream(LabPlan.CnNamespace, mn.Namespace,
+            IPAddress.Parse(NodeAddresses.InPool(mn.Namespace)[0]), 1000, origin))).ToList();
+        using var stopRefresh = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        SignalingBenchmark.PhaseResult? refreshed = null;
+        var refresher = new Thread(() => refreshed = load.RunPhase(refresh: true, stopRefresh.Token, Observation + Baseline + Settle))
+            { IsBackground = true, Name = "failover-refresh" };
+        try
+        {
+            foreach (var s in streams)
+                s.Udp.Start();
+            refresher.Start();
+            Sleep(Baseline, cancel);
+
+            var before = Bindings(LabCluster.Nodes(plan));
+            var victim = before.Where(b => b.Value.ContainsKey(plan.MobileNodeList[0].MnId)).Select(b => b.Key).SingleOrDefault();
+            if (victim == 0)
+                throw new LabFailure($"no LMA node holds {plan.MobileNodeList[0].MnId} before the kill");
+            var victimBuckets = Status(victim)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0;
+            var owners = plan.MobileNodeList.ToDictionary(mn => mn.MnId, mn => before.FirstOrDefault(b => b.Value.ContainsKey(mn.MnId)).Key);
+            var survivors = LabCluster.Nodes(plan).Where(n => n != victim).ToArray();
+            var pid = LabState.ReadPid(runDirectory, LabCluster.LmaName(victim)) ?? throw new LabFailure($"no pid file for {LabCluster.LmaName(victim)}");
+            progress.WriteLine($"lab run: SIGKILL {LabCluster.LmaName(victim)} (pid {pid}, {before[victim].Count} bindings, {victimBuckets} buckets)");
+
+            var killed = Stopwatch.GetTimestamp();
+            load.Mark(killed);
+            LabDaemons.Kill(pid);
+            var killMs = Ms(origin, killed);
+
+            // Until every session was answered again and each real node receives what the CN sends now.
+            var deadline = killed + (long)(Observation.TotalSeconds * Stopwatch.Frequency);
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var sessionsBack = Enumerable.Range(0, options.Sessions).All(i => load.AcceptedSinceMark(i) != 0);
+                var now = Ms(origin, Stopwatch.GetTimestamp());
+                var flowing = streams.All(s => s.Udp.Arrivals is { Count: > 0 } a && a[^1].TimeMs > killMs && now - a[^1].TimeMs < 100);
+                if (sessionsBack && flowing)
+                    break;
+                Thread.Sleep(100);
+            }
+            Sleep(Settle, cancel);
+            stopRefresh.Cancel();
+            refresher.Join();
+            var end = streams.Max(s => s.Udp.Stop(TimeSpan.FromMilliseconds(500)));
+
+            var backs = Enumerable.Range(0, options.Sessions).Select(load.AcceptedSinceMark).Where(t => t != 0)
+                .Select(t => Stopwatch.GetElapsedTime(killed, t).TotalMilliseconds).Order().ToList();
+            var after = Bindings(survivors);
+            var union = after.Values.SelectMany(b => b).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Select(p => p.Value).ToList());
+            var beforeUnion = before.Values.SelectMany(b => b).ToDictionary(p => p.Key, p => p.Value);
+            var lost = beforeUnion.Keys.Count(mn => !union.ContainsKey(mn));
+            var reassigned = beforeUnion.Count(p => union.TryGetValue(p.Key, out var now) && (now.Count != 1 || now[0] != p.Value));
+            var bucketsAfter = survivors.Sum(n => Status(n)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0);
+
+            return new FailoverReport(options, LabCluster.LmaName(victim), victimBuckets, before[victim].Count, beforeUnion.Count, union.Count, lost,
+                reassigned, load.PrefixChanges, backs.Count == options.Sessions ? backs[^1] : null, backs.Count > 0 ? backs[backs.Count / 2] : null,
+                options.Sessions - backs.Count,
+                [.. streams.Select(s => Stream(s.Mn, s.Udp, owners[s.Mn.MnId], victim, killMs, end))],
+                bucketsAfter, LabCluster.SharedAddressPaths(), registrationText, null);
+        }
+        finally
+        {
+            stopRefresh.Cancel();
+            if (refresher.IsAlive)
+                refresher.Join();
+            foreach (var s in streams)
+                s.Udp.Dispose();
+        }
+    }
+
+    private static FailoverStream Stream(MobileNodePlan mn, UdpStream udp, int owner, int victim, double killMs, double endMs)
+    {
+        var stats = ArrivalStatistics.Compute(udp.SendTimes, udp.Arrivals, killMs, endMs);
+        // The longest silence from the kill on; traffic is back where it ends (arrivals after it), relative to the kill.
+        double? back = stats.GapStartMs is { } start && start + stats.LargestGapMs < endMs ? Math.Max(0, start + stats.LargestGapMs - killMs) : null;
+        return new FailoverStream(mn.Name, owner == 0 ? "?" : LabCluster.LmaName(owner), owner == victim, stats.LargestGapMs, back, stats);
+    }
+
+    /// <summary>Waits until the buckets run somewhere and the core has a route for every slice (BGP converged).</summary>
+    private static void AwaitPlacement(LabPlan plan, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var placed = LabCluster.Nodes(plan).Sum(n => Status(n)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0);
+            var routed = LabCluster.SliceRoutesAtCore();
+            if (placed == Buckets && routed >= Buckets)
+                return;
+            if (clock.Elapsed > TimeSpan.FromSeconds(90))
+                throw new LabFailure($"after 90 s {placed} of {Buckets} binding buckets run on a node and the core routes {routed} slices");
+            Thread.Sleep(250);
+        }
+    }
+
+    private static JsonElement? Status(int node) =>
+        DaemonHttp.TryGetJson(LabCluster.LmaNamespace(node), LabPlan.LmaHttpPort, "/status?limit=100000");
+
+    /// <summary>Node → (MN-ID → its prefixes, joined) as each node's /status shows its bindings.</summary>
+    private static Dictionary<int, Dictionary<string, string>> Bindings(IEnumerable<int> nodes) => nodes.ToDictionary(n => n, n =>
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Status(n) is { } s && s.TryGetProperty("bindings", out var bindings))
+            foreach (var b in bindings.EnumerateArray())
+                result[b.GetProperty("mnId").GetString()!] = string.Join(' ', b.GetProperty("hnps").EnumerateArray().Select(p => p.GetString()).Order());
+        return result;
+    });
+
+    /// <summary>One authenticator per load MAG from keys-load.conf (SPIs in the order of the MAGs).</summary>
+    private static SignallingAuthenticator[] Signers(string runDirectory, int mags)
+    {
+        var keys = KeysFile.Read(Path.Combine(runDirectory, LabConfigs.LoadKeysFile)).Keys.OrderBy(k => k.Spi).ToArray();
+        if (keys.Length != mags)
+            throw new LabFailure($"{LabConfigs.LoadKeysFile} holds {keys.Length} keys for {mags} load MAGs");
+        return [.. keys.Select(k => new SignallingAuthenticator(new KeyRing([k]), AuthenticationSettings.Default))];
+    }
+
+    private static double Ms(long origin, long timestamp) => Stopwatch.GetElapsedTime(origin, timestamp).TotalMilliseconds;
+
+    private static void Sleep(TimeSpan span, CancellationToken cancel)
+    {
+        if (cancel.WaitHandle.WaitOne(span))
+            cancel.ThrowIfCancellationRequested();
+    }
+}
