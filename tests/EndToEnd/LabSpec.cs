@@ -24,7 +24,10 @@ public sealed class LabFixture : IDisposable
     public LabFixture() => Lab("down"); // a lab left by an interrupted run would block `lab up`
 
     /// <summary>Runs `pmip6 lab ARGS` (as root, in the host namespace).</summary>
-    public (int ExitCode, string Out, string Err) Lab(params string[] args)
+    public (int ExitCode, string Out, string Err) Lab(params string[] args) => Lab(TimeSpan.FromMinutes(2), args);
+
+    /// <summary>Runs `pmip6 lab ARGS`, killed after <paramref name="timeout"/> (a scenario that brings up a cluster runs longer).</summary>
+    public (int ExitCode, string Out, string Err) Lab(TimeSpan timeout, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { DaemonDomain.Pmip6Dll, "lab" }.Concat(args))
@@ -32,7 +35,7 @@ public sealed class LabFixture : IDisposable
         using var process = Process.Start(start)!;
         var err = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(120_000))
+        if (!process.WaitForExit(timeout))
             process.Kill(entireProcessTree: true);
         return (process.ExitCode, output, err.Result);
     }

@@ -35,6 +35,9 @@ public sealed record FailoverReport(
     int PrefixesReassigned, long RefreshPrefixChanges, double? EveryBindingBackMs, double? MedianBindingBackMs, int SessionsNeverBack,
     IReadOnlyList<FailoverStream> Streams, int BucketsAfter, int SharedAddressPathsAfter, string RegistrationText, string? Error)
 {
+    /// <summary>What happened after the kill, ms since it: failure detection, downing, re-homing, routing (observed or from the logs).</summary>
+    public IReadOnlyList<(double Ms, string What)> Timeline { get; init; } = [];
+
     public bool TrafficTargetMet => Streams.All(s => s.BackMs is { } back && back < FailoverOptions.TrafficTarget.TotalMilliseconds);
 
     public bool Succeeded => Error is null && BindingsLost == 0 && PrefixesReassigned == 0 && RefreshPrefixChanges == 0 && SessionsNeverBack == 0
@@ -70,6 +73,7 @@ public sealed record FailoverReport(
             received = s.Udp.Received,
             lost = s.Udp.Lost,
         }),
+        timeline = Timeline.Select(t => new { ms = Math.Round(t.Ms, 1), what = t.What }),
         trafficTargetMs = FailoverOptions.TrafficTarget.TotalMilliseconds,
         trafficTargetMet = TrafficTargetMet,
         succeeded = Succeeded,
@@ -88,6 +92,8 @@ public sealed record FailoverReport(
         foreach (var s in Streams)
             o.WriteLine($"  {s.Node} (anchored on {s.Owner}{(s.OwnerKilled ? ", killed" : "")}): traffic back {S(s.BackMs)} after the kill, " +
                         $"longest silence {s.LongestSilenceMs:F0} ms, {s.Udp.Lost} of {s.Udp.Sent} packets lost");
+        foreach (var (ms, what) in Timeline)
+            o.WriteLine($"    {S(ms),9}  {what}");
         o.WriteLine($"  bindings: {BindingsBefore} before, {BindingsAfter} after, {BindingsLost} lost; prefixes reassigned: {PrefixesReassigned} " +
                     $"(status), {RefreshPrefixChanges} (refresh answers)");
         o.WriteLine($"  after: {BucketsAfter} buckets on the survivors, the core reaches the LMAA over {SharedAddressPathsAfter} nodes");
@@ -182,11 +188,24 @@ public static class FailoverScenario
             LabDaemons.Kill(pid);
             var killMs = Ms(origin, killed);
 
-            // Until every session was answered again and each real node receives what the CN sends now.
+            // Until every session was answered again and each real node receives what the CN sends now; meanwhile when the core
+            // lost the dead node's paths, when its buckets ran on the survivors, when the core routed every slice again.
+            var killedUtc = DateTimeOffset.UtcNow;
+            var timeline = new SortedDictionary<double, string>();
+            void Mark(string what) => timeline.TryAdd(Stopwatch.GetElapsedTime(killed).TotalMilliseconds, what);
+            bool pathsGone = false, bucketsBack = false, routesBack = false, routesDropped = false;
             var deadline = killed + (long)(Observation.TotalSeconds * Stopwatch.Frequency);
             while (Stopwatch.GetTimestamp() < deadline)
             {
                 cancel.ThrowIfCancellationRequested();
+                if (!pathsGone && LabCluster.SharedAddressPaths() < plan.Lmas)
+                    { pathsGone = true; Mark("the core's route to the LMAA lost the dead node (BFD/BGP)"); }
+                var routes = LabCluster.SliceRoutesAtCore();
+                routesDropped |= routes < Buckets;
+                if (routesDropped && !routesBack && routes >= Buckets)
+                    { routesBack = true; Mark("the core routes every prefix slice again"); }
+                if (!bucketsBack && survivors.Sum(n => Status(n, 0)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0) == Buckets)
+                    { bucketsBack = true; Mark("every binding bucket runs on a survivor"); }
                 var sessionsBack = Enumerable.Range(0, options.Sessions).All(i => load.AcceptedSinceMark(i) != 0);
                 var now = Ms(origin, Stopwatch.GetTimestamp());
                 var flowing = streams.All(s => s.Udp.Arrivals is { Count: > 0 } a && a[^1].TimeMs > killMs && now - a[^1].TimeMs < 100);
@@ -195,6 +214,8 @@ public static class FailoverScenario
                 Thread.Sleep(100);
             }
             Sleep(Settle, cancel);
+            foreach (var (ms, what) in ClusterLogTimeline(runDirectory, survivors, killedUtc))
+                timeline.TryAdd(ms, what);
             stopRefresh.Cancel();
             refresher.Join();
             var end = streams.Max(s => s.Udp.Stop(TimeSpan.FromMilliseconds(500)));
@@ -212,7 +233,10 @@ public static class FailoverScenario
                 reassigned, load.PrefixChanges, backs.Count == options.Sessions ? backs[^1] : null, backs.Count > 0 ? backs[backs.Count / 2] : null,
                 options.Sessions - backs.Count,
                 [.. streams.Select(s => Stream(s.Mn, s.Udp, owners[s.Mn.MnId], victim, killMs, end))],
-                bucketsAfter, LabCluster.SharedAddressPaths(), registrationText, null);
+                bucketsAfter, LabCluster.SharedAddressPaths(), registrationText, null)
+            {
+                Timeline = [.. timeline.Select(t => (t.Key, t.Value))],
+            };
         }
         finally
         {
@@ -249,8 +273,43 @@ public static class FailoverScenario
         }
     }
 
-    private static JsonElement? Status(int node) =>
-        DaemonHttp.TryGetJson(LabCluster.LmaNamespace(node), LabPlan.LmaHttpPort, "/status?limit=100000");
+    private static JsonElement? Status(int node, int limit = 100_000) =>
+        DaemonHttp.TryGetJson(LabCluster.LmaNamespace(node), LabPlan.LmaHttpPort, $"/status?limit={limit}");
+
+    /// <summary>What the survivors' cluster logs say after the kill, first occurrence each: unreachable, the resolver's decision, removal.</summary>
+    private static IEnumerable<(double Ms, string What)> ClusterLogTimeline(string runDirectory, IEnumerable<int> survivors, DateTimeOffset killedUtc)
+    {
+        var markers = new (string Text, string What)[]
+        {
+            ("as UNREACHABLE", "a survivor marked the dead node unreachable (failure detector)"),
+            ("SBR took decision", "the split-brain resolver downed it"),
+            ("Leader is removing", "the leader removed it from the cluster"),
+        };
+        foreach (var (text, what) in markers)
+        {
+            var first = survivors.SelectMany(n => LogTimes(LabState.LogFile(runDirectory, LabCluster.LmaName(n)), text))
+                .Where(t => t >= killedUtc).Order().FirstOrDefault();
+            if (first != default)
+                yield return ((first - killedUtc).TotalMilliseconds, what);
+        }
+    }
+
+    /// <summary>The UTC times of an Akka log's lines containing <paramref name="text"/> ("[LEVEL][MM/dd/yyyy HH:mm:ss.fffZ]...").</summary>
+    private static IEnumerable<DateTimeOffset> LogTimes(string log, string text)
+    {
+        if (!File.Exists(log))
+            yield break;
+        foreach (var line in File.ReadLines(log))
+        {
+            if (!line.Contains(text, StringComparison.Ordinal))
+                continue;
+            var open = line.IndexOf("][", StringComparison.Ordinal);
+            var close = open < 0 ? -1 : line.IndexOf(']', open + 2);
+            if (close > open && DateTimeOffset.TryParseExact(line[(open + 2)..close], "MM/dd/yyyy HH:mm:ss.fffK", CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+                yield return at;
+        }
+    }
 
     /// <summary>Node → (MN-ID → its prefixes, joined) as each node's /status shows its bindings.</summary>
     private static Dictionary<int, Dictionary<string, string>> Bindings(IEnumerable<int> nodes) => nodes.ToDictionary(n => n, n =>
