@@ -35,10 +35,10 @@ public sealed class BirdConfigSpec : IDisposable
     {
         var text = Checked("lma1.conf", BirdConfig.ForLmaNode(Lma(1, BfdTiming.Default)));
         Assert.Contains("router id 10.255.0.1;", text);
-        Assert.Contains("import where net = 2001:db8:100::1/128;", text);
-        Assert.Contains("interface \"pmip6-tun\";", text);
-        // Slices of a /40 pool are /50 (1024 buckets), and only routes the daemon added (protocol 99) are learnt.
-        Assert.Contains("import where krt_source = 99 && net ~ [ 2001:db8:a000::/40{50,50} ];", text);
+        // Slices of a /40 pool are /50 (1024 buckets), and only routes the daemon added (protocol 99) are learnt: the shared
+        // address too, which the daemon routes into its tunnel device only once it serves.
+        Assert.Contains("import where krt_source = 99 && (net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{50,50} ]);", text);
+        Assert.DoesNotContain("protocol direct", text);
         Assert.Contains("export where net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{50,50} ];", text);
         Assert.Contains("local as 65001;", text);
         Assert.Contains("neighbor 2001:db8:c0:1::1 as 65000;", text);

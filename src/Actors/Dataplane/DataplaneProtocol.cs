@@ -90,6 +90,13 @@ public sealed record RemoveAccessRoute(string MobileNodeId, Pmip6Akka.Dataplane.
 public sealed record RouteSlice(int Bucket, Pmip6Akka.Dataplane.Wire.Ipv6Prefix Slice, bool Routed);
 
 /// <summary>
+/// An LMA node of a cluster serves now: the shared LMA address (already on the tunnel device, where the Mobility Header socket
+/// is bound) is also routed into the device with protocol 99, which is what the node's routing daemon announces. Until then
+/// the core sends the node nothing: a starting or joining node would lose what it cannot answer yet.
+/// </summary>
+public sealed record AnnounceSharedAddress(Ipv6Address Address);
+
+/// <summary>
 /// Tunnelled uplink another node of the cluster received for a bucket this node owns (<see cref="Pmip6Akka.Actors.Lma.RelayedUplink"/>):
 /// decapsulate it as if it had come from <see cref="From"/> (the MAG), under the same proxy-CoA check.
 /// </summary>

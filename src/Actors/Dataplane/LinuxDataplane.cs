@@ -112,6 +112,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         Receive<RemoveBinding>(RemoveBinding);
         Receive<AcceptUplink>(AcceptUplink);
         Receive<RouteSlice>(RouteSliceIntoTunnel);
+        Receive<AnnounceSharedAddress>(Announce);
         Receive<InjectUplink>(i => _resources.Tunnel?.InjectRelayed(i.Packet, i.From));
         Receive<ShapeAccessLink>(Shape);
         Receive<ShapingDone>(d =>
@@ -299,6 +300,20 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
             _log.Warning("bucket {0}: could not {1} the route of its slice {2} (dev {3})", r.Bucket, r.Routed ? "add" : "remove", r.Slice, tunnel.DeviceName);
         else if (_log.IsDebugEnabled)
             _log.Debug("bucket {0}: slice {1} {2}", r.Bucket, r.Slice, r.Routed ? "routed here" : "no longer routed here");
+    }
+
+    private void Announce(AnnounceSharedAddress a)
+    {
+        if (_resources.Routes is not { } routes || _resources.Tunnel is not { } tunnel)
+            return;
+        var index = RouteNetlink.InterfaceIndex(tunnel.DeviceName);
+        var address = new Pmip6Akka.Dataplane.Wire.Ipv6Prefix(a.Address, 128);
+        var errno = 0;
+        if (index > 0 && routes.TryAddRoute(address, index, MainTable, out errno))
+            _log.Info("serving: {0} routed into {1} (protocol 99), for the routing daemon to announce", address, tunnel.DeviceName);
+        else
+            _log.Warning("could not route the shared LMA address {0} into {1} (errno {2}): the routing daemon will not announce this node",
+                address, tunnel.DeviceName, errno);
     }
 
     private sealed record ShapingDone(ShapeAccessLink Request, string? Error);

@@ -267,11 +267,13 @@ public static class SignalingBenchmark
             var registeredList = refresh ? Enumerable.Range(0, _s.Sessions).Where(i => _registered[i]).ToArray() : [];
             if (refresh && registeredList.Length == 0)
                 return phase.Finish(0, 0, 0, refresh);
+            // Registration: every session not registered yet (all of them the first time; a second call retries the refused ones).
+            var unregistered = refresh ? [] : Enumerable.Range(0, _s.Sessions).Where(i => !_registered[i]).ToArray();
             var clock = Stopwatch.StartNew();
             var deadline = refresh ? Stopwatch.GetTimestamp() + (long)((duration?.TotalSeconds ?? _s.Duration) * Stopwatch.Frequency) : long.MaxValue;
             long sent = 0, lost = 0, sendErrors = 0;
             var cursor = 0;
-            var total = refresh ? long.MaxValue : _s.Sessions;
+            var total = refresh ? long.MaxValue : unregistered.Length;
             while (sent < total && !cancel.IsCancellationRequested)
             {
                 var now = Stopwatch.GetTimestamp();
@@ -304,7 +306,7 @@ public static class SignalingBenchmark
                     }
                     else
                     {
-                        i = (int)sent;
+                        i = unregistered[sent];
                     }
                     var seq = unchecked(++_sequence[i]);
                     var length = WritePbu(buffer, i, seq, refresh ? _prefix[i] : default, refresh);

@@ -119,6 +119,8 @@ public static class LmaDaemon
         if (settings.FlowMobility.Enabled && Warmup.RunFlows(system) != 1)
             stdout.WriteLine("pmip6 lma: WARNING the flow-move warm-up did not complete (the first flow move will be slower)");
         var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, counters, settings, restartCounter, resources));
+        if (settings.Cluster.IsMultiNode)
+            dataplane.Tell(new AnnounceSharedAddress(settings.Address)); // from now on the core may send this node traffic
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
                          (settings.Http is { } h ? $", http {h.Authority}" : ""));
         stdout.Flush();

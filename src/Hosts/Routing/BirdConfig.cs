@@ -52,16 +52,12 @@ public static class BirdConfig
             throw new ArgumentException($"tunnel device '{r.TunnelDevice}' is not an interface name", nameof(r));
         var b = Header("LMA node", r.RouterId);
         b.Append($$"""
-            # The shared LMA address, on the tunnel device the LMA daemon creates (and takes with it when it dies).
-            protocol direct lmaa {
-              ipv6 { import where net = {{r.SharedAddress}}/128; };
-              interface "{{r.TunnelDevice}}";
-            }
-
-            # Prefix slices the LMA's binding buckets route into the tunnel device (kernel protocol {{RouteNetlink.RTPROT_PMIP6}}).
+            # Routes the LMA daemon adds into its tunnel device "{{r.TunnelDevice}}" (kernel protocol {{RouteNetlink.RTPROT_PMIP6}}), which go with
+            # the device when the daemon dies: the shared LMA address once the node serves (not while it starts or joins,
+            # when it could not answer what the core would send it), and the prefix slices of the binding buckets it runs.
             protocol kernel slices {
               ipv6 {
-                import where krt_source = {{RouteNetlink.RTPROT_PMIP6}} && {{SliceFilter(r.Pool, r.PrefixLength)}};
+                import where krt_source = {{RouteNetlink.RTPROT_PMIP6}} && (net = {{r.SharedAddress}}/128 || {{SliceFilter(r.Pool, r.PrefixLength)}});
                 export none;
               };
               learn;
