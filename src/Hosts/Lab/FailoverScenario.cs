@@ -5,7 +5,8 @@
 // with SIGKILL, and the report says: when every binding answered again (each session's first accepted PBA after the
 // kill), when each real node's traffic flowed again (the end of its longest silence), and what was lost or handed out
 // again — bindings (each node's /status before and after) and prefixes (status, and every accepted refresh's HNP).
-// The lab is taken down by the caller whatever happens (LabCommand.Run's finally).
+// Then the killed node starts again and rejoins under the same load: when it serves, when the coordinator hands it buckets,
+// and whether any session was dropped meanwhile. The lab is taken down by the caller whatever happens (LabCommand.Run's finally).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -327,7 +328,7 @@ public static class FailoverScenario
 
     /// <summary>
     /// The killed node starts again with its configuration and joins; the coordinator hands it shards (every 10 s a few) while
-    /// the load keeps refreshing every binding. Measured until it has run buckets for 5 s (at most 60 s).
+    /// the load keeps refreshing every binding. Measured until it has run buckets for 5 s (at most 90 s).
     /// </summary>
     private static RejoinFigures Rejoin(string runDirectory, LabPlan plan, int node, SignalingBenchmark.LoadGenerator load, TextWriter progress,
         CancellationToken cancel)
@@ -346,7 +347,7 @@ public static class FailoverScenario
             var pid = LabDaemons.Start(runDirectory, name, ns, "lma", Path.Combine(runDirectory, LabCluster.LmaFile(node)));
             LabDaemons.AwaitReady(runDirectory, name, ns, LabPlan.LmaHttpPort, pid, TimeSpan.FromSeconds(120), cancel);
             serving = Since();
-            while (Since() < 60_000 && (firstBucket is not { } first || Since() - first < 5_000))
+            while (Since() < 90_000 && (firstBucket is not { } first || Since() - first < 5_000))
             {
                 cancel.ThrowIfCancellationRequested();
                 buckets = Status(node, 0)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0;
