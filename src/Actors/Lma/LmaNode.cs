@@ -17,6 +17,12 @@ public sealed record LmaNodeSettings(Ipv6Address Address, LmaAdmissionSettings A
 {
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
     public int MissingHeartbeatsAllowed { get; init; } = 3;
+    /// <summary>
+    /// Whether this LMA sends heartbeat requests to its MAGs (RFC 5847 §3.2 lets either end). Off on a node of a cluster: the
+    /// MAG's answers go to the shared LMA address, so to whichever node the core's ECMP picks, and every other node would
+    /// report healthy MAGs unreachable. The node still answers every MAG's requests, which is how a MAG detects a dead anchor.
+    /// </summary>
+    public bool InitiatesHeartbeats { get; init; } = true;
     /// <summary>Limits on a context carried in a de-registration (Context Reflector).</summary>
     public ContextLimits ContextLimits { get; init; } = ContextLimits.Default;
     /// <summary>The receive thread's bound on waiting messages: each one taken off the mailbox gives its place back.</summary>
@@ -69,7 +75,8 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _dataplane.Tell(new RegisterEndpoint(_settings.Address));
-        Timers.StartPeriodicTimer("heartbeat", new HeartbeatMonitor.HeartbeatDue(), _settings.HeartbeatInterval);
+        if (_settings.InitiatesHeartbeats)
+            Timers.StartPeriodicTimer("heartbeat", new HeartbeatMonitor.HeartbeatDue(), _settings.HeartbeatInterval);
     }
 
     private void OnMessage(MobilityMessageReceived received)

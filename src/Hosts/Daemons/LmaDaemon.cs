@@ -110,6 +110,7 @@ public static class LmaDaemon
         {
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
+            InitiatesHeartbeats = !settings.Cluster.IsMultiNode, // answers return to whichever node ECMP picks (LmaNodeSettings)
             ReceiveQueue = resources.ReceiveQueue,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 

@@ -74,11 +74,12 @@ public sealed class Domain
         Lma = StartLma();
     }
 
-    public IActorRef StartLma()
+    public IActorRef StartLma(bool initiatesHeartbeats = true)
     {
         var settings = new LmaNodeSettings(LmaAddress, new LmaAdmissionSettings([Mag1Address, Mag2Address]), _lmaRestartCounter++)
         {
             HeartbeatInterval = HeartbeatInterval,
+            InitiatesHeartbeats = initiatesHeartbeats,
         };
         Lma = _system.ActorOf(LmaNode.Props(settings, Policies, LmaDataplane, Bindings, LmaCounters));
         if (_lmaRestartCounter == 2) // a restarted LMA takes over the same address: no new endpoint
