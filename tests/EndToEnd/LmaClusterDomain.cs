@@ -304,6 +304,9 @@ public sealed class LmaClusterDomain : IDisposable
         NetworkNamespaces.Ip(protocol is null ? ["-n", ns, "-6", "route", "show"] : ["-n", ns, "-6", "route", "show", "proto", protocol])
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>The prefix-slice routes a node's buckets added (protocol 99), without the shared address's, which the node adds once it serves.</summary>
+    public static string[] SliceRoutes(string ns) => [.. Routes(ns, "99").Where(r => !r.StartsWith($"{SharedAddress} ", StringComparison.Ordinal))];
+
     /// <summary>The next hops of the core's route to the shared LMA address (one per live node announcing it).</summary>
     public static int LmaaPaths()
     {

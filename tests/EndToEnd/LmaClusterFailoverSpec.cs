@@ -34,9 +34,11 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         Assert.Equal(BindingBuckets.Count, buckets.Values.SelectMany(b => b).Distinct().Count());
         Assert.All(nodes, n => Assert.NotEmpty(buckets[n]));
         output.WriteLine($"buckets per node: {string.Join(", ", nodes.Select(n => $"lma{n} {buckets[n].Length}"))}");
-        DaemonDomain.Eventually(() => Assert.All(nodes, n => Assert.Equal(buckets[n].Length, LmaClusterDomain.Routes(LmaClusterDomain.Lma(n), "99").Length)),
+        DaemonDomain.Eventually(() => Assert.All(nodes, n => Assert.Equal(buckets[n].Length, LmaClusterDomain.SliceRoutes(LmaClusterDomain.Lma(n)).Length)),
             TimeSpan.FromSeconds(10));
-        Assert.All(nodes, n => Assert.DoesNotContain(LmaClusterDomain.Routes(LmaClusterDomain.Lma(n), "99"), r => r.StartsWith(LmaClusterDomain.Pool.ToString())));
+        // Each node announces the shared address only once it serves: its protocol-99 route into the tunnel device.
+        Assert.All(nodes, n => Assert.Contains(LmaClusterDomain.Routes(LmaClusterDomain.Lma(n), "99"), r => r.StartsWith($"{LmaClusterDomain.SharedAddress} dev pmip6-tun")));
+        Assert.All(nodes, n => Assert.DoesNotContain(LmaClusterDomain.SliceRoutes(LmaClusterDomain.Lma(n)), r => r.StartsWith(LmaClusterDomain.Pool.ToString())));
         var counters = nodes.Select(n => cluster.LmaStatus(n).GetProperty("restartCounter").GetUInt32()).Distinct().ToArray();
         Assert.Single(counters);
 
@@ -141,7 +143,7 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         // The dead node's slices are routed by the survivors now, and the core reaches the LMAA over the two left.
         DaemonDomain.Eventually(() =>
         {
-            Assert.Equal(BindingBuckets.Count, survivors.Sum(n => LmaClusterDomain.Routes(LmaClusterDomain.Lma(n), "99").Length));
+            Assert.Equal(BindingBuckets.Count, survivors.Sum(n => LmaClusterDomain.SliceRoutes(LmaClusterDomain.Lma(n)).Length));
             Assert.Equal(2, LmaClusterDomain.LmaaPaths());
         }, TimeSpan.FromSeconds(10));
         // The MAG kept every registration and never saw the LMA's restart counter change (it is the cluster's, in the journal).
