@@ -71,6 +71,11 @@ public static class LmaDaemon
             throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {store}: {e.GetBaseException().Message}");
         }
 
+        // The buckets answer through this sender, without a hop through the dataplane actor, unless the signalling is
+        // authenticated (the SignallingGuard then protects every message it sends, one at a time).
+        var sender = new MobilityHeaderSender(resources.MobilityHeader, counters, Logging.GetLogger(system, "pmip6.lma.mh-send"));
+        resources = resources with { Sender = sender };
+        var direct = settings.Security.Keys is null ? new DirectSignalling(sender, DataplaneForwards: resources.Tunnel is not null || resources.Buffering is not null) : null;
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
             settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
@@ -85,7 +90,7 @@ public static class LmaDaemon
             Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
         };
         var region = await ClusterSharding.Get(system).StartAsync("binding",
-            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
+            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
         // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
         var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
