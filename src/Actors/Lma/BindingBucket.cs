@@ -112,6 +112,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
     private readonly DirectSignalling? _direct;
+    private readonly LocalBucketDirectory? _directory;
     private readonly PrefixPoolState _pool;
     private readonly int _bucket;
     private readonly Ipv6Prefix _slice;
@@ -138,11 +139,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     public override string PersistenceId { get; }
 
     public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null,
-        DirectSignalling? direct = null)
+        DirectSignalling? direct = null, LocalBucketDirectory? directory = null)
     {
         _settings = settings;
         _dataplane = dataplane;
         _direct = direct;
+        _directory = directory;
         _bucket = int.Parse(bucketId);
         _slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, _bucket)
             ?? throw new ArgumentException($"prefix pool {settings.PrefixPool} holds fewer than {BindingBuckets.Count} /{settings.PrefixLength} prefixes");
@@ -209,8 +211,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     }
 
     public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null,
-        DirectSignalling? direct = null) =>
-        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters, direct));
+        DirectSignalling? direct = null, LocalBucketDirectory? directory = null) =>
+        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters, direct, directory));
 
     private BindingState State(string mn) => _states.TryGetValue(mn, out var state) ? state : BindingState.Empty(mn);
 
@@ -230,6 +232,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        _directory?.Leave(_bucket, Self);
         // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
         foreach (var mn in _states.Keys)
             _index?.Tell(new BindingChanged(mn, []));
@@ -265,6 +268,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         // Last: downlink is drawn to this node once its bindings are installed.
         if (_settings.RoutesSlice)
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
+        _directory?.Enter(_bucket, Self);
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer, bool forwarded)

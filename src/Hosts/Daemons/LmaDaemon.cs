@@ -89,8 +89,10 @@ public static class LmaDaemon
             Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery,
             Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
         };
+        // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
+        var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
         var region = await ClusterSharding.Get(system).StartAsync("binding",
-            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct),
+            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct, buckets),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
         // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
         var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
@@ -116,6 +118,7 @@ public static class LmaDaemon
             HeartbeatInterval = settings.HeartbeatInterval,
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
             ReceiveQueue = resources.ReceiveQueue,
+            Buckets = buckets,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         using var lossNetlink = StartMoveOnLoss(system, settings, resources.Tunnel, index, lma, counters, stdout);
