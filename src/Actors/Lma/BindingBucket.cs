@@ -91,9 +91,9 @@ public static class BindingBuckets
 
 /// <summary>
 /// How a bucket may answer without a hop through the dataplane actor: <see cref="Sender"/> puts a message on the wire from
-/// the bucket's thread. <see cref="DataplaneForwards"/>: the node's dataplane forwards the MNs' traffic (a tunnel), so a
-/// message that follows a forwarding change (a new binding, a handover, a revocation) still goes through the dataplane
-/// actor, after the change; false (a signalling-only node) sends everything directly.
+/// the bucket's thread. <see cref="DataplaneForwards"/>: the node's dataplane forwards the MNs' traffic (the userspace
+/// tunnel), so a message that follows a forwarding change (a new binding, a handover, a revocation) still goes through
+/// the dataplane actor, after the change; false (no tunnel in this process) sends everything directly.
 /// </summary>
 public sealed record DirectSignalling(IMobilityMessageSender Sender, bool DataplaneForwards);
 

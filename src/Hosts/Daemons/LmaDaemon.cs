@@ -75,7 +75,10 @@ public static class LmaDaemon
         // authenticated (the SignallingGuard then protects every message it sends, one at a time).
         var sender = new MobilityHeaderSender(resources.MobilityHeader, counters, Logging.GetLogger(system, "pmip6.lma.mh-send"));
         resources = resources with { Sender = sender };
-        var direct = settings.Security.Keys is null ? new DirectSignalling(sender, DataplaneForwards: resources.Tunnel is not null || resources.Buffering is not null) : null;
+        // Only the userspace tunnel must hold a binding before its PBA leaves (the MAG's uplink follows the PBA at once);
+        // handover buffering releases what it held on the same InstallBinding, and the PBA reaching the MAG no later than
+        // the released packets is the better order there.
+        var direct = settings.Security.Keys is null ? new DirectSignalling(sender, DataplaneForwards: resources.Tunnel is not null) : null;
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
             settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
