@@ -155,6 +155,65 @@ public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_write_is_answered_in_order_with_each_event_returned_to_its_own_sender()
+    {
+        var firstSender = CreateTestProbe().Ref;
+        var writes = new List<IPersistentEnvelope>
+        {
+            new AtomicWrite(new Persistent("e-1", 1, _pid, "", false, firstSender, "writer-1")),
+            new AtomicWrite(ImmutableList.Create<IPersistentRepresentation>(Event(2), Event(3))),
+        };
+        _journal.Tell(new WriteMessages(writes, TestActor, 7));
+        ExpectMsg<WriteMessagesSuccessful>(Timeout);
+        var first = ExpectMsg<WriteMessageSuccess>(Timeout);
+        Assert.Equal((1L, 7), (first.Persistent.SequenceNr, first.ActorInstanceId));
+        Assert.Equal(firstSender, LastSender);
+        Assert.Equal(2, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        Assert.Equal(3, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        Assert.Equal([1, 2, 3], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+    }
+
+    /// <summary>Persists each string asynchronously and defers a marker behind it; reports each handler as it runs.</summary>
+    private sealed class Deferrer : ReceivePersistentActor
+    {
+        public override string PersistenceId { get; }
+
+        public Deferrer(string persistenceId, IActorRef report)
+        {
+            PersistenceId = persistenceId;
+            Command<string>(text =>
+            {
+                PersistAsync(text, e => report.Tell("persisted " + e));
+                DeferAsync("after " + text, d => report.Tell(d));
+            });
+        }
+    }
+
+    [Fact]
+    public void A_deferred_message_is_handled_after_the_events_persisted_before_it()
+    {
+        var deferrer = Sys.ActorOf(Props.Create(() => new Deferrer(_pid, TestActor)));
+        deferrer.Tell("a");
+        deferrer.Tell("b");
+        Assert.Equal(["persisted a", "after a", "persisted b", "after b"],
+            new[] { ExpectMsg<string>(Timeout), ExpectMsg<string>(Timeout), ExpectMsg<string>(Timeout), ExpectMsg<string>(Timeout) });
+    }
+
+    [Fact]
+    public void A_write_the_store_refuses_fails_every_event_of_it_and_leaves_the_journal_as_it_was()
+    {
+        Write(1, 2);
+        var writes = new List<IPersistentEnvelope> { new AtomicWrite(Event(3)), new AtomicWrite(Event(2)) }; // 2 exists already
+        _journal.Tell(new WriteMessages(writes, TestActor, 1));
+        var failed = ExpectMsg<WriteMessagesFailed>(Timeout);
+        Assert.Equal(2, failed.WriteCount);
+        Assert.IsType<SqliteException>(failed.Cause);
+        Assert.Equal(3, ExpectMsg<WriteMessageFailure>(Timeout).Persistent.SequenceNr);
+        Assert.Equal(2, ExpectMsg<WriteMessageFailure>(Timeout).Persistent.SequenceNr);
+        Assert.Equal([1, 2], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+    }
+
+    [Fact]
     public async Task A_failing_write_grouped_with_others_in_one_commit_fails_alone()
     {
         var path = Path.Combine(Db.Dir, "group-" + Guid.NewGuid().ToString("N") + ".db");

@@ -52,10 +52,17 @@ public sealed record LinuxDataplaneResources(MobilityHeaderSocket MobilityHeader
     public Pmip6Akka.Dataplane.Security.SignallingAuthenticator? Authenticator { get; init; }
     /// <summary>A PM QoS CPU wake-up latency request held for the node's life (tunnel.cpu-latency-limit).</summary>
     public CpuLatencyRequest? CpuLatency { get; init; }
+    /// <summary>
+    /// The thread-safe sender over <see cref="MobilityHeader"/> that the daemon hands to actors which answer without a
+    /// hop through the dataplane actor (the LMA's buckets); the dataplane actor sends through it too and closes it before
+    /// the socket. Null: the dataplane actor makes its own.
+    /// </summary>
+    public MobilityHeaderSender? Sender { get; init; }
 
     /// <summary>Closes everything (for a start-up that fails before the dataplane actor takes them over).</summary>
     public void Dispose()
     {
+        Sender?.Close();
         Buffering?.Dispose();
         Tunnel?.Dispose();
         CpuLatency?.Dispose();
@@ -75,11 +82,11 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
 
     private readonly LinuxDataplaneResources _resources;
     private readonly MobilityHeaderSocket _socket;
+    private readonly MobilityHeaderSender _sender;
     private readonly Counters _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _endpoint = ActorRefs.Nobody;
     private IActorRef _access = ActorRefs.Nobody;
-    private readonly Dictionary<(Ipv6Address, int), DateTime> _lastWarning = new();
     private readonly Dictionary<string, DateTime> _lastRouteWarning = new(StringComparer.Ordinal);
     private readonly HashSet<int> _accessLinks = [];
     // What this node programmed into the kernel for its MNs (prefix -> access link), withdrawn at shutdown.
@@ -102,6 +109,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         _resources = resources;
         _socket = resources.MobilityHeader;
         _counters = counters;
+        _sender = resources.Sender ?? new MobilityHeaderSender(_socket, counters, _log);
         Receive<RegisterEndpoint>(r =>
         {
             _endpoint = Sender;
@@ -180,6 +188,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 routes.TryDeleteSourceRule(prefix, access.UplinkTable, access.RulePriority, out _);
                 routes.TryDeleteRoute(prefix, ifIndex, MainTable, out _);
             }
+        _sender.Close();
         _resources.Dispose();
     }
 
@@ -192,23 +201,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
 
     // ---- signalling ----
 
-    private void SendMobility(SendMobilityMessage m)
-    {
-        if (_socket.TrySend(m.Message, m.Destination, m.Source, out var errno))
-        {
-            _counters.Increment("mh_sent_total");
-            return;
-        }
-        _counters.Increment("mh_send_errors_total", "errno", Errno.Name(errno));
-        // One warning per destination and error per minute; the counter has every one.
-        var key = (m.Destination, errno);
-        var now = DateTime.UtcNow;
-        if (!_lastWarning.TryGetValue(key, out var last) || now - last > TimeSpan.FromMinutes(1))
-        {
-            _lastWarning[key] = now;
-            _log.Warning("sending to {0} failed: {1} (further failures like it counted, logged at most once a minute)", m.Destination, Errno.Describe(errno));
-        }
-    }
+    private void SendMobility(SendMobilityMessage m) => _sender.Send(m.Message, m.Source, m.Destination);
 
     private void ReceiveMobility(IActorRef self)
     {

@@ -168,7 +168,7 @@ public sealed partial class BindingBucket
                             string.Join(",", send.Message.Prefixes), send.Message.Sequence);
                     else
                         _log.Warning("{0}: no Flow Mobility Acknowledgement from {1}; sending again (attempt {2})", mn, send.Mag, send.Attempt);
-                    _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, send.Mag));
+                    SendMobility(length, send.Mag, afterDataplaneChange: true);
                     break;
                 case FlowEffect.AnnouncementFailed failed:
                     _counters?.Increment("flow_mobility_initiates_failed_total", "status", failed.Status is { } st ? ((byte)st).ToString() : "no-answer");

@@ -89,6 +89,14 @@ public static class BindingBuckets
     }
 }
 
+/// <summary>
+/// How a bucket may answer without a hop through the dataplane actor: <see cref="Sender"/> puts a message on the wire from
+/// the bucket's thread. <see cref="DataplaneForwards"/>: the node's dataplane forwards the MNs' traffic (the userspace
+/// tunnel), so a message that follows a forwarding change (a new binding, a handover, a revocation) still goes through
+/// the dataplane actor, after the change; false (no tunnel in this process) sends everything directly.
+/// </summary>
+public sealed record DirectSignalling(IMobilityMessageSender Sender, bool DataplaneForwards);
+
 public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 {
     private sealed record ExpiryDue;
@@ -103,6 +111,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private const string FlowsTimer = "flows";
     private readonly BindingEntitySettings _settings;
     private readonly IActorRef _dataplane;
+    private readonly DirectSignalling? _direct;
+    private readonly LocalBucketDirectory? _directory;
     private readonly PrefixPoolState _pool;
     private readonly int _bucket;
     private readonly Ipv6Prefix _slice;
@@ -128,10 +138,13 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId { get; }
 
-    public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null)
+    public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null,
+        DirectSignalling? direct = null, LocalBucketDirectory? directory = null)
     {
         _settings = settings;
         _dataplane = dataplane;
+        _direct = direct;
+        _directory = directory;
         _bucket = int.Parse(bucketId);
         _slice = BindingBuckets.Slice(settings.PrefixPool, settings.PrefixLength, _bucket)
             ?? throw new ArgumentException($"prefix pool {settings.PrefixPool} holds fewer than {BindingBuckets.Count} /{settings.PrefixLength} prefixes");
@@ -197,8 +210,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(f => _log.Warning("snapshot cleanup of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
 
-    public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null) =>
-        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters));
+    public static Props Props(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null,
+        DirectSignalling? direct = null, LocalBucketDirectory? directory = null) =>
+        Akka.Actor.Props.Create(() => new BindingBucket(bucketId, settings, dataplane, index, counters, direct, directory));
 
     private BindingState State(string mn) => _states.TryGetValue(mn, out var state) ? state : BindingState.Empty(mn);
 
@@ -218,6 +232,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        _directory?.Leave(_bucket, Self);
         // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
         foreach (var mn in _states.Keys)
             _index?.Tell(new BindingChanged(mn, []));
@@ -253,6 +268,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         // Last: downlink is drawn to this node once its bindings are installed.
         if (_settings.RoutesSlice)
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
+        _directory?.Enter(_bucket, Self);
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer, bool forwarded)
@@ -305,7 +321,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 if (accept.Events.IsEmpty)
                     SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded);
                 else
-                    Persist(accept.Events, () => SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded));
+                    Persist(accept.Events, changedForwarding => SendPba(accept.Reply, request.ReceivedAtTimestamp, forwarded, changedForwarding));
                 break;
         }
         if (outcome is { Effects.IsEmpty: false })
@@ -378,7 +394,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                         _log.Info("{0}: de-registration carried a context ({1} items); reflecting it to next MAG {2}", mn, send.Message.Context.Length, send.NextMag);
                     else
                         _log.Warning("{0}: no Context Reflection Acknowledgement from {1}; sending again (attempt {2})", mn, send.NextMag, send.Attempt);
-                    _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, send.NextMag));
+                    SendMobility(length, send.NextMag, afterDataplaneChange: true);
                     break;
                 case ReflectorEffect.SetDownlink set:
                     if (Reflector(mn).EntryFor(set.SessionId) is { } entry)
@@ -442,19 +458,25 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         _ => reason.ToString(),
     };
 
+    private void Persist(ImmutableArray<IBindingEvent> events, Action after) => Persist(events, _ => after());
+
     /// <summary>
     /// Applies the events to the MN's state at once (later messages for the same MN decide on it) and
     /// runs <paramref name="after"/> — the reply — only once the journal has them (PersistAllAsync:
-    /// many MNs' writes are in flight together and the journal batches them).
+    /// many MNs' writes are in flight together and the journal batches them). Its argument: whether the events told the
+    /// dataplane to change how it forwards (anything but a refresh from the serving MAG), so a reply must follow them.
     /// </summary>
-    private void Persist(ImmutableArray<IBindingEvent> events, Action after)
+    private void Persist(ImmutableArray<IBindingEvent> events, Action<bool> after)
     {
         if (events.IsEmpty)
         {
-            after();
+            after(false);
             return;
         }
         events = events.AddRange(FollowFlows(events));
+        var changedForwarding = false;
+        foreach (var e in events)
+            changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
         foreach (var e in events)
             Fold(e);
         foreach (var e in events)
@@ -474,7 +496,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             _unconfirmed--;
             if (--remaining > 0) return;
-            after();
+            after(changedForwarding);
             ReconcileFlows(mn); // after the PBA: a MAG hears of the MN's other prefixes once it knows its own
             _eventsSinceSnapshot += events.Length;
             // Snapshot only a state the journal fully holds: with writes in flight the state already
@@ -593,7 +615,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     /// from the shared address (no second hop back); the time since reception, taken on the receiving node's monotonic clock,
     /// is also observed apart (pbu_processing_forwarded_seconds: comparable only while the nodes share a host, as in the specs).
     /// </param>
-    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt, bool forwarded)
+    private void SendPba(ProxyBindingAcknowledgement pba, long receivedAt, bool forwarded, bool afterDataplaneChange = false)
     {
         _counters?.Increment("pba_sent_total", "status", ((byte)pba.Status).ToString());
         if (receivedAt != 0)
@@ -608,7 +630,20 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             _log.Error("PBA for {0} does not fit a Mobility Header; not sent", pba.MobileNodeId);
             return;
         }
-        _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, pba.ProxyCoa));
+        SendMobility(length, pba.ProxyCoa, afterDataplaneChange);
+    }
+
+    /// <summary>
+    /// Sends the message in <see cref="_buffer"/>: straight onto the socket when the node handed out a sender and nothing the
+    /// dataplane was just told must take effect first (or its dataplane forwards nothing), else through the dataplane
+    /// actor, whose mailbox keeps it behind the changes told before it (a PBA never overtakes the route it announces).
+    /// </summary>
+    private void SendMobility(int length, Ipv6Address destination, bool afterDataplaneChange)
+    {
+        if (_direct is { } direct && (!afterDataplaneChange || !direct.DataplaneForwards))
+            direct.Sender.Send(_buffer.AsSpan(0, length), _settings.LmaAddress, destination);
+        else
+            _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, destination));
     }
 
     private void SendBri(string mn, ushort sequence, Ipv6Address mag, ImmutableArray<Ipv6Prefix> prefixes, RevocationTrigger trigger, int attempt)
@@ -619,7 +654,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             w.HomeNetworkPrefix(prefix);
         if (!w.TryFinish(out var length))
             return;
-        _dataplane.Tell(new SendMobilityMessage(_buffer[..length], _settings.LmaAddress, mag));
+        SendMobility(length, mag, afterDataplaneChange: true);
         if (attempt < _settings.BriMaxRetransmissions)
             Timers.StartSingleTimer(BriTimerKey(sequence), new BriDue(mn, sequence, mag, attempt + 1, prefixes, trigger),
                 _settings.InitialBriTimeout * (1 << attempt));

@@ -27,6 +27,8 @@ public sealed record LmaNodeSettings(Ipv6Address Address, LmaAdmissionSettings A
     public ContextLimits ContextLimits { get; init; } = ContextLimits.Default;
     /// <summary>The receive thread's bound on waiting messages: each one taken off the mailbox gives its place back.</summary>
     public Pmip6Akka.Dataplane.Security.ReceiveQueueBound? ReceiveQueue { get; init; }
+    /// <summary>A lone node's running buckets: an admitted PBU goes straight to its bucket when it is there, else through the region.</summary>
+    public LocalBucketDirectory? Buckets { get; init; }
 }
 
 public sealed class LmaNode : ReceiveActor, IWithTimers
@@ -169,7 +171,11 @@ public sealed class LmaNode : ReceiveActor, IWithTimers
             Reply(rejection);
             return;
         }
-        _bindings.Tell(new HandleProxyBindingUpdate(WithContext(pbu!, bu), policy!, System.Diagnostics.Stopwatch.GetTimestamp()));
+        var request = new HandleProxyBindingUpdate(WithContext(pbu!, bu), policy!, System.Diagnostics.Stopwatch.GetTimestamp());
+        if (_settings.Buckets?.Find(BindingBuckets.Bucket(request.MobileNodeId)) is { } bucket)
+            bucket.Tell(request);
+        else
+            _bindings.Tell(request);
     }
 
     /// <summary>

@@ -71,6 +71,14 @@ public static class LmaDaemon
             throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {store}: {e.GetBaseException().Message}");
         }
 
+        // The buckets answer through this sender, without a hop through the dataplane actor, unless the signalling is
+        // authenticated (the SignallingGuard then protects every message it sends, one at a time).
+        var sender = new MobilityHeaderSender(resources.MobilityHeader, counters, Logging.GetLogger(system, "pmip6.lma.mh-send"));
+        resources = resources with { Sender = sender };
+        // Only the userspace tunnel must hold a binding before its PBA leaves (the MAG's uplink follows the PBA at once);
+        // handover buffering releases what it held on the same InstallBinding, and the PBA reaching the MAG no later than
+        // the released packets is the better order there.
+        var direct = settings.Security.Keys is null ? new DirectSignalling(sender, DataplaneForwards: resources.Tunnel is not null) : null;
         var dataplane = DaemonRuntime.GuardSignalling("lma", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
             settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
         var index = system.ActorOf(BindingIndex.Props(), "binding-index");
@@ -84,8 +92,10 @@ public static class LmaDaemon
             Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery,
             Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
         };
+        // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
+        var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
         var region = await ClusterSharding.Get(system).StartAsync("binding",
-            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters),
+            bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct, buckets),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
         // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
         var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
@@ -112,6 +122,7 @@ public static class LmaDaemon
             MissingHeartbeatsAllowed = settings.MissingHeartbeatsAllowed,
             InitiatesHeartbeats = !settings.Cluster.IsMultiNode, // answers return to whichever node ECMP picks (LmaNodeSettings)
             ReceiveQueue = resources.ReceiveQueue,
+            Buckets = buckets,
         }, settings.Policies, dataplane, region, counters, index), "lma");
 
         using var lossNetlink = StartMoveOnLoss(system, settings, resources.Tunnel, index, lma, counters, stdout);

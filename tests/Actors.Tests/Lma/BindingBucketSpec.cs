@@ -11,10 +11,10 @@ namespace Pmip6Akka.Actors.Tests.Lma;
 
 public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconForSpecs, output)
 {
-    private static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");
-    private static readonly Ipv6Prefix Pool = Ipv6Prefix.Parse("2001:db8:a000::/40");
+    internal static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");
+    internal static readonly Ipv6Prefix Pool = Ipv6Prefix.Parse("2001:db8:a000::/40");
 
-    private static HandleProxyBindingUpdate Pbu(string mn, HandoffIndicator hi, Ipv6Prefix? prefix = null, TimeSpan? lifetime = null) => new(
+    internal static HandleProxyBindingUpdate Pbu(string mn, HandoffIndicator hi, Ipv6Prefix? prefix = null, TimeSpan? lifetime = null) => new(
         new ProxyBindingUpdate(Mag, 1, lifetime ?? TimeSpan.FromHours(1), mn, [prefix ?? new Ipv6Prefix(default, 0)], hi,
             AccessTechnologyType.Ieee8023, "02", null, Pmip6Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)),
         new MobileNodePolicy(mn));

@@ -3,6 +3,8 @@
 // is waiting (up to max-rows-per-commit rows) into one transaction and completes each request only after
 // its COMMIT returned, so an acknowledged event is in the WAL file — it survives a crash of the process
 // (SIGKILL included) with synchronous = NORMAL, and a power loss too with FULL.
+// A write's completion runs on this thread, right after the COMMIT (SqliteJournal uses it to tell the
+// persistent actor itself, without a thread-pool continuation or another actor in between).
 // When a grouped transaction fails (a duplicate sequence number, say), it is rolled back and its requests
 // are replayed one transaction each, so only the request at fault fails.
 using Microsoft.Data.Sqlite;
@@ -19,21 +21,32 @@ internal sealed class JournalWriter : IDisposable
 {
     private abstract class Request
     {
-        public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public abstract int Rows { get; }
+        /// <summary>Runs on the writer thread: null once committed, else why not.</summary>
+        public abstract void Complete(Exception? error);
     }
 
-    private sealed class Insert(List<JournalRow> rows) : Request
+    private sealed class Insert(List<JournalRow> rows, Action<Exception?> completed) : Request
     {
         public readonly List<JournalRow> Batch = rows;
         public override int Rows => Batch.Count;
+        public override void Complete(Exception? error) => completed(error);
     }
 
     private sealed class Delete(string persistenceId, long toSequenceNr) : Request
     {
+        public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly string PersistenceId = persistenceId;
         public readonly long ToSequenceNr = toSequenceNr;
         public override int Rows => 1;
+
+        public override void Complete(Exception? error)
+        {
+            if (error is null)
+                Done.TrySetResult();
+            else
+                Done.TrySetException(error);
+        }
     }
 
     private readonly SqliteConnection _connection;
@@ -66,23 +79,50 @@ internal sealed class JournalWriter : IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// Queues <paramref name="rows"/>; <paramref name="completed"/> runs on the writer thread once they are committed
+    /// (null) or could not be (the exception). It must be short and must not block: the next group waits for it.
+    /// </summary>
+    public void Write(List<JournalRow> rows, Action<Exception?> completed)
+    {
+        if (!TryEnqueue(new Insert(rows, completed)))
+            completed(Stopping());
+    }
+
     /// <summary>Completes once every row is committed; faults when they could not be.</summary>
-    public Task Write(List<JournalRow> rows) => Enqueue(new Insert(rows));
+    public Task Write(List<JournalRow> rows)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Write(rows, error =>
+        {
+            if (error is null)
+                done.TrySetResult();
+            else
+                done.TrySetException(error);
+        });
+        return done.Task;
+    }
 
     /// <summary>Deletes a persistence id's events up to <paramref name="toSequenceNr"/>, keeping its highest sequence number.</summary>
-    public Task DeleteTo(string persistenceId, long toSequenceNr) => Enqueue(new Delete(persistenceId, toSequenceNr));
+    public Task DeleteTo(string persistenceId, long toSequenceNr)
+    {
+        var delete = new Delete(persistenceId, toSequenceNr);
+        return TryEnqueue(delete) ? delete.Done.Task : Task.FromException(Stopping());
+    }
 
-    private Task Enqueue(Request request)
+    private static ObjectDisposedException Stopping() => new(nameof(JournalWriter), "the journal is stopping");
+
+    private bool TryEnqueue(Request request)
     {
         lock (_sync)
         {
             if (_stopping)
-                return Task.FromException(new ObjectDisposedException(nameof(JournalWriter), "the journal is stopping"));
+                return false;
             _queue.Enqueue(request);
             if (_queue.Count == 1)
                 Monitor.Pulse(_sync);
         }
-        return request.Done.Task;
+        return true;
     }
 
     private void Run()
@@ -107,7 +147,7 @@ internal sealed class JournalWriter : IDisposable
             {
                 Commit(_group);
                 foreach (var request in _group)
-                    request.Done.TrySetResult();
+                    Finish(request, null);
             }
             catch (Exception) when (_group.Count > 1)
             {
@@ -116,8 +156,21 @@ internal sealed class JournalWriter : IDisposable
             }
             catch (Exception e)
             {
-                _group[0].Done.TrySetException(e);
+                Finish(_group[0], e);
             }
+        }
+    }
+
+    /// <summary>A completion that throws must not stop the writer (nor fail the requests grouped with it).</summary>
+    private static void Finish(Request request, Exception? error)
+    {
+        try
+        {
+            request.Complete(error);
+        }
+        catch (Exception)
+        {
+            // The request's own completion failed after its outcome was decided; nothing is left to tell.
         }
     }
 
@@ -126,12 +179,13 @@ internal sealed class JournalWriter : IDisposable
         try
         {
             Commit([request]);
-            request.Done.TrySetResult();
         }
         catch (Exception e)
         {
-            request.Done.TrySetException(e);
+            Finish(request, e);
+            return;
         }
+        Finish(request, null);
     }
 
     private void Commit(List<Request> group)
