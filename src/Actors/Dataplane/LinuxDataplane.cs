@@ -126,9 +126,16 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         {
             if (_resources.Buffering is not { } buffering)
                 return;
+            if (!buffering.Begin(b.MobileNodeId, b.Prefixes))
+            {
+                _counters.Increment("buffering_skipped_total", "reason", "rule-backlog");
+                if (_bufferingSkips.ShouldLog("rule-backlog", DateTimeOffset.UtcNow, out var skipped))
+                    _log.Warning("{0}: downlink not held: {1} buffering rule changes already wait for ip6tables ({2} nodes not held since the last line)",
+                        b.MobileNodeId, buffering.PendingRuleWork, skipped);
+                return;
+            }
             _counters.Increment("buffering_started_total");
             _log.Info("{0}: holding downlink for {1} until its next binding", b.MobileNodeId, string.Join(",", b.Prefixes.Select(p => p.ToString())));
-            buffering.Begin(b.MobileNodeId, b.Prefixes);
         });
         Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
         Receive<InstallAccessRoute>(InstallAccessRoute);
@@ -251,7 +258,9 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         }
     }
 
+    // One per thread: _rejections on the receive thread, _bufferingSkips on the actor's.
     private readonly RateLimitedLog _rejections = new(TimeSpan.FromMinutes(1));
+    private readonly RateLimitedLog _bufferingSkips = new(TimeSpan.FromMinutes(1));
 
     /// <summary>Without authentication every message is admitted as its source's (<paramref name="verified"/> stays true).</summary>
     private static Pmip6Akka.Dataplane.Security.AdmissionScope Admit(Pmip6Akka.Dataplane.Security.ReceiveAdmission admission, Ipv6Address source, bool verified)
