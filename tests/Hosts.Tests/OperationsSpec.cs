@@ -31,9 +31,18 @@ public sealed class OperationsSpec : IDisposable
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    private string MagConfig(int port, string revoke)
+    private string MagConfig(int port, string revoke) => LoopbackMagConfig(_dir, port, $$"""
+          # No LMA answers at ::1: an admitted node's PBUs (pbu_sent_total) stop after three.
+          initial-bindack-timeout-first-reg = 10ms
+          max-bindack-timeout = 40ms
+          log { format = "json", level = "info" }
+          shutdown { revoke-bindings = {{revoke}}, timeout = 10s }
+        """);
+
+    /// <summary>A MAG on ::1 whose LMA is at ::1, with policies.conf and keys.conf of <paramref name="dir"/>; <paramref name="extra"/>: more keys.</summary>
+    internal static string LoopbackMagConfig(string dir, int port, string extra = "")
     {
-        var path = Path.Combine(_dir, "mag.conf");
+        var path = Path.Combine(dir, "mag.conf");
         File.WriteAllText(path, $$"""
             pmip6.mag {
               address = "::1"
@@ -42,12 +51,8 @@ public sealed class OperationsSpec : IDisposable
               state-directory = "state"
               http = "127.0.0.1:{{port}}"
               tunnel { mode = "off" }
-              # No LMA answers at ::1: an admitted node's PBUs (pbu_sent_total) stop after three.
-              initial-bindack-timeout-first-reg = 10ms
-              max-bindack-timeout = 40ms
               security { keys-file = "keys.conf", reload-interval = 1h }
-              log { format = "json", level = "info" }
-              shutdown { revoke-bindings = {{revoke}}, timeout = 10s }
+            {{extra}}
             }
             """);
         return path;
@@ -160,9 +165,12 @@ public sealed class OperationsSpec : IDisposable
         Assert.Contains(mag.Lines, l => l.Contains("\"source\":\"akka://pmip6-mag/user/mag\""));
     }
 
-    private string LmaConfig(int port)
+    private string LmaConfig(int port) => LoopbackLmaConfig(_dir, port);
+
+    /// <summary>An LMA on ::1 authorising a MAG on ::1, with policies.conf and keys.conf of <paramref name="dir"/>; <paramref name="extra"/>: more keys.</summary>
+    internal static string LoopbackLmaConfig(string dir, int port, string extra = "")
     {
-        var path = Path.Combine(_dir, "lma.conf");
+        var path = Path.Combine(dir, "lma.conf");
         File.WriteAllText(path, $$"""
             pmip6.lma {
               address = "::1"
@@ -176,6 +184,7 @@ public sealed class OperationsSpec : IDisposable
               security { keys-file = "keys.conf" }
               log { format = "json" }
               shutdown { timeout = 20s }
+            {{extra}}
             }
             """);
         return path;

@@ -135,9 +135,16 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         {
             if (_resources.Buffering is not { } buffering)
                 return;
+            if (!buffering.Begin(b.MobileNodeId, b.Prefixes))
+            {
+                _counters.Increment("buffering_skipped_total", "reason", "rule-backlog");
+                if (_bufferingSkips.ShouldLog("rule-backlog", DateTimeOffset.UtcNow, out var skipped))
+                    _log.Warning("{0}: downlink not held: {1} buffering rule changes already wait for ip6tables ({2} nodes not held since the last line)",
+                        b.MobileNodeId, buffering.PendingRuleWork, skipped);
+                return;
+            }
             _counters.Increment("buffering_started_total");
             _log.Info("{0}: holding downlink for {1} until its next binding", b.MobileNodeId, string.Join(",", b.Prefixes.Select(p => p.ToString())));
-            buffering.Begin(b.MobileNodeId, b.Prefixes);
         });
         Receive<RegisterAccessEndpoint>(_ => RegisterAccess());
         Receive<InstallAccessRoute>(InstallAccessRoute);
@@ -220,15 +227,22 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 continue;
             }
             _counters.Increment("mh_received_total");
-            if (_resources.Admission is { } admission
-                && admission.Admit(source, System.Diagnostics.Stopwatch.GetTimestamp()) is var scope and not Pmip6Akka.Dataplane.Security.AdmissionScope.Admitted)
+            var receivedAt = DateTimeOffset.UtcNow;
+            // Authentication before admission: what fails the check is dropped without spending anybody's tokens, and a
+            // peer's bucket is charged only by messages that verified as its own (ReceiveAdmission).
+            var verified = true;
+            if (_resources.Authenticator is { } authenticator)
+            {
+                var outcome = Authenticate(authenticator, buffer.AsSpan(0, n), source, destination, receivedAt);
+                if (!Pmip6Akka.Dataplane.Security.AuthenticationOutcomes.IsAccepted(outcome))
+                    continue;
+                verified = outcome == Pmip6Akka.Dataplane.Security.AuthenticationOutcome.Accepted;
+            }
+            if (_resources.Admission is { } admission && Admit(admission, source, verified) is var scope and not Pmip6Akka.Dataplane.Security.AdmissionScope.Admitted)
             {
                 _counters.Increment("mh_rate_limited_total", "scope", Pmip6Akka.Dataplane.Security.ReceiveAdmission.ScopeName(scope));
                 continue;
             }
-            var receivedAt = DateTimeOffset.UtcNow;
-            if (_resources.Authenticator is { } authenticator && !Authenticate(authenticator, buffer.AsSpan(0, n), source, destination, receivedAt))
-                continue;
             if (_resources.ReceiveQueue is { } queue && !queue.TryEnter())
             {
                 _counters.Increment("mh_receive_queue_dropped_total");
@@ -238,24 +252,33 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
         }
     }
 
+    // One per thread: _rejections on the receive thread, _bufferingSkips on the actor's.
     private readonly RateLimitedLog _rejections = new(TimeSpan.FromMinutes(1));
+    private readonly RateLimitedLog _bufferingSkips = new(TimeSpan.FromMinutes(1));
+
+    /// <summary>Without authentication every message is admitted as its source's (<paramref name="verified"/> stays true).</summary>
+    private static Pmip6Akka.Dataplane.Security.AdmissionScope Admit(Pmip6Akka.Dataplane.Security.ReceiveAdmission admission, Ipv6Address source, bool verified)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        return verified ? admission.Admit(source, now) : admission.AdmitUnverified(source, now);
+    }
 
     /// <summary>On the receive thread: the check the SignallingGuard makes for in-memory networks, counted and logged the same way.</summary>
-    private bool Authenticate(Pmip6Akka.Dataplane.Security.SignallingAuthenticator authenticator, ReadOnlySpan<byte> message, Ipv6Address source,
+    private Pmip6Akka.Dataplane.Security.AuthenticationOutcome Authenticate(Pmip6Akka.Dataplane.Security.SignallingAuthenticator authenticator, ReadOnlySpan<byte> message, Ipv6Address source,
         Ipv6Address destination, DateTimeOffset receivedAt)
     {
         var outcome = authenticator.Check(message, source, destination, receivedAt, out var error);
         if (Pmip6Akka.Dataplane.Security.AuthenticationOutcomes.IsAccepted(outcome))
         {
             _counters.Increment("mh_auth_accepted_total", "protection", outcome == Pmip6Akka.Dataplane.Security.AuthenticationOutcome.Accepted ? "protected" : "unprotected");
-            return true;
+            return outcome;
         }
         var reason = Pmip6Akka.Dataplane.Security.AuthenticationOutcomes.Name(outcome);
         _counters.Increment("mh_auth_rejected_total", "reason", reason);
         if (_rejections.ShouldLog(reason, receivedAt, out var count))
             _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
                 source, destination, reason, error.IsError ? $" ({error})" : "", count);
-        return false;
+        return outcome;
     }
 
     // ---- LMA: bindings steer the tunnel ----

@@ -60,6 +60,8 @@ public static class BufferingStatus
             .Select(r => new { reason = Pmip6Akka.Dataplane.Forwarding.HandoverBuffer.ReasonName(r), count = buffering.Buffer.Dropped(r) }).ToArray(),
         verdictErrors = buffering.VerdictErrors,
         ruleErrors = buffering.RuleErrors,
+        pendingRuleChanges = buffering.PendingRuleWork,
+        skippedForRuleBacklog = buffering.SkippedForRuleBacklog,
         receiveOverruns = buffering.ReceiveOverruns,
         returnedParked = buffering.ParkedTotal,
         returnedParkedDropped = buffering.ParkedDropped,
@@ -92,6 +94,8 @@ public static class BufferingStatus
         foreach (var reason in Enum.GetValues<Pmip6Akka.Dataplane.Forwarding.BufferDropReason>())
             yield return ($"buffer_dropped_{Pmip6Akka.Dataplane.Forwarding.HandoverBuffer.ReasonName(reason).Replace('-', '_')}_total", "held packets dropped", buffering.Buffer.Dropped(reason));
         yield return ("buffer_rule_errors_total", "ip6tables rule changes that failed", buffering.RuleErrors);
+        yield return ("buffer_rule_changes_pending", "ip6tables rule changes waiting for the rules thread", buffering.PendingRuleWork);
+        yield return ("buffer_skipped_rule_backlog_total", "nodes whose downlink was not held: too many rule changes waiting", buffering.SkippedForRuleBacklog);
         yield return ("buffer_returned_parked_total", "packets a MAG returned, parked until the node's buffering started", buffering.ParkedTotal);
         yield return ("buffer_returned_parked_dropped_total", "returned packets dropped: parked too long (500 ms) or too many", buffering.ParkedDropped);
         yield return ("buffer_receive_overruns_total", "NFQUEUE receive overruns (ENOBUFS: the kernel dropped queue messages for us)", buffering.ReceiveOverruns);

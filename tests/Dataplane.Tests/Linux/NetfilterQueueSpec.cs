@@ -607,4 +607,40 @@ public sealed class NetfilterQueueSpec : IDisposable
         Assert.Equal(new QueueStatistics(7, 3221225, 5, 2, 128, 5, 0, 10), statistics);
         Assert.False(NetfilterQueue.TryParseStatistics("garbage", out _));
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Buffering_holds_no_more_nodes_while_its_rule_changes_wait_and_holds_them_again_once_they_are_done()
+    {
+        // An ip6tables that takes 200 ms a run (and changes nothing): the rules thread falls behind at once.
+        var dir = Directory.CreateTempSubdirectory("pmip6-slow-ip6tables-").FullName;
+        try
+        {
+            var tool = Path.Combine(dir, "ip6tables");
+            File.WriteAllText(tool, "#!/bin/sh\nsleep 0.2\n");
+            File.SetUnixFileMode(tool, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var queue = _namespaces.Run(_r, () => NetfilterQueue.Open(new() { QueueNumber = Queue, ReceiveTimeout = TimeSpan.FromMilliseconds(300) }));
+            using var buffering = new HandoverBuffering(queue, new Ip6TablesRules(tool), new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits(), _ => { },
+                maxPendingRuleWork: 3);
+            buffering.Start();
+            static Ipv6Prefix[] Prefix(int i) => [Ipv6Prefix.Parse($"2001:db8:{100 + i:x}::/64")];
+
+            var held = Enumerable.Range(0, 20).Count(i => buffering.Begin($"mn{i}@x", Prefix(i)));
+            Assert.Equal(3, held);
+            Assert.Equal(17, buffering.SkippedForRuleBacklog);
+            Assert.Equal(3, buffering.Buffer.NodesBuffering);
+            Assert.InRange(buffering.PendingRuleWork, 1, 3);
+
+            // Three rules added (and, as the nodes' buffers end, removed): room again.
+            var until = Stopwatch.StartNew();
+            while (buffering.PendingRuleWork >= 3 && until.Elapsed < TimeSpan.FromSeconds(10))
+                Thread.Sleep(20);
+            Assert.True(buffering.Begin("later@x", Prefix(99)), $"still {buffering.PendingRuleWork} rule changes waiting");
+            Assert.Equal(17, buffering.SkippedForRuleBacklog);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 // Flood limits on the Mobility Header receive path: a flooding source spends its own tokens, unknown
-// sources share a trickle, and the whole node has a ceiling; every refusal is counted by scope.
+// sources share a trickle, and the whole node has a ceiling; every refusal is counted by scope. With
+// authentication, what only claims a peer's address has a bucket apart from what verified as the peer's.
 using System.Diagnostics;
 using Pmip6Akka.Dataplane.Security;
 using Pmip6Akka.Dataplane.Wire;
@@ -56,5 +57,30 @@ public sealed class ReceiveAdmissionSpec
         Assert.Equal(AdmissionScope.Admitted, admission.Admit(Mag1, 0));
         Assert.Equal(AdmissionScope.Peer, admission.Admit(Mag1, Ms(1)));
         Assert.Equal(AdmissionScope.Admitted, admission.Admit(Mag1, Ms(11)));
+    }
+
+    [Fact]
+    public void Unverified_messages_from_a_peers_address_spend_their_own_bucket_not_the_peers()
+    {
+        var admission = Admission(new ReceiveAdmissionLimits { PerPeerRate = 1000, PerPeerBurst = 10, GlobalRate = 0 });
+        var spoofed = Enumerable.Range(0, 1000).Count(i => admission.AdmitUnverified(Mag1, Ms(i * 0.1)) == AdmissionScope.Admitted);
+        Assert.InRange(spoofed, 100, 120); // held like a peer: its burst plus 1000/s for 0.1 s
+        Assert.Equal(1000 - spoofed, admission.Limited(AdmissionScope.UnverifiedPeer));
+        Assert.Equal(0, admission.Limited(AdmissionScope.Peer));
+        // The peer's own bucket is untouched: its whole burst is still there.
+        Assert.All(Enumerable.Range(0, 10), _ => Assert.Equal(AdmissionScope.Admitted, admission.Admit(Mag1, Ms(100))));
+        Assert.Equal(AdmissionScope.Peer, admission.Admit(Mag1, Ms(100)));
+        Assert.Equal("peer-unverified", ReceiveAdmission.ScopeName(AdmissionScope.UnverifiedPeer));
+    }
+
+    [Fact]
+    public void Unverified_messages_from_unknown_sources_share_the_others_bucket_and_every_admission_the_ceiling()
+    {
+        var admission = Admission(new ReceiveAdmissionLimits { PerPeerRate = 0, OthersRate = 10, OthersBurst = 5, GlobalRate = 10, GlobalBurst = 8 });
+        Assert.Equal(5, Enumerable.Range(0, 20).Count(_ => admission.AdmitUnverified(Stranger, 0) == AdmissionScope.Admitted));
+        Assert.Equal(15, admission.Limited(AdmissionScope.Others));
+        // Five tokens of the node's eight are gone: verified messages get the other three.
+        Assert.Equal(3, Enumerable.Range(0, 10).Count(_ => admission.Admit(Mag1, 0) == AdmissionScope.Admitted));
+        Assert.Equal(7, admission.Limited(AdmissionScope.Global));
     }
 }
