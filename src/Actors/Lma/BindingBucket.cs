@@ -124,7 +124,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, ContextReflectorState> _reflectors = new(StringComparer.Ordinal);
     /// <summary>Flow routes and announcements, only for the MNs that have some.</summary>
     private readonly Dictionary<string, FlowMobilityState> _flows = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
+    private readonly DeadlineQueue _deadlines = new();
     private DateTimeOffset? _armedFor;
     private bool _recoveredFromSnapshot;
     private ushort _briSequence;
@@ -251,7 +251,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 _dataplane.Tell(new InstallBinding(mn, session.Id, [.. session.Prefixes], session.ProxyCoa));
             Report(mn, state);
             if (state.NextDeadline is { } deadline)
-                _deadlines.Enqueue(mn, deadline);
+                _deadlines.Add(mn, deadline);
         }
         // A CCE recovered from the journal: its downlink and uplink rules again (the reflection itself is
         // resent by the next tick if still unacknowledged).
@@ -486,7 +486,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         Report(mn, state);
         if (state.NextDeadline is { } deadline)
         {
-            _deadlines.Enqueue(mn, deadline);
+            _deadlines.Add(mn, deadline);
             if (_armedFor is null || deadline < _armedFor)
                 ArmExpiry();
         }
@@ -581,13 +581,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     {
         _armedFor = null;
         var now = DateTimeOffset.UtcNow;
-        var due = new HashSet<string>(StringComparer.Ordinal);
-        while (_deadlines.TryPeek(out var mn, out var at) && at <= now)
-        {
-            _deadlines.Dequeue();
-            due.Add(mn);
-        }
-        foreach (var mn in due)
+        foreach (var mn in _deadlines.TakeDue(now))
         {
             if (!_states.TryGetValue(mn, out var state))
                 continue;
@@ -595,14 +589,14 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             if (!events.IsEmpty)
                 Persist(events, () => { });
             else if (state.NextDeadline is { } later)
-                _deadlines.Enqueue(mn, later); // refreshed since: its real deadline is later
+                _deadlines.Add(mn, later); // refreshed since: its real deadline is later
         }
         ArmExpiry();
     }
 
     private void ArmExpiry()
     {
-        if (_deadlines.TryPeek(out _, out var at))
+        if (_deadlines.TryPeek(out var at))
         {
             var after = at - DateTimeOffset.UtcNow;
             Timers.StartSingleTimer(ExpiryTimer, new ExpiryDue(), after < TimeSpan.Zero ? TimeSpan.Zero : after);

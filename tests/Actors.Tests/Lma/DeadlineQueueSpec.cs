@@ -1,0 +1,45 @@
+// The binding bucket's deadline queue: bounded by the number of mobile nodes, not by how often they refresh.
+using Pmip6Akka.Actors.Lma;
+
+namespace Pmip6Akka.Actors.Tests.Lma;
+
+public class DeadlineQueueSpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 26, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_node_refreshed_many_times_keeps_one_entry_which_fires_at_its_first_deadline()
+    {
+        var queue = new DeadlineQueue();
+        for (var i = 0; i < 10_000; i++)
+            queue.Add("mn1", T0.AddSeconds(3600 + i)); // every refresh pushes the lifetime further out
+        Assert.Equal(1, queue.Count);
+        Assert.True(queue.TryPeek(out var at));
+        Assert.Equal(T0.AddSeconds(3600), at);
+        Assert.Empty(queue.TakeDue(T0.AddSeconds(3599)));
+        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(3600)));
+        Assert.Equal(0, queue.Count);
+
+        // Once it fired, the node's real (later) deadline is queued again.
+        queue.Add("mn1", T0.AddSeconds(3600 + 9_999));
+        Assert.Equal(1, queue.Count);
+    }
+
+    [Fact]
+    public void An_earlier_deadline_is_queued_before_a_later_one_and_each_node_is_taken_once()
+    {
+        var queue = new DeadlineQueue();
+        queue.Add("mn1", T0.AddSeconds(3600));
+        queue.Add("mn2", T0.AddSeconds(10));
+        queue.Add("mn1", T0.AddSeconds(1)); // a de-registration: MinDelayBeforeBCEDelete, earlier than the lifetime
+        Assert.Equal(3, queue.Count);
+        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(1)));
+        Assert.Equal(["mn2"], queue.TakeDue(T0.AddSeconds(10)));
+        // The superseded lifetime entry still fires (harmlessly) and the node is not queued twice after it.
+        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(3600)));
+        Assert.False(queue.TryPeek(out _));
+        queue.Add("mn1", T0.AddSeconds(7200));
+        queue.Add("mn1", T0.AddSeconds(7300));
+        Assert.Equal(1, queue.Count);
+    }
+}
