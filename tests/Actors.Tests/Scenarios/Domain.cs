@@ -49,9 +49,10 @@ public sealed class Domain
     /// <param name="keys">With it, every node authenticates its signalling with the keys it gives for the node's address.</param>
     public Domain(TestKitBase kit, string[] mobileNodes, BindingSettings? binding = null, TimeSpan? heartbeat = null, string name = "d",
         Func<Ipv6Address, IKeyRingSource>? keys = null, AuthenticationSettings? authentication = null, ReflectorSettings? reflector = null,
-        FlowMobilitySettings? flows = null)
+        FlowMobilitySettings? flows = null, bool lmaInitiatesHeartbeats = true)
     {
         _kit = kit;
+        _lmaInitiatesHeartbeats = lmaInitiatesHeartbeats;
         _keys = keys;
         _authentication = authentication ?? AuthenticationSettings.Default;
         _system = kit.Sys;
@@ -74,12 +75,14 @@ public sealed class Domain
         Lma = StartLma();
     }
 
-    public IActorRef StartLma(bool initiatesHeartbeats = true)
+    private readonly bool _lmaInitiatesHeartbeats;
+
+    public IActorRef StartLma(bool? initiatesHeartbeats = null)
     {
         var settings = new LmaNodeSettings(LmaAddress, new LmaAdmissionSettings([Mag1Address, Mag2Address]), _lmaRestartCounter++)
         {
             HeartbeatInterval = HeartbeatInterval,
-            InitiatesHeartbeats = initiatesHeartbeats,
+            InitiatesHeartbeats = initiatesHeartbeats ?? _lmaInitiatesHeartbeats,
         };
         Lma = _system.ActorOf(LmaNode.Props(settings, Policies, LmaDataplane, Bindings, LmaCounters));
         if (_lmaRestartCounter == 2) // a restarted LMA takes over the same address: no new endpoint
