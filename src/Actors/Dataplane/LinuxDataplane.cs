@@ -382,6 +382,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
             if (access.IsAccessInterface(link.Name))
             {
                 _accessLinks.Add(link.Index);
+                _accessLinkNames[link.Index] = link.Name;
                 _access.Tell(new AccessLinkChanged(link.Index, link.Name, link.IsUp && link.HasCarrier && link.IsRunning, false, link.LinkLayerAddress));
             }
     }
@@ -396,12 +397,19 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 if (link.Deleted)
                     _accessLinks.Remove(link.Index);
                 else
+                {
                     _accessLinks.Add(link.Index);
+                    _accessLinkNames[link.Index] = link.Name;
+                }
                 // Usable once operationally up (IFF_RUNNING, set with the qdisc's activation): a probe sent on
                 // carrier alone can vanish into the not-yet-active queue.
                 var usable = link.IsUp && link.HasCarrier && link.IsRunning;
                 if (!usable || link.Deleted)
                     DepartLink(link.Index);
+                else
+                    ArriveAgain(link.Name);
+                if (link.Deleted)
+                    _accessLinkNames.Remove(link.Index);
                 _counters.Increment("access_link_events_total", "event", link.Deleted ? "gone" : usable ? "up" : "down");
                 _access.Tell(new AccessLinkChanged(link.Index, link.Name, usable, link.Deleted, link.LinkLayerAddress));
                 break;
@@ -424,14 +432,41 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 continue;
             var lma = endpoint.Remote;
             forwarder.Departed.Set(prefix, lma);
+            if (_accessLinkNames.TryGetValue(ifIndex, out var name))
+                _departedFrom[prefix] = name;
             forwarder.Table.Remove(prefix, onlyVia: lma);
             Timers.StartSingleTimer("departed " + prefix, new ForgetDeparted(prefix, lma), DepartedHoldTime);
+        }
+    }
+
+    /// <summary>The access link (by name: in the lab, and wherever a node's point-to-point link is moved or recreated, its
+    /// index changes) each departed prefix left from, while it is departed.</summary>
+    private readonly Dictionary<Ipv6Prefix, string> _departedFrom = new();
+
+    /// <summary>Access links seen, index → name (a departure by route removal names only the index).</summary>
+    private readonly Dictionary<int, string> _accessLinkNames = new();
+
+    // The link a node departed from is up again within the hold time: the node is coming back here. Its downlink must no
+    // longer go back to the LMA — the LMA is about to flush it here, and a returned packet would come back behind newer
+    // ones (reordered; seen in the buffering spec when a node returned to a MAG it had left 0.7 s before). Unbound, the
+    // forwarder parks it until the new registration installs the route.
+    private void ArriveAgain(string link)
+    {
+        if (_resources.Tunnel?.Forwarder is not { } forwarder || _departedFrom.Count == 0)
+            return;
+        foreach (var (prefix, _) in _departedFrom.Where(d => d.Value == link).ToList())
+        {
+            forwarder.Departed.Remove(prefix);
+            _departedFrom.Remove(prefix);
+            _counters.Increment("access_departures_ended_by_return_total");
         }
     }
 
     private void OnForgetDeparted(ForgetDeparted f)
     {
         _resources.Tunnel?.Forwarder.Departed.Remove(f.Prefix, onlyVia: f.Lma);
+        if (_resources.Tunnel?.Forwarder.Departed.TryLookup(f.Prefix.Address, out _) != true)
+            _departedFrom.Remove(f.Prefix);
         // Unless the node came back meanwhile (its routes are ours again), its fallback route goes too.
         if (_accessRoutes.ContainsKey(f.Prefix) || _resources.Routes is not { } routes || _resources.Access is not { TunnelIfIndex: > 0 } access)
             return;
@@ -454,6 +489,7 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
                 RouteFailure("add fallback route", prefix, i.MobileNodeId, errno);
             _resources.Tunnel?.Forwarder.Table.Set(prefix, i.Lma);
             _resources.Tunnel?.Forwarder.Departed.Remove(prefix);
+            _departedFrom.Remove(prefix);
             _accessRoutes[prefix] = i.IfIndex;
         }
         _counters.Increment("dataplane_bindings_installed_total");
@@ -469,6 +505,8 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
             {
                 // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6).
                 forwarder.Departed.Set(prefix, r.Lma);
+                if (_accessLinkNames.TryGetValue(r.IfIndex, out var name))
+                    _departedFrom[prefix] = name;
                 Timers.StartSingleTimer("departed " + prefix, new ForgetDeparted(prefix, r.Lma), DepartedHoldTime);
             }
             _accessRoutes.Remove(prefix);
