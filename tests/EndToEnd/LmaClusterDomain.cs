@@ -15,7 +15,6 @@ using System.Text.Json;
 using Pmip6Akka.Dataplane.Linux;
 using Pmip6Akka.Dataplane.Tests.Linux;
 using Pmip6Akka.Dataplane.Wire;
-using Pmip6Akka.Hosts.Routing;
 
 namespace Pmip6Akka.EndToEnd.Tests;
 
@@ -33,7 +32,7 @@ public sealed class LmaClusterDomain : IDisposable
     public const string Mag = "pmipc-mag";
     /// <summary>MAGs `pmip6 bench signaling --mags` emulates from pmipc-mag (2001:db8:1::100 + i), authorised at every node.</summary>
     public const int BenchMags = 4;
-    public static readonly Ipv6Address SharedAddress = Ipv6Address.Parse("2001:db8:100::1");
+    public static readonly Ipv6Address SharedAddress = Ipv6Address.Parse(Hosts.Lab.LabCluster.SharedAddress); // the lab's BIRD configurations announce it
     public static readonly Ipv6Address MagAddress = Ipv6Address.Parse("2001:db8:1::2");
     /// <summary>The core's address on the MAG's link: where uplink leaving the cluster is sent.</summary>
     public static readonly Ipv6Address CoreAddress = Ipv6Address.Parse("2001:db8:c0:ff::1");
@@ -118,7 +117,7 @@ public sealed class LmaClusterDomain : IDisposable
         }
         if (Directory.Exists(RunDirectory))
         {
-            Script("postgres.sh", "stop", Path.Combine(RunDirectory, "pg"));
+            Hosts.Lab.LabCluster.StopPostgres(RunDirectory);
             Directory.Delete(RunDirectory, recursive: true);
         }
     }
@@ -169,27 +168,16 @@ public sealed class LmaClusterDomain : IDisposable
 
     private static void Sysctl(string ns, string setting) => Run("ip", "netns", "exec", ns, "sysctl", "-qw", setting);
 
-    /// <summary>PostgreSQL of scripts/postgres.sh, reached over its unix socket (a path, the same in every namespace).</summary>
-    private static string StartPostgres()
-    {
-        var dir = Path.Combine(RunDirectory, "pg");
-        var printed = Script("postgres.sh", "start", dir).Trim().Split('\n')[^1];
-        if (!printed.StartsWith("Host=127.0.0.1;", StringComparison.Ordinal))
-            throw new InvalidOperationException($"scripts/postgres.sh start printed no connection string: {printed}");
-        // Three nodes x Npgsql's default pool (100) would pass the server's max_connections (200): 40 each.
-        return printed.Replace("Host=127.0.0.1;", $"Host={Path.Combine(dir, "run")};") + ";Maximum Pool Size=40";
-    }
+    /// <summary>PostgreSQL of scripts/postgres.sh in the run folder, reached over its unix socket (the lab's own start).</summary>
+    private static string StartPostgres() => Hosts.Lab.LabCluster.StartPostgres(RunDirectory);
 
+    /// <summary>BIRD in the core and each node, configured as the cluster lab's (the same addresses, ASNs and interfaces).</summary>
     private void StartBird()
     {
         Script("bird.sh", "install");
-        var core = BirdConfig.ForCore(new CoreRouting(IPAddress.Parse("10.255.0.254"), 65000,
-            [.. Enumerable.Range(1, Nodes).Select(n => new BgpNeighbor($"lma{n}", Ipv6Address.Parse($"2001:db8:c0:{n}::2"), 65000u + (uint)n, $"lma{n}"))],
-            SharedAddress, Pool, 64, BfdTiming.Default));
-        Bird(Core, "core", core);
+        Bird(Core, "core", Hosts.Lab.LabCluster.CoreBirdConfig(Nodes));
         for (var node = 1; node <= Nodes; node++)
-            Bird(Lma(node), $"lma{node}", BirdConfig.ForLmaNode(new LmaRouting(IPAddress.Parse($"10.255.0.{node}"), 65000u + (uint)node,
-                new BgpNeighbor("core", Ipv6Address.Parse($"2001:db8:c0:{node}::1"), 65000, "core"), SharedAddress, Pool, 64, "pmip6-tun", BfdTiming.Default)));
+            Bird(Lma(node), $"lma{node}", Hosts.Lab.LabCluster.NodeBirdConfig(node));
     }
 
     private void Bird(string ns, string name, string config)
@@ -416,14 +404,8 @@ public sealed class LmaClusterDomain : IDisposable
     public void Dispose()
     {
         DaemonDomain.KillAll(_processes);
-        try
-        {
-            Script("postgres.sh", "stop", Path.Combine(RunDirectory, "pg"));
-        }
-        catch (InvalidOperationException e)
-        {
-            _log($"stopping PostgreSQL: {e.Message}");
-        }
+        if (Hosts.Lab.LabCluster.StopPostgres(RunDirectory) is { } error)
+            _log($"stopping PostgreSQL: {error}");
         foreach (var ns in NetworkNamespaces.List().Where(n => n.StartsWith(NamespacePrefix, StringComparison.Ordinal)))
             NetworkNamespaces.Ip("netns", "del", ns);
         _setns.Dispose();

@@ -162,7 +162,7 @@ public sealed class LabConfigSpec : IDisposable
         Assert.Equal(LabCluster.LoadMagAddresses.Order(), load.Select(k => atLma.Find(k.Spi)!.Peer.ToString()).Order());
 
         // Routing: the core peers with each node, each node announces the shared address from the tunnel device.
-        Assert.Contains("2001:db8:c0:3::2", LabCluster.CoreBirdConfig(plan));
+        Assert.Contains("2001:db8:c0:3::2", LabCluster.CoreBirdConfig(plan.Lmas));
         Assert.Contains(LabPlan.TunnelDevice, LabCluster.NodeBirdConfig(2));
     }
 

@@ -265,7 +265,7 @@ public static class FailoverScenario
                     { bucketsBack = true; Mark("every binding bucket runs on a survivor"); }
                 var sessionsBack = Enumerable.Range(0, options.Sessions).All(i => load.AcceptedSinceMark(i) != 0);
                 var now = Ms(origin, Stopwatch.GetTimestamp());
-                var flowing = streams.All(s => s.Udp.Arrivals is { Count: > 0 } a && a[^1].TimeMs > killMs && now - a[^1].TimeMs < 100);
+                var flowing = streams.All(s => s.Udp.LastArrivalMs is { } last && last > killMs && now - last < 100);
                 if (sessionsBack && flowing)
                     break;
                 Thread.Sleep(100);

@@ -104,8 +104,9 @@ public static class LabCluster
 
     // ---- routing: BIRD 2 in the core and in every node ----
 
-    public static string CoreBirdConfig(LabPlan plan) => BirdConfig.ForCore(new CoreRouting(IPAddress.Parse("10.255.0.254"), 65000,
-        [.. Nodes(plan).Select(n => new BgpNeighbor(LmaName(n), Ipv6Address.Parse(NodeAddress(n)), 65000u + (uint)n, LmaName(n)))],
+    /// <summary>The core's BIRD configuration for <paramref name="lmas"/> nodes (also the cluster end-to-end specs', whose addresses are these).</summary>
+    public static string CoreBirdConfig(int lmas) => BirdConfig.ForCore(new CoreRouting(IPAddress.Parse("10.255.0.254"), 65000,
+        [.. Enumerable.Range(1, lmas).Select(n => new BgpNeighbor(LmaName(n), Ipv6Address.Parse(NodeAddress(n)), 65000u + (uint)n, LmaName(n)))],
         Ipv6Address.Parse(SharedAddress), Ipv6Prefix.Parse(LabPlan.PrefixPool), LabPlan.PrefixLength, BfdTiming.Default));
 
     public static string NodeBirdConfig(int node) => BirdConfig.ForLmaNode(new LmaRouting(IPAddress.Parse($"10.255.0.{node}"), 65000u + (uint)node,
@@ -116,7 +117,7 @@ public static class LabCluster
     public static void StartRouting(LabPlan plan, string runDirectory)
     {
         Script("bird.sh", "install");
-        var routers = new List<(string Name, string Namespace, string Config)> { ("bird-core", CoreNamespace, CoreBirdConfig(plan)) };
+        var routers = new List<(string Name, string Namespace, string Config)> { ("bird-core", CoreNamespace, CoreBirdConfig(plan.Lmas)) };
         routers.AddRange(Nodes(plan).Select(n => ($"bird-{LmaName(n)}", LmaNamespace(n), NodeBirdConfig(n))));
         foreach (var (name, ns, config) in routers)
         {

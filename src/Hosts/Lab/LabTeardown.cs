@@ -43,10 +43,12 @@ public static class LabTeardown
                     failed.Add(ns);
         }
         // A cluster lab's PostgreSQL runs in the host namespace, from the run directory: stopped before that goes.
-        if (LabCluster.StopPostgres(runDirectory) is { } postgresError)
+        // Never deleted under a server still running from it: then the run directory stays and the failure says why.
+        var postgresError = LabCluster.StopPostgres(runDirectory);
+        if (postgresError is not null)
             failed.Add($"PostgreSQL in {Path.Combine(runDirectory, LabCluster.PostgresDirectory)} ({postgresError})");
         var hadRunDirectory = Directory.Exists(runDirectory);
-        if (hadRunDirectory)
+        if (hadRunDirectory && postgresError is null)
             Directory.Delete(runDirectory, recursive: true);
         if (failed.Count > 0)
             throw new LabFailure($"could not remove {string.Join(", ", failed)} (ip netns del NAME; scripts/postgres.sh stop DIR)");

@@ -59,6 +59,9 @@ public sealed class UdpStream : IDisposable
     public IReadOnlyList<double> SendTimes { get { lock (_lock) return [.. _sendTimes]; } }
     public IReadOnlyList<Arrival> Arrivals { get { lock (_lock) return [.. _arrivals]; } }
 
+    /// <summary>When the latest datagram arrived (ms since the origin), without copying the arrivals; null before the first.</summary>
+    public double? LastArrivalMs { get { lock (_lock) return _arrivals.Count > 0 ? _arrivals[^1].TimeMs : null; } }
+
     private double Now() => Stopwatch.GetElapsedTime(_origin).TotalMilliseconds;
 
     public void Start()
