@@ -2,11 +2,15 @@
 // rule per buffered home network prefix steering its downlink into that queue, and three threads:
 //   receive  reads queued packets, HandoverBuffer decides hold or pass (pass = ACCEPT at once);
 //   pacer    every millisecond releases what each flushing node's rate allows, expires old buffers;
-//   rules    adds and removes the ip6tables rules (an exec each, a few ms: never on the actor or receive path).
+//   rules    adds and removes the ip6tables rules (a process run, a few ms: never on the actor or receive path).
 // The rules thread is the slow one: ~1,200 handovers/s (the 1 h soak at 4,000 PBUs/s) asked for more rule
-// changes than it runs, and its queue of closures grew by ~600 a second (the LMA's live heap 110 -> 360 MB in
-// 20 min). So Begin buffers a node only while fewer than MaxPendingRuleWork changes wait; past it the node's
-// downlink is not held (it goes where the routes say, as without buffering), counted (SkippedForRuleBacklog).
+// changes than it ran one ip6tables each, and its queue of closures grew by ~600 a second (the LMA's live heap
+// 110 -> 360 MB in 20 min). So (1) it takes every change waiting and makes them in one ip6tables-restore run (a
+// round's changes touch distinct prefixes; a change to a prefix already in the round waits for the next one, so
+// the rules and the continuations happen in the order asked), knowing which rules are there because it alone
+// adds and removes them; a failed round is made again change by change with ip6tables' checks; and (2) Begin
+// buffers a node only while fewer than MaxPendingRuleWork changes wait; past it the node's downlink is not held
+// (it goes where the routes say, as without buffering), counted (SkippedForRuleBacklog).
 // Order of a buffering episode: rule added -> packets held -> new binding's route installed -> flush,
 // paced, in order -> queue empty -> rule removed -> stragglers released -> done. Rules carry the comment
 // "pmip6" and are removed one by one; at start every rule a previous run left behind is removed.
@@ -22,7 +26,16 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     private readonly NetfilterQueue _queue;
     private readonly Ip6TablesRules _rules;
     private readonly Action<string> _warn;
-    private readonly BlockingCollection<Action> _ruleWork = new();
+    private readonly BlockingCollection<RuleWork> _ruleWork = new();
+    private readonly HashSet<Ipv6Prefix> _installed = []; // the rules thread's own: our rules in the table now
+    private long _ruleRounds, _ruleRoundFallbacks;
+    private long _lastFallbackWarning;
+
+    /// <summary>One change asked of the rules thread: the node's rules added or removed, then <c>After</c>.</summary>
+    private sealed record RuleWork(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Add, Action? After);
+
+    /// <summary>Changes one ip6tables-restore run makes at most.</summary>
+    private const int MaxRoundChanges = 1024;
     private readonly Thread _receiver, _pacer, _ruleWorker;
     private volatile bool _stopping;
     private int _disposed;
@@ -53,6 +66,10 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     public int PendingRuleWork => Volatile.Read(ref _pendingRuleWork);
     /// <summary>Nodes whose downlink was not held because too many rule changes were waiting.</summary>
     public long SkippedForRuleBacklog => Interlocked.Read(ref _skippedForRuleBacklog);
+    /// <summary>Rounds of rule changes made (each one ip6tables-restore run, or change by change when that failed).</summary>
+    public long RuleRounds => Interlocked.Read(ref _ruleRounds);
+    /// <summary>Rounds whose ip6tables-restore run failed and that were made change by change.</summary>
+    public long RuleRoundFallbacks => Interlocked.Read(ref _ruleRoundFallbacks);
 
     /// <summary>How a parked packet re-enters the node (the userspace tunnel's TUN device).</summary>
     public void InjectWith(Func<byte[], bool> inject) => _inject = inject;
@@ -202,21 +219,12 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
             return false;
         }
         Buffer.Start(mobileNodeId, prefixes, Stopwatch.GetTimestamp());
-        QueueRuleWork(() =>
-        {
-            foreach (var prefix in prefixes)
-                if (!_rules.TryAddQueueRule(prefix, _queue.QueueNumber, out var error))
-                {
-                    Interlocked.Increment(ref _ruleErrors);
-                    _warn($"cannot buffer {prefix} for {mobileNodeId}: {error}");
-                }
-            Activated(prefixes);
-        });
+        QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: true, () => Activated(prefixes)));
         return true;
     }
 
     /// <summary>Removals are never refused: each belongs to an episode whose rule was added.</summary>
-    private void QueueRuleWork(Action work)
+    private void QueueRuleWork(RuleWork work)
     {
         Interlocked.Increment(ref _pendingRuleWork);
         _ruleWork.Add(work);
@@ -229,7 +237,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     public void Discard(string mobileNodeId, Ipv6Prefix[] prefixes, string why)
     {
         if (Buffer.Discard(mobileNodeId, why))
-            QueueRuleWork(() => RemoveRules(mobileNodeId, prefixes));
+            QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: false, After: null));
     }
 
     void IVerdicts.Accept(uint packetId) => Verdict(packetId, NetfilterVerdict.Accept);
@@ -290,47 +298,103 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
             {
                 if (expired)
                     _warn($"{mn}: no new binding within the buffering limit; held downlink dropped");
-                QueueRuleWork(() =>
-                {
-                    RemoveRules(mn, prefixes);
-                    if (!expired)
-                        Buffer.Complete(mn, Stopwatch.GetTimestamp());
-                });
+                var node = mn;
+                QueueRuleWork(new RuleWork(mn, prefixes, Add: false, expired ? null : () => Buffer.Complete(node, Stopwatch.GetTimestamp())));
             }
             Thread.Sleep(1);
         }
     }
 
-    private void RemoveRules(string mobileNodeId, Ipv6Prefix[] prefixes)
-    {
-        Deactivated(prefixes);
-        foreach (var prefix in prefixes)
-            if (!_rules.TryRemoveQueueRule(prefix, _queue.QueueNumber, out var error))
-            {
-                Interlocked.Increment(ref _ruleErrors);
-                _warn($"cannot remove the buffering rule for {prefix} ({mobileNodeId}): {error}");
-            }
-    }
-
     private void WorkRules()
     {
-        try
+        var round = new List<RuleWork>();
+        var touched = new HashSet<Ipv6Prefix>();
+        RuleWork? carried = null;
+        while (true)
         {
-            foreach (var work in _ruleWork.GetConsumingEnumerable())
+            var first = carried;
+            if (first is null && !_ruleWork.TryTake(out first, Timeout.Infinite))
+                return; // CompleteAdding: stopping
+            carried = null;
+            round.Clear();
+            touched.Clear();
+            round.Add(first);
+            touched.UnionWith(first.Prefixes);
+            while (round.Count < MaxRoundChanges && _ruleWork.TryTake(out var next))
             {
-                try
+                if (next.Prefixes.Any(touched.Contains))
                 {
-                    work();
+                    carried = next; // the same prefix again: after this round, in order
+                    break;
                 }
-                finally
-                {
-                    Interlocked.Decrement(ref _pendingRuleWork);
-                }
+                round.Add(next);
+                touched.UnionWith(next.Prefixes);
+            }
+            try
+            {
+                MakeRound(round);
+            }
+            finally
+            {
+                Interlocked.Add(ref _pendingRuleWork, -round.Count);
             }
         }
-        catch (ObjectDisposedException)
+    }
+
+    /// <summary>
+    /// One round: nodes leaving buffering stop taking returned packets first, then every rule change in one ip6tables-restore
+    /// run (change by change, with ip6tables' checks, if that run fails), then what follows each change, in the order asked.
+    /// </summary>
+    private void MakeRound(List<RuleWork> round)
+    {
+        foreach (var work in round)
+            if (!work.Add)
+                Deactivated(work.Prefixes);
+        var changes = new List<(Ipv6Prefix Destination, bool Add)>();
+        foreach (var work in round)
+            foreach (var prefix in work.Prefixes)
+                if (work.Add != _installed.Contains(prefix))
+                    changes.Add((prefix, work.Add));
+        Interlocked.Increment(ref _ruleRounds);
+        if (_rules.TryApply(changes, _queue.QueueNumber, out var batchError))
         {
+            foreach (var (prefix, add) in changes)
+                if (add)
+                    _installed.Add(prefix);
+                else
+                    _installed.Remove(prefix);
         }
+        else
+        {
+            var fallbacks = Interlocked.Increment(ref _ruleRoundFallbacks);
+            if (Stopwatch.GetElapsedTime(_lastFallbackWarning) > TimeSpan.FromMinutes(1) || fallbacks == 1)
+            {
+                _lastFallbackWarning = Stopwatch.GetTimestamp();
+                _warn($"{changes.Count} rule changes in one run failed ({fallbacks} such rounds so far; this warning at most once a minute), " +
+                      $"making them one by one: {batchError}");
+            }
+            foreach (var work in round)
+                foreach (var prefix in work.Prefixes)
+                    ChangeOne(work, prefix);
+        }
+        foreach (var work in round)
+            work.After?.Invoke();
+    }
+
+    private void ChangeOne(RuleWork work, Ipv6Prefix prefix)
+    {
+        string error;
+        if (work.Add ? _rules.TryAddQueueRule(prefix, _queue.QueueNumber, out error) : _rules.TryRemoveQueueRule(prefix, _queue.QueueNumber, out error))
+        {
+            if (work.Add)
+                _installed.Add(prefix);
+            else
+                _installed.Remove(prefix);
+            return;
+        }
+        Interlocked.Increment(ref _ruleErrors);
+        _warn(work.Add ? $"cannot buffer {prefix} for {work.MobileNodeId}: {error}"
+                       : $"cannot remove the buffering rule for {prefix} ({work.MobileNodeId}): {error}");
     }
 
     public void Dispose()

@@ -24,6 +24,9 @@
 // the next start runs RemoveAll; its packet counters (`ip6tables -t mangle -L PREROUTING -v`) show
 // what it caught. Order of operations: bind the queue before adding a rule, remove the rule after the
 // release.
+// Many changes at once (a busy LMA starts and ends hundreds of buffering episodes a second) go in one
+// `ip6tables-restore --noflush` run instead (TryApply): one process and one kernel transaction for the
+// lot, all or nothing — a delete of a rule that is not there fails the whole run and changes nothing.
 // Rules live in the network namespace of the process that runs ip6tables: the child inherits the
 // calling thread's namespace (fork copies the thread's nsproxy), as the tests rely on.
 using System.Globalization;
@@ -44,15 +47,47 @@ public sealed class Ip6TablesRules
     /// <summary>Seconds ip6tables waits for the xtables lock (`-w`) before giving up.</summary>
     private const int LockWaitSeconds = 10;
 
-    private readonly string _executable;
+    private readonly string _executable, _restoreExecutable;
     private readonly TimeSpan _timeout;
 
-    /// <param name="executable">ip6tables (found on PATH), or a full path.</param>
+    /// <param name="executable">ip6tables (found on PATH), or a full path; its batch form is the same name with "-restore"
+    /// (ip6tables-restore, ip6tables-legacy-restore), from the same package.</param>
     /// <param name="timeout">How long one run may take before it is killed (default 30 s: the lock wait plus margin).</param>
     public Ip6TablesRules(string executable = "ip6tables", TimeSpan? timeout = null)
     {
         _executable = executable;
+        _restoreExecutable = executable + "-restore";
         _timeout = timeout ?? TimeSpan.FromSeconds(30);
+    }
+
+    /// <summary>
+    /// Adds (<c>Add</c> true) and deletes the queue rules of several prefixes in one `ip6tables-restore --noflush` run: one
+    /// transaction, so either every change is made or none (false with the tool's message, e.g. when a rule to delete is not
+    /// there or one to add is already there — the caller knows which are there; <see cref="TryAddQueueRule"/> and
+    /// <see cref="TryRemoveQueueRule"/> check first and are the way to recover). Nothing to change succeeds without a run.
+    /// </summary>
+    public bool TryApply(IReadOnlyList<(Ipv6Prefix Destination, bool Add)> changes, ushort queue, out string error)
+    {
+        error = "";
+        if (changes.Count == 0)
+            return true;
+        var input = RestoreInput(changes, queue);
+        string[] arguments = ["-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture), "--noflush"];
+        if (!ToolProcess.TryRun(_restoreExecutable, Package, arguments, _timeout, out var result, out error, input))
+            return false;
+        if (result.Code == 0)
+            return true;
+        error = $"{_restoreExecutable} --noflush ({changes.Count} changes) failed ({result.Code}): {result.Error.Trim()}";
+        return false;
+    }
+
+    /// <summary>What <see cref="TryApply"/> feeds ip6tables-restore: the mangle table, one -I or -D line per change, COMMIT.</summary>
+    internal static string RestoreInput(IReadOnlyList<(Ipv6Prefix Destination, bool Add)> changes, ushort queue)
+    {
+        var text = new System.Text.StringBuilder("*").Append(Table).Append('\n');
+        foreach (var (destination, add) in changes)
+            text.AppendJoin(' ', RuleArguments(add ? "-I" : "-D", destination, queue).Skip(4)).Append('\n');
+        return text.Append("COMMIT\n").ToString();
     }
 
     /// <summary>

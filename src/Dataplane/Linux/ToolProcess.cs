@@ -7,15 +7,19 @@ namespace Pmip6Akka.Dataplane.Linux;
 
 public static class ToolProcess
 {
-    /// <summary>False with <paramref name="error"/> when it cannot be started or does not finish; its exit code is the caller's to judge.</summary>
+    /// <summary>
+    /// False with <paramref name="error"/> when it cannot be started or does not finish; its exit code is the caller's to judge.
+    /// <paramref name="standardInput"/>, when given, is written to the tool's standard input, which is then closed.
+    /// </summary>
     public static bool TryRun(string executable, string package, IReadOnlyList<string> arguments, TimeSpan timeout,
-        out (int Code, string Output, string Error) result, out string error)
+        out (int Code, string Output, string Error) result, out string error, string? standardInput = null)
     {
         result = default;
         var start = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = standardInput is not null,
             UseShellExecute = false,
         };
         foreach (var argument in arguments)
@@ -39,6 +43,18 @@ public static class ToolProcess
         {
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEndAsync();
+            if (standardInput is not null)
+            {
+                try
+                {
+                    process.StandardInput.Write(standardInput);
+                    process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                    // it exited before reading everything: its exit code and message say why
+                }
+            }
             if (!process.WaitForExit(timeout))
             {
                 try

@@ -62,6 +62,8 @@ public static class BufferingStatus
         ruleErrors = buffering.RuleErrors,
         pendingRuleChanges = buffering.PendingRuleWork,
         skippedForRuleBacklog = buffering.SkippedForRuleBacklog,
+        ruleRounds = buffering.RuleRounds,
+        ruleRoundFallbacks = buffering.RuleRoundFallbacks,
         receiveOverruns = buffering.ReceiveOverruns,
         returnedParked = buffering.ParkedTotal,
         returnedParkedDropped = buffering.ParkedDropped,
@@ -96,6 +98,8 @@ public static class BufferingStatus
         yield return ("buffer_rule_errors_total", "ip6tables rule changes that failed", buffering.RuleErrors);
         yield return ("buffer_rule_changes_pending", "ip6tables rule changes waiting for the rules thread", buffering.PendingRuleWork);
         yield return ("buffer_skipped_rule_backlog_total", "nodes whose downlink was not held: too many rule changes waiting", buffering.SkippedForRuleBacklog);
+        yield return ("buffer_rule_rounds_total", "rounds of buffering rule changes (one ip6tables-restore run each)", buffering.RuleRounds);
+        yield return ("buffer_rule_round_fallbacks_total", "rounds whose ip6tables-restore run failed and were made change by change", buffering.RuleRoundFallbacks);
         yield return ("buffer_returned_parked_total", "packets a MAG returned, parked until the node's buffering started", buffering.ParkedTotal);
         yield return ("buffer_returned_parked_dropped_total", "returned packets dropped: parked too long (500 ms) or too many", buffering.ParkedDropped);
         yield return ("buffer_receive_overruns_total", "NFQUEUE receive overruns (ENOBUFS: the kernel dropped queue messages for us)", buffering.ReceiveOverruns);

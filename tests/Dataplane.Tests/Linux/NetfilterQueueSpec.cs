@@ -414,6 +414,63 @@ public sealed class NetfilterQueueSpec : IDisposable
     }
 
     [Fact]
+    public void Several_rule_changes_go_in_one_ip6tables_restore_run_all_of_them_or_none()
+    {
+        var b = Ipv6Prefix.Parse("2001:db8:b::/64");
+        var c = Ipv6Prefix.Parse("2001:db8:c::1/128");
+        var error = "";
+        string Ours() => string.Join('\n', _namespaces.Run(_r, () => _rules.TryListOurs(out var ours, out _) ? ours : []));
+
+        Assert.True(_namespaces.Run(_r, () => _rules.TryApply([(Hnp, true), (b, true), (c, true)], Queue, out error)), error);
+        Assert.Equal(3, Ours().Split('\n').Length);
+        Assert.Contains("-d 2001:db8:c::1/128", Ours());
+
+        // Deleting one that is not there fails the run, and the delete of b in the same run is not made either.
+        Assert.False(_namespaces.Run(_r, () => _rules.TryApply([(b, false), (Ipv6Prefix.Parse("2001:db8:e::/64"), false)], Queue, out error)));
+        _output.WriteLine(error);
+        Assert.Contains("ip6tables-restore", error);
+        Assert.Contains("-d 2001:db8:b::/64", Ours());
+
+        Assert.True(_namespaces.Run(_r, () => _rules.TryApply([(Hnp, false), (b, false), (c, false)], Queue, out error)), error);
+        Assert.Equal("", Ours());
+        Assert.True(_rules.TryApply([], Queue, out error), "nothing to change needs no run");
+    }
+
+    [Fact]
+    public void The_rules_of_a_real_buffering_episode_come_and_go_through_ip6tables_restore()
+    {
+        var queue = OpenQueue();
+        _queues.Remove(queue); // the buffering owns it
+        using var buffering = _namespaces.Run(_r, () =>
+            new HandoverBuffering(queue, new Ip6TablesRules(), new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits(), m => _output.WriteLine(m)));
+        _namespaces.Run(_r, buffering.Start);
+        string Ours() => string.Join('\n', _namespaces.Run(_r, () => _rules.TryListOurs(out var ours, out _) ? ours : []));
+
+        Assert.True(buffering.Begin("mn1@x", [Hnp]));
+        Assert.True(buffering.Begin("mn2@x", [Ipv6Prefix.Parse("2001:db8:b::/64")]));
+        Eventually(() => buffering.PendingRuleWork == 0 && Ours().Split('\n').Length == 2, "both rules in place");
+        Send(0, 3);
+        Assert.Equal(-1, Delivered(200)); // held
+        Assert.True(buffering.Release("mn1@x"));
+        Assert.Equal([0, 1, 2], new[] { Delivered(), Delivered(), Delivered() });
+        Eventually(() => !Ours().Contains("2001:db8:a::/64", StringComparison.Ordinal), "mn1's rule removed after its flush");
+        buffering.Discard("mn2@x", [Ipv6Prefix.Parse("2001:db8:b::/64")], "spec");
+        Eventually(() => Ours() == "", "mn2's rule removed");
+        Assert.Equal(0, buffering.RuleErrors);
+        Assert.Equal(0, buffering.RuleRoundFallbacks);
+    }
+
+    private static void Eventually(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"not within 10 s: {what}");
+            Thread.Sleep(20);
+        }
+    }
+
+    [Fact]
     public void The_legacy_backend_queues_and_releases_as_well()
     {
         if (!File.Exists("/usr/sbin/ip6tables-legacy"))
@@ -606,6 +663,50 @@ public sealed class NetfilterQueueSpec : IDisposable
         Assert.True(NetfilterQueue.TryParseStatistics("    7 3221225 5 2   128     5     0       10  1", out var statistics));
         Assert.Equal(new QueueStatistics(7, 3221225, 5, 2, 128, 5, 0, 10), statistics);
         Assert.False(NetfilterQueue.TryParseStatistics("garbage", out _));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Buffering_makes_the_rule_changes_that_wait_together_in_one_ip6tables_restore_run()
+    {
+        // An ip6tables-restore that takes 200 ms a run and logs what it was given; ip6tables lists no rules.
+        var dir = Directory.CreateTempSubdirectory("pmip6-batch-ip6tables-").FullName;
+        try
+        {
+            var tool = Path.Combine(dir, "ip6tables");
+            var log = Path.Combine(dir, "restore.log");
+            File.WriteAllText(tool, "#!/bin/sh\nexit 0\n");
+            File.WriteAllText(tool + "-restore", $"#!/bin/sh\nsleep 0.2\ncat >> {log}\necho RUN >> {log}\n");
+            foreach (var file in new[] { tool, tool + "-restore" })
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var queue = _namespaces.Run(_r, () => NetfilterQueue.Open(new() { QueueNumber = Queue, ReceiveTimeout = TimeSpan.FromMilliseconds(300) }));
+            using var buffering = new HandoverBuffering(queue, new Ip6TablesRules(tool),
+                new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits { MaxHoldTime = TimeSpan.FromSeconds(30) }, _ => { });
+            buffering.Start();
+
+            // Twenty nodes start buffering at once: the first round takes what was there, the next one all the others.
+            Assert.Equal(20, Enumerable.Range(0, 20).Count(i => buffering.Begin($"mn{i}@x", [Ipv6Prefix.Parse($"2001:db8:{100 + i:x}::/64")])));
+            Eventually(() => buffering.PendingRuleWork == 0, "every rule change made");
+            var text = File.ReadAllText(log);
+            _output.WriteLine($"{buffering.RuleRounds} rounds:\n{text}");
+            Assert.InRange(buffering.RuleRounds, 1, 3);
+            Assert.Equal(buffering.RuleRounds, text.Split('\n').Count(l => l == "RUN"));
+            Assert.Equal(20, text.Split('\n').Count(l => l.StartsWith("-I PREROUTING -d 2001:db8:", StringComparison.Ordinal)));
+            Assert.Equal(0, buffering.RuleRoundFallbacks);
+
+            // A node discarded and buffered again in quick succession: its removal and its new rule are made in that order,
+            // in separate rounds (a round never holds one prefix twice).
+            var p = Ipv6Prefix.Parse($"2001:db8:{100:x}::/64");
+            buffering.Discard("mn0@x", [p], "spec");
+            Assert.True(buffering.Begin("mn0@x", [p]));
+            Eventually(() => buffering.PendingRuleWork == 0, "the discard and the new episode's rule");
+            var lines = File.ReadAllText(log).Split('\n').Where(l => l.Contains($" {p} ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(["-I", "-D", "-I"], lines.Select(l => l[..2]));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
