@@ -86,7 +86,7 @@ internal static class FlowCodecs
             : throw new System.Runtime.Serialization.SerializationException($"Pmip6Serializer: corrupt '{manifest}' payload (16-bit value {v})");
     }
 
-    /// <summary>The 6-tuple: source, destination, flow label, next header, has-ports, then the two ports when it has them.</summary>
+    /// <summary>The key: source, destination, flow label (0 when it has ports), next header, has-ports, then the two ports when it has them.</summary>
     private static void WriteKey(PayloadWriter w, FlowKey key)
     {
         w.Address(key.Source); w.Address(key.Destination); w.Long(key.FlowLabel); w.Byte(key.NextHeader); w.Bool(key.HasPorts);
@@ -106,6 +106,8 @@ internal static class FlowCodecs
                 throw new System.Runtime.Serialization.SerializationException($"Pmip6Serializer: corrupt flow key (ports {sp}, {dp})");
             (sourcePort, destinationPort) = ((ushort)sp, (ushort)dp);
         }
-        return new FlowKey(source, destination, (uint)label, nextHeader, sourcePort, destinationPort, hasPorts);
+        // Keys with ports carry no flow label since the label stopped being part of a transport flow's key; events written
+        // before keep theirs and are read without it, so a recovered flow route matches the packets' keys again.
+        return new FlowKey(source, destination, hasPorts ? 0u : (uint)label, nextHeader, sourcePort, destinationPort, hasPorts);
     }
 }

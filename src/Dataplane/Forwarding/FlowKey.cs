@@ -1,5 +1,10 @@
-// The 6-tuple a downlink packet is classified by (issue 8): source, destination, flow label, upper-layer
-// protocol, source port, destination port. The extension-header chain (RFC 8200 §4) is walked with every
+// The key a downlink packet is classified by (issue 8): source, destination, upper-layer protocol, source
+// port, destination port — and the flow label only where there are no ports. A transport connection is its
+// 5-tuple; its flow label is not stable: Linux derives it from the socket's transmit hash and draws a new hash
+// on every retransmission timeout and on a spurious retransmission (net.core.txrehash, on by default), so a
+// TCP connection changes labels exactly when its path is lossy — when a move on loss has just pinned it
+// elsewhere (the lab's flow scenario saw a moved TCP flow come back as a new, unpinned flow on its old path).
+// Without ports (fragments, ESP, unknown protocols) the label is what tells flows between two addresses apart. The extension-header chain (RFC 8200 §4) is walked with every
 // length checked against the payload; the walk never reads past the packet nor throws. Ports are read only
 // where they are certain: TCP, UDP, UDP-Lite, SCTP and DCCP headers that are wholly in an unfragmented
 // packet. Every fragment (the first one too, so one datagram's fragments stay in one flow), unknown
@@ -88,7 +93,7 @@ public readonly record struct FlowKey(
         key = new FlowKey(
             Ipv6Address.Read(packet.Slice(SourceOffset, Ipv6Address.Length)),
             Ipv6Address.Read(packet.Slice(DestinationOffset, Ipv6Address.Length)),
-            first & 0xFFFFF,
+            hasPorts ? 0u : first & 0xFFFFF,
             next,
             hasPorts ? BinaryPrimitives.ReadUInt16BigEndian(packet[offset..]) : (ushort)0,
             hasPorts ? BinaryPrimitives.ReadUInt16BigEndian(packet[(offset + 2)..]) : (ushort)0,
@@ -100,6 +105,6 @@ public readonly record struct FlowKey(
         protocol is IpProtocol.Tcp or IpProtocol.Udp or UdpLite or Sctp or Dccp;
 
     public override string ToString() => HasPorts
-        ? $"[{Source}]:{SourcePort} -> [{Destination}]:{DestinationPort} proto {NextHeader} label 0x{FlowLabel:x5}"
+        ? $"[{Source}]:{SourcePort} -> [{Destination}]:{DestinationPort} proto {NextHeader}"
         : $"{Source} -> {Destination} proto {NextHeader} label 0x{FlowLabel:x5}";
 }

@@ -13,7 +13,7 @@ public static class LabCommand
     public const string MoveUsage = "pmip6 lab move <mnK> <magN> [--gap-ms G (default 50)]";
     public const string StatusUsage = "pmip6 lab status [--json]";
     public const string DownUsage = "pmip6 lab down";
-    public const string RunUsage = "pmip6 lab run --scenario handover|reflector|flow|failover [--json] [--plot FILE.svg (not failover)] [--sessions N (failover: load-generator MNs, 1000..100000, default 1000)] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N]";
+    public const string RunUsage = "pmip6 lab run --scenario handover|reflector|flow|failover [--json] [--plot FILE.svg (not failover)] [--sessions N (failover: load-generator MNs, 1000..100000, default 1000)] [--moves M (default 4)] [--interval-ms I (default 3000)] [--gap-ms G (default 50)] [--buffering on|off (default on)] [--buffer-max-packets N] [--keep-logs DIR (the daemons' logs, copied there before the lab is removed)]";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -133,7 +133,10 @@ public static class LabCommand
             Buffering = LabBuffering.FromArguments(args),
         };
         var sessions = (int)args.Integer("sessions", FailoverScenario.DefaultSessions, 1000, 100_000);
+        var keepLogs = args.String("keep-logs");
         args.EnsureAllUsed();
+        if (keepLogs is not null && (keepLogs.Length == 0 || File.Exists(keepLogs)))
+            throw new UsageException($"--keep-logs needs a directory (created when missing), got '{keepLogs}'");
         if (scenario is not ("handover" or "reflector" or "flow" or "failover"))
             throw new UsageException($"unknown scenario '{scenario}' (known: handover, reflector, flow, failover)");
         if (options.Plot is { } plot && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
@@ -173,9 +176,33 @@ public static class LabCommand
             }
             finally
             {
+                if (keepLogs is not null)
+                    KeepLogs(keepLogs);
                 LabTeardown.Down(RunDirectory);
             }
         }, cleanUpOnFailure: false);
+    }
+
+    /// <summary>Copies the run directory's daemon logs to <paramref name="target"/> (what a failed run leaves to read). Never throws.</summary>
+    private static void KeepLogs(string target)
+    {
+        var logs = Path.GetDirectoryName(LabState.LogFile(RunDirectory, "x"))!;
+        try
+        {
+            Directory.CreateDirectory(target);
+            var copied = 0;
+            if (Directory.Exists(logs))
+                foreach (var file in Directory.EnumerateFiles(logs))
+                {
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+                    copied++;
+                }
+            Console.Error.WriteLine($"lab run: {copied} daemon logs copied to {target}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"lab run: could not copy the daemon logs to {target}: {e.Message}");
+        }
     }
 
     /// <summary>What `lab run` does with any scenario's report: JSON or text, the plot, the exit code.</summary>

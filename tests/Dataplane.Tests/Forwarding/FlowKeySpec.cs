@@ -1,4 +1,4 @@
-// How a downlink packet is keyed (issue 8): the 6-tuple, found behind any extension headers, with
+// How a downlink packet is keyed (issue 8): the 5-tuple (the flow label only without ports), found behind any extension headers, with
 // ports only where they are certain, and never a read past the packet's payload.
 using FsCheck.Xunit;
 using Pmip6Akka.Dataplane.Forwarding;
@@ -16,10 +16,19 @@ public sealed class FlowKeySpec
     }
 
     [Fact]
-    public void A_UDP_packet_is_keyed_by_source_destination_flow_label_protocol_and_ports()
+    public void A_UDP_or_TCP_packet_is_keyed_by_source_destination_protocol_and_ports_without_its_flow_label()
     {
-        Assert.Equal(new FlowKey(Cn, Mn, 0xABCDE, IpProtocol.Udp, 40000, 5001, true), Key(Udp(40000, 5001, flowLabel: 0xABCDE)));
+        Assert.Equal(new FlowKey(Cn, Mn, 0, IpProtocol.Udp, 40000, 5001, true), Key(Udp(40000, 5001, flowLabel: 0xABCDE)));
         Assert.Equal(new FlowKey(Cn, Mn, 0, IpProtocol.Tcp, 443, 50000, true), Key(Tcp(443, 50000)));
+    }
+
+    [Fact]
+    public void A_connection_keeps_its_key_when_the_sender_gives_it_a_new_flow_label_as_Linux_does_on_a_retransmission_timeout()
+    {
+        Assert.Equal(Key(Tcp(40000, 5002, flowLabel: 0x12345)), Key(Tcp(40000, 5002, flowLabel: 0xABCDE)));
+        Assert.Equal(Key(Udp(40000, 5001, flowLabel: 0x12345)), Key(Udp(40000, 5001, flowLabel: 0xABCDE)));
+        var fragment = FlowPackets.Extension.Fragment(185, false);
+        Assert.NotEqual(Key(Build(Cn, Mn, 1, IpProtocol.Udp, Ports(1, 2, 16), fragment)), Key(Build(Cn, Mn, 2, IpProtocol.Udp, Ports(1, 2, 16), fragment)));
     }
 
     [Fact]
@@ -29,7 +38,7 @@ public sealed class FlowKeySpec
         var packet = Build(Cn, Mn, 7, IpProtocol.Udp, Ports(1, 2, 8),
             FlowPackets.Extension.Options(IpProtocol.HopByHopOptions), FlowPackets.Extension.Options(IpProtocol.Routing, units: 2),
             ah, FlowPackets.Extension.Options(IpProtocol.DestinationOptions, units: 1));
-        Assert.Equal(new FlowKey(Cn, Mn, 7, IpProtocol.Udp, 1, 2, true), Key(packet));
+        Assert.Equal(new FlowKey(Cn, Mn, 0, IpProtocol.Udp, 1, 2, true), Key(packet));
     }
 
     [Theory]
