@@ -1,5 +1,5 @@
 // Issue 9 in the lab: `pmip6 lab run --scenario failover --json` brings up three LMA nodes on PostgreSQL behind a BIRD core,
-// registers 1000 mobile nodes through the load generator beside the lab's two real ones, SIGKILLs the node anchoring mn1
+// registers 1000 mobile nodes through the load generator beside the lab's two real ones, SIGKILLs a real node's anchor
 // and reports, then restarts it to rejoin. The spec holds the scenario to what must never happen — a binding lost, a prefix handed out again, a session
 // or a real node's traffic that never comes back — and logs the times, whose 10 s target depends on the machine's load.
 using System.Text.Json;
@@ -35,10 +35,11 @@ public sealed class LabFailoverSpec(LabFixture lab, ITestOutputHelper output)
 
         var streams = report.GetProperty("streams").EnumerateArray().ToList();
         Assert.Equal(2, streams.Count);
-        var mn1 = streams.Single(s => s.GetProperty("node").GetString() == "mn1");
-        Assert.True(mn1.GetProperty("ownerKilled").GetBoolean(), "the scenario kills mn1's anchor");
-        // Its downlink stopped with its anchor (the bucket had to be recovered elsewhere) and came back.
-        Assert.True(mn1.GetProperty("longestSilenceMs").GetDouble() > 1000, $"mn1 barely noticed its anchor's death: {mn1}");
+        // The scenario kills a real node's anchor (the coordinator's node when it anchors one): that node's downlink stopped
+        // with it (the bucket had to be recovered elsewhere) and came back.
+        var orphaned = streams.Where(s => s.GetProperty("ownerKilled").GetBoolean()).ToList();
+        Assert.NotEmpty(orphaned);
+        Assert.All(orphaned, s => Assert.True(s.GetProperty("longestSilenceMs").GetDouble() > 1000, $"a real node barely noticed its anchor's death: {s}"));
         Assert.All(streams, s => Assert.Equal(JsonValueKind.Number, s.GetProperty("trafficBackMs").ValueKind));
         Assert.Contains(report.GetProperty("timeline").EnumerateArray(), t => t.GetProperty("what").GetString()!.Contains("split-brain resolver"));
         // The killed node restarted and took a share of the buckets while the load kept refreshing: no session dropped.

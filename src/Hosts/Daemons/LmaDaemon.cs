@@ -130,7 +130,7 @@ public static class LmaDaemon
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
         if (settings.FlowMobility.Enabled && Warmup.RunFlows(system) != 1)
             stdout.WriteLine("pmip6 lma: WARNING the flow-move warm-up did not complete (the first flow move will be slower)");
-        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, counters, settings, restartCounter, resources));
+        var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, Akka.Cluster.Cluster.Get(system), counters, settings, restartCounter, resources));
         if (settings.Cluster.IsMultiNode)
             dataplane.Tell(new AnnounceSharedAddress(settings.Address)); // from now on the core may send this node traffic
         stdout.WriteLine($"pmip6 lma: serving on {settings.Address}, restart counter {restartCounter}, store {settings.Store}" +
@@ -185,9 +185,14 @@ public static class LmaDaemon
         return netlink;
     }
 
-    /// <summary>This node's place in the cluster: its member address and the binding buckets it runs now.</summary>
-    private static async Task<object> ClusterStatus(IActorRef region, LmaDaemonSettings settings)
+    /// <summary>
+    /// This node's place in the cluster: its member address, the binding buckets it runs now, and whether it is the oldest lma member
+    /// (which runs sharding's coordinator singleton: when it dies, the coordinator moves too, which the other nodes wait for).
+    /// </summary>
+    private static async Task<object> ClusterStatus(IActorRef region, Akka.Cluster.Cluster cluster, LmaDaemonSettings settings)
     {
+        var oldest = cluster.State.Members.Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole("lma"))
+            .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering).FirstOrDefault();
         var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
         var buckets = state.Shards.SelectMany(s => s.EntityIds).Select(int.Parse).Order().ToArray();
         return new
@@ -195,12 +200,13 @@ public static class LmaDaemon
             node = $"{settings.Cluster.Options.Hostname}:{settings.Cluster.Port}",
             seedNodes = settings.Cluster.Options.SeedNodes.ToArray(),
             shards = state.Shards.Count,
+            coordinator = oldest is not null && oldest.Address == cluster.SelfAddress,
             buckets = buckets.Length,
             bucketIds = buckets,
         };
     }
 
-    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, IActorRef region, Counters counters,
+    private static async Task<HttpReply> Serve(HttpListenerRequest request, IActorRef lma, IActorRef index, IActorRef region, Akka.Cluster.Cluster cluster, Counters counters,
         LmaDaemonSettings settings, uint restartCounter, LinuxDataplaneResources resources)
     {
         var (tunnel, buffering) = (resources.Tunnel, resources.Buffering);
@@ -216,7 +222,7 @@ public static class LmaDaemon
                     role = "lma",
                     address = settings.Address.ToString(),
                     restartCounter,
-                    cluster = await ClusterStatus(region, settings),
+                    cluster = await ClusterStatus(region, cluster, settings),
                     mobileNodes = view.MobileNodes,
                     sessions = view.Sessions,
                     bindings = view.Bindings.SelectMany(b => b.Sessions.Select(s => new

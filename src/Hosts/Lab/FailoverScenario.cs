@@ -1,7 +1,8 @@
 // `pmip6 lab run --scenario failover` (issue 9): a cluster lab of 3 LMA nodes on PostgreSQL (LabCluster), N mobile
 // nodes registered through the load generator from pmip-load (the bench's MAGs, authenticated like the lab's) and the
 // lab's two real mobile nodes, each receiving 1000 UDP packets/s from the CN through the core. The load keeps refreshing
-// every binding about once a second (a PBU unanswered for 1 s is sent again). Then the node that anchors mn1 is killed
+// every binding about once a second (a PBU unanswered for 1 s is sent again). Then the node that anchors a real node is killed
+// (the one running sharding's coordinator when a real node is anchored there, else mn1's)
 // with SIGKILL, and the report says: when every binding answered again (each session's first accepted PBA after the
 // kill), when each real node's traffic flowed again (the end of its longest silence), and what was lost or handed out
 // again — bindings (each node's /status before and after) and prefixes (status, and every accepted refresh's HNP).
@@ -58,6 +59,9 @@ public sealed record FailoverReport(
     /// <summary>The killed node restarted and rejoined (after the failover was measured).</summary>
     public RejoinFigures? Rejoin { get; init; }
 
+    /// <summary>The killed node was the oldest member, running sharding's coordinator (which had to move before shards could).</summary>
+    public bool VictimRanCoordinator { get; init; }
+
     /// <summary>What happened after the kill, ms since it: failure detection, downing, re-homing, routing (observed or from the logs).</summary>
     public IReadOnlyList<(double Ms, string What)> Timeline { get; init; } = [];
 
@@ -76,6 +80,7 @@ public sealed record FailoverReport(
         victim = Victim,
         victimBuckets = VictimBuckets,
         victimBindings = VictimBindings,
+        victimRanCoordinator = VictimRanCoordinator,
         everyBindingBackMs = Round(EveryBindingBackMs),
         medianBindingBackMs = Round(MedianBindingBackMs),
         sessionsNeverBack = SessionsNeverBack,
@@ -128,7 +133,8 @@ public sealed record FailoverReport(
         static string S(double? ms) => ms is { } v ? (v / 1000).ToString("0.00 s", CultureInfo.InvariantCulture) : "never";
         o.WriteLine($"failover: {Options.Lmas} LMA nodes on PostgreSQL, {Options.Sessions} load-generator MNs + {Streams.Count} real MNs (1000 UDP packets/s each)");
         o.WriteLine($"  registration: {RegistrationText}");
-        o.WriteLine($"  SIGKILL {Victim}: it ran {VictimBuckets} binding buckets with {VictimBindings} bindings");
+        o.WriteLine($"  SIGKILL {Victim}: it ran {VictimBuckets} binding buckets with {VictimBindings} bindings" +
+                    (VictimRanCoordinator ? " and sharding's coordinator (the oldest member: the coordinator moved too)" : ""));
         o.WriteLine($"  every binding answering again: {S(EveryBindingBackMs)} after the kill (median session {S(MedianBindingBackMs)}; {SessionsNeverBack} never)");
         foreach (var s in Streams)
             o.WriteLine(s.OwnerKilled
@@ -235,11 +241,16 @@ public static class FailoverScenario
             Sleep(Baseline, cancel);
 
             var before = Bindings(LabCluster.Nodes(plan));
-            var victim = before.Where(b => b.Value.ContainsKey(plan.MobileNodeList[0].MnId)).Select(b => b.Key).SingleOrDefault();
-            if (victim == 0)
-                throw new LabFailure($"no LMA node holds {plan.MobileNodeList[0].MnId} before the kill");
-            var victimBuckets = Status(victim)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0;
             var owners = plan.MobileNodeList.ToDictionary(mn => mn.MnId, mn => before.FirstOrDefault(b => b.Value.ContainsKey(mn.MnId)).Key);
+            if (owners.FirstOrDefault(o => o.Value == 0) is { Key: { } unowned })
+                throw new LabFailure($"no LMA node holds {unowned} before the kill");
+            // The anchor of a real node; the one that also runs sharding's coordinator when there is one (the worst case: the
+            // coordinator has to move before the shards can), else mn1's.
+            bool RunsCoordinator(int node) => Status(node, 0)?.GetProperty("cluster") is { } c && c.TryGetProperty("coordinator", out var v) && v.GetBoolean();
+            var coordinatorAnchor = owners.Values.Distinct().FirstOrDefault(RunsCoordinator);
+            var victim = coordinatorAnchor != 0 ? coordinatorAnchor : owners[plan.MobileNodeList[0].MnId];
+            var victimRanCoordinator = coordinatorAnchor != 0;
+            var victimBuckets = Status(victim, 0)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0;
             var survivors = LabCluster.Nodes(plan).Where(n => n != victim).ToArray();
             var pid = LabState.ReadPid(runDirectory, LabCluster.LmaName(victim)) ?? throw new LabFailure($"no pid file for {LabCluster.LmaName(victim)}");
             progress.WriteLine($"lab run: SIGKILL {LabCluster.LmaName(victim)} (pid {pid}, {before[victim].Count} bindings, {victimBuckets} buckets)");
@@ -294,6 +305,7 @@ public static class FailoverScenario
                 registrationText, null)
             {
                 Timeline = [.. timeline.Select(t => (t.Key, t.Value))],
+                VictimRanCoordinator = victimRanCoordinator,
             };
 
             progress.WriteLine($"lab run: failover measured; restarting {LabCluster.LmaName(victim)} to rejoin the cluster under the same load");

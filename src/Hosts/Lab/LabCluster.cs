@@ -27,7 +27,7 @@ public static class LabCluster
     public const int LoadMags = 4;
     public const int ClusterPort = 2552;
     /// <summary>Failure detection tuned for the lab's links (the target is traffic back in under 10 s).</summary>
-    public const string StableAfter = "2s";
+    public const string StableAfter = "1500ms";
     public const string PostgresDirectory = "pg";
     public const string ClusterFile = "cluster.conf";
 
@@ -173,7 +173,7 @@ public static class LabCluster
           min-members = {{plan.Lmas}}
           roles = ["lma"]
           split-brain-resolver { strategy = "keep-majority", stable-after = {{StableAfter}}, down-all-when-unstable = on }
-          failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
+          failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 1500ms }
           sharding { shards = 30, remember-entities-store = "eventsourced" }
           journal { provider = "postgresql", postgresql.connection-string = "{{journal}}" }
         }
