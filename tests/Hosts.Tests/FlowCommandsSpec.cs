@@ -1,5 +1,5 @@
 // `pmip6 flow list` / `pmip6 flow move` and the LMA's /flows endpoints (issue 8): the flow table's rows
-// with their mobile node, a move turned into the binding entity's RouteFlow for that flow's 6-tuple, and
+// with their mobile node, a move turned into the binding entity's RouteFlow for that flow's key, and
 // every bad input answered with its own message. The LMA side is FlowEndpoints behind a real
 // AdminHttpServer, with the binding entity stood in for by a function.
 using System.Buffers.Binary;

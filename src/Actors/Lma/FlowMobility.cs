@@ -2,7 +2,7 @@
 // several interfaces has one mobility session per interface in its BindingState (the flow-mob list).
 // When its active sessions are at more than one MAG, every serving MAG is told all of the MN's prefixes
 // with a Flow Mobility Initiate (Update Notification, reason FLOW-MOBILITY), resent until acknowledged,
-// so each MAG routes all of them onto the MN's interface on its link. Single flows (6-tuples) are routed
+// so each MAG routes all of them onto the MN's interface on its link. Single flows (flow keys) are routed
 // through another session's MAG on command, on loss (FlowLossPolicy) and on outage (a de-registered
 // interface's routes move to a remaining session).
 //
@@ -62,7 +62,7 @@ public sealed record FlowRouted(string MobileNodeId, int SessionId, ushort Route
 /// <summary>A flow route is gone: the flow follows its destination prefix's session again (or has ended).</summary>
 public sealed record FlowRouteRemoved(string MobileNodeId, int SessionId, ushort RouteId, FlowKey Key, FlowRouteRemoval Reason, DateTimeOffset At) : IBindingEvent;
 
-/// <summary>One flow route: the 6-tuple and the session whose MAG carries it.</summary>
+/// <summary>One flow route: the flow key and the session whose MAG carries it.</summary>
 public sealed record FlowRoute(ushort RouteId, FlowKey Key, int SessionId, FlowMoveReason Reason, DateTimeOffset At);
 
 /// <summary>

@@ -38,7 +38,13 @@ internal static class FlowCodecs
                 var n = Pmip6Codecs.Count(r, "flow-state.v1", r.Int(), max: 1 << 16);
                 var routes = ImmutableList.CreateBuilder<FlowRoute>();
                 for (var i = 0; i < n; i++)
-                    routes.Add(new FlowRoute(RouteId(r, "flow-state.v1"), ReadKey(r), r.Int(), (FlowMoveReason)r.Byte(), At(r)));
+                {
+                    var route = new FlowRoute(RouteId(r, "flow-state.v1"), ReadKey(r), r.Int(), (FlowMoveReason)r.Byte(), At(r));
+                    // Written before keys with ports lost their flow label, two routes may now have one key: the later one
+                    // stands (as Apply keeps it when the events are replayed).
+                    routes.RemoveAll(x => x.Key == route.Key);
+                    routes.Add(route);
+                }
                 return FlowMobilityState.Empty(mn) with { Routes = routes.ToImmutable(), NextRouteId = next };
             }),
         Make<RouteFlow>("route-flow.v1", (w, m) => { w.String(m.MobileNodeId); WriteKey(w, m.Key); w.Address(m.To); w.Byte((byte)m.Reason); },

@@ -1,5 +1,5 @@
 // The LMA's downlink flow table (issue 8): each packet the Anchor encapsulates is classified by its
-// 6-tuple (FlowKey), counted per flow, and sent through the tunnel chosen for its flow: the prefix's home
+// key (FlowKey: the 5-tuple, the flow label only without ports), counted per flow, and sent through the tunnel chosen for its flow: the prefix's home
 // endpoint from TunnelTable unless a command moved the flow. Idle flows expire.
 //
 // Thread model. One forwarding thread (the Anchor's encapsulating thread) is the only writer: it
@@ -112,7 +112,7 @@ public sealed class FlowTable
     private sealed record Move(ulong FlowId, TunnelEndpoint? To);
 
     /// <summary>
-    /// A route by 6-tuple (the control plane's flow routes): applied to the flow with that key now, and to one
+    /// A route by flow key (the control plane's flow routes): applied to the flow with that key now, and to one
     /// that starts later (after a restart the routes come back before their flows' packets). <see cref="Live"/>
     /// while a flow with the key is in the table; <see cref="Since"/> when it was set or its flow went.
     /// </summary>

@@ -13,7 +13,7 @@
 // (it goes where the routes say, as without buffering), counted (SkippedForRuleBacklog).
 // Order of a buffering episode: rule added -> packets held -> new binding's route installed -> flush,
 // paced, in order -> queue empty -> rule removed -> stragglers released -> done. Rules carry the comment
-// "pmip6" and are removed one by one; at start every rule a previous run left behind is removed.
+// "pmip6"; at start every rule a previous run left behind is removed.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Pmip6Akka.Dataplane.Forwarding;
@@ -32,9 +32,13 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     private long _lastFallbackWarning;
 
     /// <summary>One change asked of the rules thread: the node's rules added or removed, then <c>After</c>.</summary>
-    private sealed record RuleWork(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Add, Action? After);
+    private sealed record RuleWork(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Add, Action? After)
+    {
+        /// <summary>As the kernel's rule shows them (host bits cleared), whoever asked.</summary>
+        public Ipv6Prefix[] Prefixes { get; } = [.. Prefixes.Select(PrefixLengths.Normalize)];
+    }
 
-    /// <summary>Changes one ip6tables-restore run makes at most.</summary>
+    /// <summary>Changes asked (a node's prefixes each) one round takes at most.</summary>
     private const int MaxRoundChanges = 1024;
     private readonly Thread _receiver, _pacer, _ruleWorker;
     private volatile bool _stopping;
@@ -43,7 +47,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     private readonly int _maxPendingRuleWork;
     private int _pendingRuleWork;
 
-    /// <summary>Rule changes that may wait for the rules thread before <see cref="Begin"/> holds no more nodes (each is one ip6tables run).</summary>
+    /// <summary>Rule changes that may wait for the rules thread before <see cref="Begin"/> holds no more nodes (a node's rules added or removed).</summary>
     public const int DefaultMaxPendingRuleWork = 256;
 
     // Downlink that a previous MAG returned (issue 6, closing the window before the de-registration reaches
@@ -66,7 +70,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     public int PendingRuleWork => Volatile.Read(ref _pendingRuleWork);
     /// <summary>Nodes whose downlink was not held because too many rule changes were waiting.</summary>
     public long SkippedForRuleBacklog => Interlocked.Read(ref _skippedForRuleBacklog);
-    /// <summary>Rounds of rule changes made (each one ip6tables-restore run, or change by change when that failed).</summary>
+    /// <summary>Rounds of rule changes made (at most one ip6tables-restore run each; change by change when it failed).</summary>
     public long RuleRounds => Interlocked.Read(ref _ruleRounds);
     /// <summary>Rounds whose ip6tables-restore run failed and that were made change by change.</summary>
     public long RuleRoundFallbacks => Interlocked.Read(ref _ruleRoundFallbacks);
@@ -194,7 +198,9 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         if (_rules.TryRemoveAll(out var removed, out var error) && removed > 0)
             _warn($"removed {removed} buffering rules a previous run left behind");
         else if (error.Length > 0)
-            _warn($"could not list stale buffering rules: {error}");
+            _warn($"could not list or remove the buffering rules a previous run left behind: {error}");
+        if (error.Length > 0)
+            ReadInstalled(); // what is there after all, so a round never inserts a rule twice
         _receiver = new Thread(Receive) { IsBackground = true, Name = "buffer-receive" };
         _pacer = new Thread(Pace) { IsBackground = true, Name = "buffer-pacer" };
         _ruleWorker = new Thread(WorkRules) { IsBackground = true, Name = "buffer-rules" };
@@ -366,6 +372,9 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         }
         else
         {
+            // The table may not be what we thought (a rule removed or added by someone else): read it, then each change is
+            // made with ip6tables' own checks, and the set follows what they did.
+            ReadInstalled();
             var fallbacks = Interlocked.Increment(ref _ruleRoundFallbacks);
             if (Stopwatch.GetElapsedTime(_lastFallbackWarning) > TimeSpan.FromMinutes(1) || fallbacks == 1)
             {
@@ -378,7 +387,33 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
                     ChangeOne(work, prefix);
         }
         foreach (var work in round)
-            work.After?.Invoke();
+        {
+            try
+            {
+                work.After?.Invoke();
+            }
+            catch (Exception e)
+            {
+                _warn($"{work.MobileNodeId}: after its buffering rule change: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="_installed"/> from the kernel's table (our rules for our queue): a batch inserts only what this set lacks, and
+    /// an insert of a rule that is there would add a second copy that one delete leaves behind.
+    /// </summary>
+    private void ReadInstalled()
+    {
+        if (!_rules.TryListOurs(out var rules, out var error))
+        {
+            _warn($"could not list the buffering rules: {error}");
+            return;
+        }
+        _installed.Clear();
+        foreach (var rule in rules)
+            if (Ip6TablesRules.TryParseQueueRule(rule, out var prefix, out var queue) && queue == _queue.QueueNumber)
+                _installed.Add(prefix);
     }
 
     private void ChangeOne(RuleWork work, Ipv6Prefix prefix)

@@ -63,8 +63,9 @@ public sealed class Ip6TablesRules
     /// <summary>
     /// Adds (<c>Add</c> true) and deletes the queue rules of several prefixes in one `ip6tables-restore --noflush` run: one
     /// transaction, so either every change is made or none (false with the tool's message, e.g. when a rule to delete is not
-    /// there or one to add is already there — the caller knows which are there; <see cref="TryAddQueueRule"/> and
-    /// <see cref="TryRemoveQueueRule"/> check first and are the way to recover). Nothing to change succeeds without a run.
+    /// there). No check first: an insert of a rule that is there adds a second copy, so the caller must know which rules are
+    /// there (<see cref="TryListOurs"/>, <see cref="TryParseQueueRule"/>); <see cref="TryAddQueueRule"/> and
+    /// <see cref="TryRemoveQueueRule"/> check first and are the way to recover. Nothing to change succeeds without a run.
     /// </summary>
     public bool TryApply(IReadOnlyList<(Ipv6Prefix Destination, bool Add)> changes, ushort queue, out string error)
     {
@@ -86,7 +87,7 @@ public sealed class Ip6TablesRules
     {
         var text = new System.Text.StringBuilder("*").Append(Table).Append('\n');
         foreach (var (destination, add) in changes)
-            text.AppendJoin(' ', RuleArguments(add ? "-I" : "-D", destination, queue).Skip(4)).Append('\n');
+            text.AppendJoin(' ', RuleSpecification(add ? "-I" : "-D", destination, queue)).Append('\n');
         return text.Append("COMMIT\n").ToString();
     }
 
@@ -165,6 +166,30 @@ public sealed class Ip6TablesRules
     public int RemoveAll() =>
         TryRemoveAll(out var removed, out var error) ? removed : throw new InvalidOperationException(error);
 
+    /// <summary>The destination prefix and queue number of one of our rules as `ip6tables -S` prints it; false for anything else.</summary>
+    public static bool TryParseQueueRule(string line, out Ipv6Prefix destination, out ushort queue)
+    {
+        destination = default;
+        queue = 0;
+        if (!IsOurs(line))
+            return false;
+        var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var d = Array.IndexOf(tokens, "-d");
+        var q = Array.IndexOf(tokens, "--queue-num");
+        if (d < 0 || d + 1 >= tokens.Length || q < 0 || q + 1 >= tokens.Length
+            || !ushort.TryParse(tokens[q + 1], NumberStyles.None, CultureInfo.InvariantCulture, out queue))
+            return false;
+        try
+        {
+            destination = Ipv6Prefix.Parse(tokens[d + 1]);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A line of `ip6tables -S` that is an appended rule with exactly our comment.</summary>
     internal static bool IsOurs(string line)
     {
@@ -178,9 +203,12 @@ public sealed class Ip6TablesRules
     }
 
     internal static List<string> RuleArguments(string operation, Ipv6Prefix destination, ushort queue) =>
+        ["-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture), "-t", Table, .. RuleSpecification(operation, destination, queue)];
+
+    /// <summary>"-I PREROUTING -d ... -j NFQUEUE --queue-num N": the rule itself, as ip6tables and ip6tables-restore take it.</summary>
+    private static List<string> RuleSpecification(string operation, Ipv6Prefix destination, ushort queue) =>
     [
-        "-w", LockWaitSeconds.ToString(CultureInfo.InvariantCulture),
-        "-t", Table, operation, Chain,
+        operation, Chain,
         "-d", $"{destination.Address.Mask(destination.Length)}/{destination.Length}",
         "-m", "comment", "--comment", Comment,
         "-j", "NFQUEUE", "--queue-num", queue.ToString(CultureInfo.InvariantCulture),

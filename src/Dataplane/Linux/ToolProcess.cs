@@ -43,18 +43,29 @@ public static class ToolProcess
         {
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEndAsync();
-            if (standardInput is not null)
+            // Written beside the wait, not before it: a tool that stops reading (a lock it waits for, a hang) must not hold
+            // the caller past the timeout with a full pipe.
+            var stdin = standardInput is null ? Task.CompletedTask : Task.Run(() =>
             {
                 try
                 {
                     process.StandardInput.Write(standardInput);
-                    process.StandardInput.Close();
                 }
                 catch (IOException)
                 {
                     // it exited before reading everything: its exit code and message say why
                 }
-            }
+                finally
+                {
+                    try
+                    {
+                        process.StandardInput.Close();
+                    }
+                    catch (IOException)
+                    {
+                    }
+                }
+            });
             if (!process.WaitForExit(timeout))
             {
                 try
@@ -65,9 +76,11 @@ public static class ToolProcess
                 {
                     // it ended meanwhile
                 }
+                stdin.Wait(TimeSpan.FromSeconds(1)); // the kill broke the pipe: the write ends
                 error = $"{executable} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s";
                 return false;
             }
+            stdin.Wait();
             process.WaitForExit();
             result = (process.ExitCode, stdout.Result, stderr.Result);
             error = "";

@@ -34,7 +34,7 @@ public static class CommandLine
             "pmip6 detach <mn-id> [--endpoint http://127.0.0.1:9181]", AdminClient.Detach),
         new("hint", "tell a MAG which MAG a mobile node moves to next (Context Reflector handover hint)",
             "pmip6 hint <mn-id> --next-mag ADDRESS [--endpoint http://127.0.0.1:9181]", AdminClient.Hint),
-        new("flow list", "the LMA's downlink flows: 6-tuple, mobile node, rate, the MAG each goes through (flow mobility)",
+        new("flow list", "the LMA's downlink flows: key (5-tuple), mobile node, rate, the MAG each goes through (flow mobility)",
             AdminClient.FlowListUsage, AdminClient.FlowList),
         new("flow move", "route one flow of a mobile node through another of its MAGs (flow mobility)",
             AdminClient.FlowMoveUsage, AdminClient.FlowMove),

@@ -36,7 +36,7 @@ public static class FlowEndpoints
             protocol = f.Key.NextHeader,
             sourcePort = f.Key.HasPorts ? f.Key.SourcePort : (int?)null,
             destinationPort = f.Key.HasPorts ? f.Key.DestinationPort : (int?)null,
-            flowLabel = f.Key.FlowLabel,
+            flowLabel = f.Key.HasPorts ? (uint?)null : f.Key.FlowLabel, // not part of a ported flow's key (FlowKey)
             packets = f.Packets,
             bytes = f.Bytes,
             bytesPerSecond = Math.Round(f.BytesPerSecond, 1),
@@ -48,7 +48,7 @@ public static class FlowEndpoints
         return HttpReply.Json(JsonSerializer.Serialize(new { flows = rows }, Json));
     }
 
-    /// <summary>Checks the query, finds the flow's 6-tuple in the table and asks the MN's binding entity to route it.</summary>
+    /// <summary>Checks the query, finds the flow's key in the table and asks the MN's binding entity to route it.</summary>
     public static async Task<HttpReply> Move(string? mn, string? flowId, string? to, FlowTable? flows, Func<RouteFlow, Task<FlowRouteAnswer>> route)
     {
         if (string.IsNullOrEmpty(mn))

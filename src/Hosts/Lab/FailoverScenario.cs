@@ -240,7 +240,7 @@ public static class FailoverScenario
             refresher.Start();
             Sleep(Baseline, cancel);
 
-            var before = Bindings(LabCluster.Nodes(plan));
+            var before = SteadyBindings([.. LabCluster.Nodes(plan)], plan.MobileNodeList.Select(mn => mn.MnId), cancel);
             var owners = plan.MobileNodeList.ToDictionary(mn => mn.MnId, mn => before.FirstOrDefault(b => b.Value.ContainsKey(mn.MnId)).Key);
             if (owners.FirstOrDefault(o => o.Value == 0) is { Key: { } unowned })
                 throw new LabFailure($"no LMA node holds {unowned} before the kill");
@@ -295,7 +295,7 @@ public static class FailoverScenario
             // What the failover cost, before the killed node comes back.
             var backs = Enumerable.Range(0, options.Sessions).Select(load.AcceptedSinceMark).Where(t => t != 0)
                 .Select(t => Stopwatch.GetElapsedTime(killed, t).TotalMilliseconds).Order().ToList();
-            var beforeUnion = before.Values.SelectMany(b => b).ToDictionary(p => p.Key, p => p.Value);
+            var beforeUnion = before.Values.SelectMany(b => b).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value);
             var (after, lost, reassigned, _) = SettledBindings(beforeUnion, survivors, cancel);
             var report = new FailoverReport(options, LabCluster.LmaName(victim), victimBuckets, before[victim].Count, beforeUnion.Count, after, lost,
                 reassigned, load.PrefixChanges, backs.Count == options.Sessions ? backs[^1] : null, backs.Count > 0 ? backs[backs.Count / 2] : null,
@@ -337,24 +337,41 @@ public static class FailoverScenario
 
     /// <summary>
     /// Bindings against before once the buckets stand still: while the coordinator rebalances, a bucket handed off is stopped on one
-    /// node and not yet started on the other, so its bindings show on no node's /status for a moment. Read again (at most 30 s) until
-    /// every bucket runs somewhere and nothing is missing; a binding really lost stays missing and is counted. Also how many were
-    /// missing at the first look (in transit then).
+    /// node and not yet started on the other, so its bindings show on no node's /status for a moment — or, the nodes being read one
+    /// after another, on two. Read again (at most 30 s) until every bucket runs somewhere, nothing is missing and nothing shows
+    /// twice; a binding really lost stays missing and is counted. Also how many were missing at the first look and showed later.
     /// </summary>
     private static (int Count, int Lost, int Reassigned, int InTransit) SettledBindings(Dictionary<string, string> before, int[] nodes,
         CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
-        int? firstLost = null;
+        HashSet<string>? missingFirst = null;
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
             var placed = nodes.Sum(n => Status(n, 0)?.GetProperty("cluster").GetProperty("buckets").GetInt32() ?? 0);
-            var (count, lost, reassigned) = Compare(before, Bindings(nodes));
-            firstLost ??= lost;
-            if ((placed == Buckets && lost == 0) || clock.Elapsed > TimeSpan.FromSeconds(30))
-                return (count, lost, reassigned, firstLost.Value - lost);
+            var now = Bindings(nodes);
+            var shown = now.Values.SelectMany(b => b.Keys).GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
+            missingFirst ??= [.. before.Keys.Where(k => !shown.ContainsKey(k))];
+            var (count, lost, reassigned) = Compare(before, now);
+            if ((placed == Buckets && lost == 0 && shown.Values.All(c => c == 1)) || clock.Elapsed > TimeSpan.FromSeconds(30))
+                return (count, lost, reassigned, missingFirst.Count(shown.ContainsKey));
             Thread.Sleep(500);
+        }
+    }
+
+    /// <summary>Node → bindings, read again (at most 10 s) until each of <paramref name="required"/> shows and no binding shows on two nodes.</summary>
+    private static Dictionary<int, Dictionary<string, string>> SteadyBindings(int[] nodes, IEnumerable<string> required, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var now = Bindings(nodes);
+            var shown = now.Values.SelectMany(b => b.Keys).GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
+            if ((required.All(shown.ContainsKey) && shown.Values.All(c => c == 1)) || clock.Elapsed > TimeSpan.FromSeconds(10))
+                return now;
+            Thread.Sleep(250);
         }
     }
 

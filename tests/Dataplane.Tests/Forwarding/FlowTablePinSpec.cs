@@ -1,4 +1,4 @@
-// Routes by 6-tuple in the LMA's flow table (issue 8): how the control plane's flow routes (PinFlow) reach
+// Routes by flow key in the LMA's flow table (issue 8): how the control plane's flow routes (PinFlow) reach
 // the forwarding path — for the flow in the table now, for one that starts later (after a restart), and
 // how a route ends with its flow.
 using System.Diagnostics;

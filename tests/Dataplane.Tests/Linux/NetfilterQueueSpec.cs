@@ -711,6 +711,59 @@ public sealed class NetfilterQueueSpec : IDisposable
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_rule_already_in_the_table_is_not_inserted_a_second_time_when_the_start_could_not_remove_it()
+    {
+        // ip6tables lists one rule of ours and cannot delete it; ip6tables-restore logs what it is given.
+        var dir = Directory.CreateTempSubdirectory("pmip6-stale-ip6tables-").FullName;
+        try
+        {
+            var tool = Path.Combine(dir, "ip6tables");
+            var log = Path.Combine(dir, "restore.log");
+            File.WriteAllText(tool, $$"""
+                #!/bin/sh
+                case "$*" in
+                  *-S*) printf -- '-P PREROUTING ACCEPT\n-A PREROUTING -d 2001:db8:64::/64 -m comment --comment pmip6 -j NFQUEUE --queue-num {{Queue}}\n' ;;
+                  *-D*) echo "iptables: Resource temporarily unavailable." >&2; exit 4 ;;
+                esac
+                exit 0
+
+                """);
+            File.WriteAllText(tool + "-restore", $"#!/bin/sh\ncat >> {log}\n");
+            foreach (var file in new[] { tool, tool + "-restore" })
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var warnings = new List<string>();
+            var queue = _namespaces.Run(_r, () => NetfilterQueue.Open(new() { QueueNumber = Queue, ReceiveTimeout = TimeSpan.FromMilliseconds(300) }));
+            using var buffering = new HandoverBuffering(queue, new Ip6TablesRules(tool),
+                new Pmip6Akka.Dataplane.Forwarding.HandoverBufferLimits { MaxHoldTime = TimeSpan.FromSeconds(30) }, m => { lock (warnings) warnings.Add(m); });
+            buffering.Start();
+            Assert.Contains(warnings, w => w.Contains("could not list or remove the buffering rules", StringComparison.Ordinal));
+
+            // The rule for 2001:db8:64::/64 is there: only the other node's rule is inserted (the prefix given with host bits
+            // set is the same rule).
+            Assert.True(buffering.Begin("mn0@x", [Ipv6Prefix.Parse("2001:db8:64::1/64")]));
+            Assert.True(buffering.Begin("mn1@x", [Ipv6Prefix.Parse("2001:db8:65::/64")]));
+            Eventually(() => buffering.PendingRuleWork == 0, "both rule changes made");
+            var inserted = File.ReadAllText(log).Split('\n').Where(l => l.StartsWith("-I", StringComparison.Ordinal)).ToList();
+            Assert.Equal(["-I PREROUTING -d 2001:db8:65::/64 -m comment --comment pmip6 -j NFQUEUE --queue-num " + Queue], inserted);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Our_rules_are_read_back_from_the_listing_with_their_prefix_and_queue()
+    {
+        Assert.True(Ip6TablesRules.TryParseQueueRule("-A PREROUTING -d 2001:db8:a::/64 -m comment --comment pmip6 -j NFQUEUE --queue-num 7", out var prefix, out var queue));
+        Assert.Equal((Hnp, (ushort)7), (prefix, queue));
+        Assert.False(Ip6TablesRules.TryParseQueueRule("-A PREROUTING -d 2001:db8:a::/64 -m comment --comment other -j NFQUEUE --queue-num 7", out _, out _));
+        Assert.False(Ip6TablesRules.TryParseQueueRule("-A PREROUTING -d nonsense -m comment --comment pmip6 -j NFQUEUE --queue-num 7", out _, out _));
+        Assert.False(Ip6TablesRules.TryParseQueueRule("-P PREROUTING ACCEPT", out _, out _));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Buffering_holds_no_more_nodes_while_its_rule_changes_wait_and_holds_them_again_once_they_are_done()
     {
         // An ip6tables that takes 200 ms a run (and changes nothing): the rules thread falls behind at once.
