@@ -242,6 +242,40 @@ public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("1,2,4", select.ExecuteScalar());
     }
 
+    [Fact]
+    public async Task With_background_checkpoints_the_writer_never_checkpoints_and_the_wal_is_copied_back_all_the_same()
+    {
+        var path = Path.Combine(Db.Dir, "checkpoint-" + Guid.NewGuid().ToString("N") + ".db");
+        var settings = new SqliteJournalSettings(ActorSystemFactory.SqliteConnectionString(path), SqliteSync.Normal, true, 4096,
+            CheckpointInterval: TimeSpan.FromMilliseconds(20));
+        long rowsInDatabaseFile;
+        using (var writer = new JournalWriter(settings))
+        {
+            // ~3 MB of rows: past SQLite's 1000-page automatic checkpoint, which the writer's connection no longer runs.
+            for (var batch = 0; batch < 30; batch++)
+                await writer.Write([.. Enumerable.Range(1, 100).Select(i => new JournalRow("c", batch * 100 + i, new byte[1000], "m", 1, null, 1, null))]);
+            var afterWrites = writer.Checkpoints.Runs;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (writer.Checkpoints.Runs < afterWrites + 2 && clock.Elapsed < Timeout)
+                await Task.Delay(20);
+            Assert.True(writer.Checkpoints.Runs >= afterWrites + 2, $"{writer.Checkpoints.Runs} background checkpoints");
+            Assert.Equal(0, writer.Checkpoints.Failures);
+
+            // What the checkpoints copied: a passive checkpoint now finds every frame of the WAL already in the database file.
+            using var probe = new SqliteConnection(settings.ConnectionString);
+            probe.Open();
+            using var checkpoint = probe.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+            using var reader = checkpoint.ExecuteReader();
+            Assert.True(reader.Read());
+            Assert.Equal(reader.GetInt64(1), reader.GetInt64(2)); // frames in the WAL, frames checkpointed
+            using var count = probe.CreateCommand();
+            count.CommandText = "SELECT count(*) FROM journal WHERE persistence_id = 'c'";
+            rowsInDatabaseFile = (long)count.ExecuteScalar()!;
+        }
+        Assert.Equal(3000, rowsInDatabaseFile);
+    }
+
     /// <summary>A persistent actor that records strings and answers "state" with what it has recovered and recorded.</summary>
     private sealed class Recorder : ReceivePersistentActor
     {

@@ -64,6 +64,22 @@ public class SoakAndDaemonFuzzSpec
     }
 
     [Fact]
+    public void A_warm_up_in_the_first_quarter_followed_by_a_plateau_is_not_growth_and_a_rise_after_it_is()
+    {
+        // The shape of the 1 h soak of 2026-11-26: resident memory rises through the first quarter, then stays.
+        int[] plateau = [214, 215, 220, 240, 261, 300, 311, 312, 311, 313, 318, 320, 321, 320, 321, 320];
+        var samples = plateau.Select((rss, k) => S(30 * (k + 1), rss, 215, 335, 23_000, 180_000L * (k + 1))).ToList();
+        var (passed, lines) = SoakVerdict.Judge(samples);
+        Assert.True(passed, string.Join("\n", lines));
+        Assert.Contains(lines, l => l.StartsWith("resident memory") && l.Contains("warm-up quarter") && l.Contains("bounded"));
+
+        int[] rising = [214, 215, 220, 240, 261, 270, 280, 290, 300, 310, 320, 330, 340, 350, 360, 370];
+        (passed, lines) = SoakVerdict.Judge([.. rising.Select((rss, k) => S(30 * (k + 1), rss, 215, 335, 23_000, 180_000L * (k + 1)))]);
+        Assert.False(passed);
+        Assert.Contains(lines, l => l.StartsWith("resident memory") && l.Contains("GREW"));
+    }
+
+    [Fact]
     public void Fewer_than_four_samples_under_load_are_no_verdict()
     {
         var (passed, lines) = SoakVerdict.Judge([S(0, 1, 1, 1, 0, 0), S(30, 1, 1, 1, 1, 10)]);

@@ -61,7 +61,7 @@ public static class CommandLine
         new("bench codec", "time PBU/PBA decode and encode; bytes allocated per operation",
             "pmip6 bench codec [--iterations N]", CodecBenchmark.Run),
         new("bench signaling", "load an LMA with PBUs from emulated MAGs: registrations/s, PBA latency, LMA memory per binding",
-            "pmip6 bench signaling (--lma ADDRESS | --against-self) --sessions N [--mags M] [--rate R] [--duration S] [--window W] [--lma-http HOST:PORT] [--json]",
+            "pmip6 bench signaling (--lma ADDRESS | --against-self) --sessions N [--mags M] [--rate R] [--duration S] [--window W] [--lma-http HOST:PORT] [--lma-settings KEY=VALUE,... (with --against-self)] [--json]",
             SignalingBenchmark.Run),
         new("bench flood", "bogus Mobility Header messages at an LMA while legitimate MAGs refresh: their success and p99, the LMA's memory and CPU per refused message",
             FloodOptions.Usage, FloodBenchmark.Run),

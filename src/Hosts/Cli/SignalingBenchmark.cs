@@ -57,7 +57,10 @@ public static class SignalingBenchmark
         var window = args.Integer("window", DefaultWindow, 1, 1_000_000);
         var lmaHttp = args.String("lma-http");
         var ns = args.String("namespace") ?? Namespace;
+        var lmaSettings = LmaTarget.ParseSettings(args.String("lma-settings"));
         args.EnsureAllUsed();
+        if (lmaSettings.Count > 0 && !againstSelf)
+            throw new UsageException("--lma-settings configures the LMA --against-self starts");
 
         Ipv6Address lma;
         if (lmaText is null)
@@ -76,7 +79,7 @@ public static class SignalingBenchmark
         if (magAddresses.Contains(lma))
             throw new UsageException($"--lma {lma} collides with a MAG address (2001:db8:1::100 + i)");
 
-        var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp, ns);
+        var settings = new BenchSettings(lma, (int)sessions, magAddresses, rate, duration, (int)window, againstSelf, lmaHttp, ns) { LmaSettings = lmaSettings };
         using var environment = new DaemonsUnderTest();
         using var cancel = new CancellationTokenSource();
         var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
@@ -117,6 +120,8 @@ public static class SignalingBenchmark
         bool AgainstSelf, string? LmaHttp, string Namespace = Namespace, TimeSpan LossAfter = default)
     {
         public TimeSpan LossTimeout => LossAfter > TimeSpan.Zero ? LossAfter : SignalingBenchmark.LossTimeout;
+        /// <summary>--lma-settings: lines added to our LMA's `pmip6.lma { }` (e.g. store-checkpoint="background" to compare).</summary>
+        public IReadOnlyList<string> LmaSettings { get; init; } = [];
     }
 
     private static BenchReport RunBench(BenchSettings s, DaemonsUnderTest env, CancellationToken cancel)
@@ -131,7 +136,7 @@ public static class SignalingBenchmark
             env.AddAddresses(ns, [s.Lma, .. s.Mags]);
             // The bench measures what the LMA sustains, not its flood limits (the node's default, 20,000/s, would cap the
             // figure at the target itself); the journal backlog bound stays as configured.
-            pid = SelfLma.Start(env, ns, s.Lma, s.Mags, "admission { per-peer-rate = 0, global-rate = 0 }", cancel);
+            pid = SelfLma.Start(env, ns, s.Lma, s.Mags, string.Join("\n", ["admission { per-peer-rate = 0, global-rate = 0 }", .. s.LmaSettings]), cancel);
             before = SampleMemory(ns, http, pid);
         }
         else

@@ -10,7 +10,10 @@ public enum SqliteSync
 }
 
 /// <summary>The <c>akka.persistence.journal.sqlite</c> block, read once when the plugin starts.</summary>
-public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync Synchronous, bool AutoInitialize, int MaxRowsPerCommit)
+/// <param name="CheckpointInterval">Zero: SQLite checkpoints the WAL on the writer's own commits (its default, every 1000 pages).
+/// Else a thread of its own runs a passive checkpoint this often and the writer never does.</param>
+public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync Synchronous, bool AutoInitialize, int MaxRowsPerCommit,
+    TimeSpan CheckpointInterval = default)
 {
     public const string ConfigPath = "akka.persistence.journal.sqlite";
 
@@ -30,6 +33,10 @@ public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync S
         var maxRows = config.GetInt("max-rows-per-commit", 0);
         if (maxRows is < 1 or > 1_000_000)
             throw new ConfigurationException($"{Key("max-rows-per-commit")}: expected 1-1000000, got {maxRows}");
-        return new SqliteJournalSettings(connectionString, synchronous, config.GetBoolean("auto-initialize", true), maxRows);
+        var checkpoint = config.GetString("background-checkpoint-interval", "off") is "off" or "" ? TimeSpan.Zero
+            : config.GetTimeSpan("background-checkpoint-interval", TimeSpan.Zero);
+        if (checkpoint < TimeSpan.Zero || checkpoint > TimeSpan.FromMinutes(1))
+            throw new ConfigurationException($"{Key("background-checkpoint-interval")}: expected off or a duration up to 1 min, got {checkpoint}");
+        return new SqliteJournalSettings(connectionString, synchronous, config.GetBoolean("auto-initialize", true), maxRows, checkpoint);
     }
 }
