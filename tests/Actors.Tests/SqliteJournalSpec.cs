@@ -242,38 +242,52 @@ public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("1,2,4", select.ExecuteScalar());
     }
 
-    [Fact]
-    public async Task With_background_checkpoints_the_writer_never_checkpoints_and_the_wal_is_copied_back_all_the_same()
+    [Theory]
+    [InlineData(256 * 1024)]
+    [InlineData(-1)] // SQLite's own default, no limit: what the journal had before wal-size-limit
+    public async Task The_wal_a_reader_made_grow_is_truncated_back_to_the_limit_once_it_restarts(long limit)
     {
-        var path = Path.Combine(Db.Dir, "checkpoint-" + Guid.NewGuid().ToString("N") + ".db");
-        var settings = new SqliteJournalSettings(ActorSystemFactory.SqliteConnectionString(path), SqliteSync.Normal, true, 4096,
-            CheckpointInterval: TimeSpan.FromMilliseconds(20));
-        long rowsInDatabaseFile;
-        using (var writer = new JournalWriter(settings))
+        var path = Path.Combine(Db.Dir, "wal-limit-" + Guid.NewGuid().ToString("N") + ".db");
+        var settings = new SqliteJournalSettings(ActorSystemFactory.SqliteConnectionString(path), SqliteSync.Normal, true, 4096, limit);
+        var wal = path + "-wal";
+        using var writer = new JournalWriter(settings);
+        using var reader = new SqliteConnection(settings.ConnectionString);
+        reader.Open();
+        using (var begin = reader.CreateCommand())
         {
-            // ~3 MB of rows: past SQLite's 1000-page automatic checkpoint, which the writer's connection no longer runs.
-            for (var batch = 0; batch < 30; batch++)
-                await writer.Write([.. Enumerable.Range(1, 100).Select(i => new JournalRow("c", batch * 100 + i, new byte[1000], "m", 1, null, 1, null))]);
-            var afterWrites = writer.Checkpoints.Runs;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (writer.Checkpoints.Runs < afterWrites + 2 && clock.Elapsed < Timeout)
-                await Task.Delay(20);
-            Assert.True(writer.Checkpoints.Runs >= afterWrites + 2, $"{writer.Checkpoints.Runs} background checkpoints");
-            Assert.Equal(0, writer.Checkpoints.Failures);
-
-            // What the checkpoints copied: a passive checkpoint now finds every frame of the WAL already in the database file.
-            using var probe = new SqliteConnection(settings.ConnectionString);
-            probe.Open();
-            using var checkpoint = probe.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-            using var reader = checkpoint.ExecuteReader();
-            Assert.True(reader.Read());
-            Assert.Equal(reader.GetInt64(1), reader.GetInt64(2)); // frames in the WAL, frames checkpointed
-            using var count = probe.CreateCommand();
-            count.CommandText = "SELECT count(*) FROM journal WHERE persistence_id = 'c'";
-            rowsInDatabaseFile = (long)count.ExecuteScalar()!;
+            // A read transaction (the snapshot store's, say) pins the WAL: no checkpoint can restart it meanwhile.
+            begin.CommandText = "BEGIN; SELECT count(*) FROM journal;";
+            begin.ExecuteScalar();
         }
-        Assert.Equal(3000, rowsInDatabaseFile);
+        for (var batch = 0; batch < 20; batch++)
+            await writer.Write([.. Enumerable.Range(1, 100).Select(i => new JournalRow("w", batch * 100 + i, new byte[1000], "m", 1, null, 1, null))]);
+        Assert.True(new FileInfo(wal).Length > 1_500_000, $"WAL {new FileInfo(wal).Length} bytes while pinned");
+
+        using (var commit = reader.CreateCommand()) { commit.CommandText = "COMMIT; PRAGMA wal_checkpoint(PASSIVE);"; commit.ExecuteNonQuery(); }
+        await writer.Write([new JournalRow("w", 2001, new byte[1000], "m", 1, null, 1, null)]); // restarts the WAL
+
+        var size = new FileInfo(wal).Length;
+        if (limit >= 0)
+            Assert.True(size <= limit, $"WAL {size} bytes after the restart, limit {limit}");
+        else
+            Assert.True(size > 1_500_000, $"WAL {size} bytes: without a limit it keeps its largest size");
+        using var count = reader.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM journal WHERE persistence_id = 'w'";
+        Assert.Equal(2001L, (long)count.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public void Wal_size_limit_is_read_from_the_plugin_block_and_a_wrong_one_is_named()
+    {
+        Config Block(string extra) => ConfigurationFactory.ParseString($$"""
+            connection-string = "Data Source=/tmp/x.db"
+            max-rows-per-commit = 10
+            {{extra}}
+            """);
+        Assert.Equal(SqliteJournalSettings.DefaultWalSizeLimit, SqliteJournalSettings.Create(Block("")).WalSizeLimit);
+        Assert.Equal(8L << 20, SqliteJournalSettings.Create(Block("wal-size-limit = 8MiB")).WalSizeLimit);
+        var error = Assert.Throws<ConfigurationException>(() => SqliteJournalSettings.Create(Block("wal-size-limit = -5")));
+        Assert.Contains("akka.persistence.journal.sqlite.wal-size-limit", error.Message);
     }
 
     /// <summary>A persistent actor that records strings and answers "state" with what it has recovered and recorded.</summary>

@@ -18,9 +18,6 @@ namespace Pmip6Akka.Actors.Persistence;
 /// </param>
 public sealed record NodeOptions(string SqlitePath, int Port = 0, string? HoconPath = null, bool Wal = true, bool FullSync = false)
 {
-    /// <summary>Zero: SQLite checkpoints the journal's WAL on the writer's commits; else passive checkpoints this often on a thread of their own.</summary>
-    public TimeSpan BackgroundCheckpoint { get; init; }
-
     /// <summary>Cluster membership (hocon/cluster.conf); null: a one-node cluster on 127.0.0.1 that joins itself.</summary>
     public ClusterOptions? Cluster { get; init; }
 
@@ -72,7 +69,6 @@ public static class ActorSystemFactory
             akka.cluster.sharding.journal-plugin-id = "{{journal}}"
             akka.persistence.journal.sqlite.connection-string = "{{cs}}"
             akka.persistence.journal.sqlite.synchronous = "{{(options.FullSync ? "full" : "normal")}}"
-            akka.persistence.journal.sqlite.background-checkpoint-interval = {{(options.BackgroundCheckpoint > TimeSpan.Zero ? $"{(long)options.BackgroundCheckpoint.TotalMilliseconds}ms" : "off")}}
             akka.persistence.journal.sql.provider-name = "{{provider}}"
             akka.persistence.journal.sql.connection-string = "{{cs}}"
             akka.persistence.snapshot-store.sql.provider-name = "{{provider}}"

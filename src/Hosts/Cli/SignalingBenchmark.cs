@@ -120,7 +120,7 @@ public static class SignalingBenchmark
         bool AgainstSelf, string? LmaHttp, string Namespace = Namespace, TimeSpan LossAfter = default)
     {
         public TimeSpan LossTimeout => LossAfter > TimeSpan.Zero ? LossAfter : SignalingBenchmark.LossTimeout;
-        /// <summary>--lma-settings: lines added to our LMA's `pmip6.lma { }` (e.g. store-checkpoint="background" to compare).</summary>
+        /// <summary>--lma-settings: lines added to our LMA's `pmip6.lma { }` (e.g. snapshot-every=200 to compare).</summary>
         public IReadOnlyList<string> LmaSettings { get; init; } = [];
     }
 

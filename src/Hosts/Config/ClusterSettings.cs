@@ -28,9 +28,8 @@ public sealed partial record ClusterSettings(ClusterOptions Options, int Port, J
     };
 
     /// <summary>The node's store and membership as <see cref="ActorSystemFactory"/> takes them.</summary>
-    public NodeOptions Node(string sqlitePath, bool fullSync, TimeSpan backgroundCheckpoint = default) => new(sqlitePath, Port, FullSync: fullSync)
+    public NodeOptions Node(string sqlitePath, bool fullSync) => new(sqlitePath, Port, FullSync: fullSync)
     {
-        BackgroundCheckpoint = backgroundCheckpoint,
         Cluster = Options,
         PostgresConnectionString = Provider == JournalProvider.PostgreSql ? PostgresConnectionString : null,
     };

@@ -24,9 +24,6 @@ public sealed record LmaDaemonSettings(
     int ClusterPort,
     bool StoreFullSync)
 {
-    /// <summary>`store-checkpoint`: zero for "writer" (SQLite's own, on the journal writer's commits), else the background checkpoint interval.</summary>
-    public TimeSpan StoreCheckpoint { get; init; }
-
     /// <summary>The userspace tunnel towards the MAGs (`tunnel { ... }`).</summary>
     public TunnelSettings Tunnel { get; init; } = TunnelSettings.Default;
 
@@ -61,9 +58,6 @@ public sealed record LmaDaemonSettings(
     public FlowMobilityConfig FlowMobility { get; init; } = FlowMobilityConfig.Off;
 
     public const string Path = "pmip6.lma";
-    /// <summary>How often `store-checkpoint = "background"` runs a passive checkpoint of the journal's WAL.</summary>
-    public static readonly TimeSpan BackgroundCheckpointInterval = TimeSpan.FromMilliseconds(100);
-
     public static LmaDaemonSettings Load(string file)
     {
         var c = ConfigReader.Load(file, Path);
@@ -95,12 +89,6 @@ public sealed record LmaDaemonSettings(
             })
         {
             Tunnel = TunnelSettings.Read(c, Path),
-            StoreCheckpoint = c.String("store-checkpoint", "writer") switch
-            {
-                "writer" => TimeSpan.Zero,
-                "background" => BackgroundCheckpointInterval,
-                var other => throw new ConfigurationError($"{Path}.store-checkpoint", $"expected writer or background, got '{other}'"),
-            },
             Buffering = BufferingSettings.Read(c, Path),
             Admission = AdmissionSettings.Read(c),
             MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 64),

@@ -61,7 +61,7 @@ public static class LmaDaemon
         ActorSystem system;
         try
         {
-            system = await ActorSystemFactory.StartAsync("pmip6-lma", settings.Cluster.Node(settings.Store, settings.StoreFullSync, settings.StoreCheckpoint),
+            system = await ActorSystemFactory.StartAsync("pmip6-lma", settings.Cluster.Node(settings.Store, settings.StoreFullSync),
                 Akka.Configuration.ConfigurationFactory.ParseString(settings.Log.ToHocon()), upTimeout: TimeSpan.FromMinutes(settings.Cluster.Options.SeedNodes.IsEmpty ? 0.5 : 5));
         }
         catch (Exception e)

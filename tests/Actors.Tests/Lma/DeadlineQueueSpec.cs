@@ -42,4 +42,30 @@ public class DeadlineQueueSpec
         queue.Add("mn1", T0.AddSeconds(7300));
         Assert.Equal(1, queue.Count);
     }
+
+    [Fact]
+    public void Deadlines_superseded_by_handovers_do_not_pile_up_until_the_lifetime_ends()
+    {
+        // The soak's pattern: a 1 h lifetime, then a handover's MinDelayBeforeBCEDelete (earlier) supersedes it, fires,
+        // and the node's lifetime is queued again. Each round leaves the old lifetime entry behind in the heap.
+        var queue = new DeadlineQueue();
+        for (var n = 0; n < 20; n++)
+            queue.Add($"mn{n}", T0.AddHours(1));
+        var now = T0;
+        for (var round = 0; round < 10_000; round++)
+        {
+            var mn = $"mn{round % 20}";
+            now = now.AddMilliseconds(10);
+            queue.Add(mn, now.AddMilliseconds(5));
+            Assert.Equal([mn], queue.TakeDue(now.AddMilliseconds(5)));
+            queue.Add(mn, now.AddHours(1));
+            Assert.InRange(queue.Count, 20, 2 * 20 + 32 + 1);
+        }
+
+        // Nothing live was lost by the rebuilds: every node still fires, each once, at its own latest lifetime.
+        Assert.Empty(queue.TakeDue(T0.AddHours(1).AddMilliseconds(-1)));
+        var fired = queue.TakeDue(now.AddHours(1));
+        Assert.Equal(Enumerable.Range(0, 20).Select(n => $"mn{n}").ToHashSet(), fired);
+        Assert.Equal(0, queue.Count);
+    }
 }

@@ -7,11 +7,12 @@
 // persistent actor itself, without a thread-pool continuation or another actor in between).
 // When a grouped transaction fails (a duplicate sequence number, say), it is rolled back and its requests
 // are replayed one transaction each, so only the request at fault fails.
-// Checkpoints: by SQLite's default the commit that fills the WAL past 1000 pages copies them into the database
-// file and syncs it, on this thread, while every write waiting behind it waits too. With a background
-// checkpoint interval a second thread on its own connection runs passive checkpoints instead (they never
-// block the writer; the WAL restarts from its beginning once one has copied everything) and the writer's
-// automatic checkpoint is off.
+// Checkpoints: SQLite's own — the commit that fills the WAL past 1000 pages copies them into the database file
+// and syncs it, on this thread, while every write waiting behind it waits too. (A passive checkpoint every 100 ms on
+// a thread of its own was measured: refresh p99 three times worse on two cores, so it was removed; DESIGN-NOTES.)
+// The WAL file never shrinks by itself: a checkpoint that cannot restart it (the snapshot store's connection
+// reading or writing at that moment) lets the next commits append, and the file keeps its largest size ever.
+// journal_size_limit truncates it back to wal-size-limit whenever the writer restarts it.
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -61,15 +62,7 @@ internal sealed class JournalWriter : IDisposable
     private readonly Queue<Request> _queue = new();
     private readonly List<Request> _group = [];
     private readonly Thread _thread;
-    private readonly Thread? _checkpointer;
-    private readonly string _connectionString;
-    private readonly TimeSpan _checkpointInterval;
-    private readonly ManualResetEventSlim _stopped = new();
     private bool _stopping;
-    private long _checkpoints, _checkpointFailures;
-
-    /// <summary>Background checkpoints run, and those that failed (none when the writer checkpoints itself).</summary>
-    public (long Runs, long Failures) Checkpoints => (Interlocked.Read(ref _checkpoints), Interlocked.Read(ref _checkpointFailures));
 
     public JournalWriter(SqliteJournalSettings settings)
     {
@@ -81,10 +74,7 @@ internal sealed class JournalWriter : IDisposable
         // the raw statements below use too; Microsoft.Data.Sqlite's retry covers only its own commands).
         Execute("PRAGMA busy_timeout = 30000;");
         Execute(settings.Synchronous == SqliteSync.Full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
-        _connectionString = settings.ConnectionString;
-        _checkpointInterval = settings.CheckpointInterval;
-        if (_checkpointInterval > TimeSpan.Zero)
-            Execute("PRAGMA wal_autocheckpoint = 0;");
+        Execute($"PRAGMA journal_size_limit = {settings.WalSizeLimit};");
         if (settings.AutoInitialize)
             Execute(JournalSchema.Create);
         _insert = Prepare(JournalSchema.Insert);
@@ -94,25 +84,6 @@ internal sealed class JournalWriter : IDisposable
         _rollback = Prepare("ROLLBACK");
         _thread = new Thread(Run) { IsBackground = true, Name = "journal-writer" };
         _thread.Start();
-        if (_checkpointInterval > TimeSpan.Zero)
-        {
-            _checkpointer = new Thread(Checkpoint) { IsBackground = true, Name = "journal-checkpoint" };
-            _checkpointer.Start();
-        }
-    }
-
-    /// <summary>Passive checkpoints on a connection of their own, every interval, until the writer stops.</summary>
-    private void Checkpoint()
-    {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        while (!_stopped.Wait(_checkpointInterval))
-        {
-            var rc = raw.sqlite3_wal_checkpoint_v2(connection.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _);
-            Interlocked.Increment(ref _checkpoints);
-            if (rc != raw.SQLITE_OK && rc != raw.SQLITE_BUSY)
-                Interlocked.Increment(ref _checkpointFailures); // the next round tries again; the WAL only grows meanwhile
-        }
     }
 
     /// <summary>
@@ -323,8 +294,6 @@ internal sealed class JournalWriter : IDisposable
             Monitor.Pulse(_sync);
         }
         _thread.Join();
-        _stopped.Set();
-        _checkpointer?.Join();
         foreach (var statement in (ReadOnlySpan<sqlite3_stmt>)[_insert, _insertTag, _begin, _commit, _rollback])
             statement.Dispose();
         _connection.Dispose();

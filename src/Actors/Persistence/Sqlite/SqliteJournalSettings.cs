@@ -10,12 +10,12 @@ public enum SqliteSync
 }
 
 /// <summary>The <c>akka.persistence.journal.sqlite</c> block, read once when the plugin starts.</summary>
-/// <param name="CheckpointInterval">Zero: SQLite checkpoints the WAL on the writer's own commits (its default, every 1000 pages).
-/// Else a thread of its own runs a passive checkpoint this often and the writer never does.</param>
+/// <param name="WalSizeLimit">Bytes the WAL file is truncated back to when the writer restarts it (it never shrinks otherwise).</param>
 public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync Synchronous, bool AutoInitialize, int MaxRowsPerCommit,
-    TimeSpan CheckpointInterval = default)
+    long WalSizeLimit = SqliteJournalSettings.DefaultWalSizeLimit)
 {
     public const string ConfigPath = "akka.persistence.journal.sqlite";
+    public const long DefaultWalSizeLimit = 64L << 20;
 
     /// <summary>Reads the plugin's own config block; a missing or wrong key fails with its path.</summary>
     public static SqliteJournalSettings Create(Config config)
@@ -33,10 +33,9 @@ public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync S
         var maxRows = config.GetInt("max-rows-per-commit", 0);
         if (maxRows is < 1 or > 1_000_000)
             throw new ConfigurationException($"{Key("max-rows-per-commit")}: expected 1-1000000, got {maxRows}");
-        var checkpoint = config.GetString("background-checkpoint-interval", "off") is "off" or "" ? TimeSpan.Zero
-            : config.GetTimeSpan("background-checkpoint-interval", TimeSpan.Zero);
-        if (checkpoint < TimeSpan.Zero || checkpoint > TimeSpan.FromMinutes(1))
-            throw new ConfigurationException($"{Key("background-checkpoint-interval")}: expected off or a duration up to 1 min, got {checkpoint}");
-        return new SqliteJournalSettings(connectionString, synchronous, config.GetBoolean("auto-initialize", true), maxRows, checkpoint);
+        var walLimit = config.GetByteSize("wal-size-limit") ?? DefaultWalSizeLimit;
+        if (walLimit is < 0 or > 1L << 40)
+            throw new ConfigurationException($"{Key("wal-size-limit")}: expected a size from 0 to 1 TiB, got {walLimit} bytes");
+        return new SqliteJournalSettings(connectionString, synchronous, config.GetBoolean("auto-initialize", true), maxRows, walLimit);
     }
 }
