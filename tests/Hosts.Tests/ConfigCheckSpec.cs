@@ -92,6 +92,21 @@ public sealed class ConfigCheckSpec : IDisposable
     }
 
     [Theory]
+    [InlineData("lma.conf", "store-sync = \"normal\"", "store-sinc = \"full\"", "pmip6.lma.store-sinc", "did you mean pmip6.lma.store-sync?")]
+    [InlineData("lma.conf", "max-flows = 65536", "max-flows = 65536\n    max-flow = 10", "pmip6.lma.flow-mobility.max-flow", "did you mean pmip6.lma.flow-mobility.max-flows?")]
+    [InlineData("lma.conf", "store-sync = \"normal\"", "store-sync = \"normal\"\n  store-checkpoint = \"writer\"", "pmip6.lma.store-checkpoint", "this version reads no such key")]
+    [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 0s\n  colour = \"blue\"", "pmip6.mag.colour", "this version reads no such key)")]
+    public void A_key_the_daemon_does_not_read_is_named_with_exit_78_not_ignored(string file, string from, string to, string key, string says)
+    {
+        var path = Variant(file, from, to);
+        var check = Cli.Run("config", "check", path);
+        Assert.Equal(78, check.ExitCode);
+        Assert.Contains($"configuration key {key}: unknown key in {path}", check.Err);
+        Assert.Contains(says, check.Err);
+        Assert.Single(check.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
     [InlineData(KeysFileSpec.Secret1, UnixFileMode.UserRead | UnixFileMode.UserWrite, null)]
     [InlineData("hex:0001", UnixFileMode.UserRead | UnixFileMode.UserWrite, "pmip6.keys[0].secret")]
     [InlineData(KeysFileSpec.Secret1, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead, "pmip6.lma.security.keys-file")]

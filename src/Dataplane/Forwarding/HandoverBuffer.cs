@@ -35,6 +35,9 @@ public sealed record HandoverBufferLimits
 
 public enum BufferDropReason : byte { OverflowNode, OverflowGlobal, Expired, Discarded }
 
+/// <summary>A node Tick found done: its flush emptied the queue, or it waited past the hold time (expired).</summary>
+public readonly record struct FinishedNode(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Expired, long Episode);
+
 /// <summary>One finished buffering episode, for status and the lab's report.</summary>
 public sealed record BufferEpisode(string MobileNodeId, DateTimeOffset StartedAt, TimeSpan Held, int Packets, int Peak, long PeakBytes,
     int Released, int Dropped, TimeSpan FlushDuration, TimeSpan MaxAddedDelay, TimeSpan MeanAddedDelay, string Outcome);
@@ -89,6 +92,8 @@ public sealed class HandoverBuffer
         public double Rate;
         public long DelaySumTicks, DelayMaxTicks;
         public bool Finishing;
+        /// <summary>Which episode this is, unique for the buffer's life: a new one at each Start, revivals included.</summary>
+        public long Episode;
         /// <summary>The newest place in the node's downlink dropped for a cap: anything older that turns up later goes too.</summary>
         public long DroppedThrough = long.MinValue;
     }
@@ -103,6 +108,7 @@ public sealed class HandoverBuffer
     private int _total;
     private long _held, _released, _passed;
     private readonly long[] _dropped = new long[4];
+    private long _nextEpisode;
 
     public HandoverBuffer(HandoverBufferLimits limits, IVerdicts verdicts)
     {
@@ -145,12 +151,15 @@ public sealed class HandoverBuffer
         {
             if (_nodes.TryGetValue(mobileNodeId, out var existing))
             {
-                // A second de-registration while held (e.g. retransmitted): keep the episode, start over a flush.
+                // A second de-registration while held (retransmitted, or the node left again while its last flush was
+                // ending): keep what is held, start over a flush. A completion already asked for the episode before is
+                // then not this one's (Complete compares episodes).
                 existing.FlushStartedAt = -1;
                 existing.Finishing = false;
+                existing.Episode = ++_nextEpisode;
                 return;
             }
-            var node = new NodeBuffer(mobileNodeId, [.. prefixes.Select(PrefixLengths.Normalize)], now, DateTimeOffset.UtcNow);
+            var node = new NodeBuffer(mobileNodeId, [.. prefixes.Select(PrefixLengths.Normalize)], now, DateTimeOffset.UtcNow) { Episode = ++_nextEpisode };
             _nodes[mobileNodeId] = node;
             foreach (var prefix in node.Prefixes)
             {
@@ -232,7 +241,7 @@ public sealed class HandoverBuffer
     /// The pacer's tick: releases what each flushing node's rate allows, drops what waited too long, and
     /// returns the nodes whose queue is now empty after a flush (their queue rules can go) or that expired.
     /// </summary>
-    public void Tick(long now, List<(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Expired)> finished)
+    public void Tick(long now, List<FinishedNode> finished)
     {
         lock (_lock)
         {
@@ -246,7 +255,7 @@ public sealed class HandoverBuffer
                         while (node.Held.Count > 0)
                             DropOldest(node, BufferDropReason.Expired);
                         (ended ??= []).Add(node);
-                        finished.Add((node.MobileNodeId, node.Prefixes, true));
+                        finished.Add(new FinishedNode(node.MobileNodeId, node.Prefixes, Expired: true, node.Episode));
                     }
                     continue;
                 }
@@ -260,7 +269,7 @@ public sealed class HandoverBuffer
                 if (node.Held.Count == 0 && !node.Finishing)
                 {
                     node.Finishing = true;
-                    finished.Add((node.MobileNodeId, node.Prefixes, false));
+                    finished.Add(new FinishedNode(node.MobileNodeId, node.Prefixes, Expired: false, node.Episode));
                 }
             }
             if (ended is not null)
@@ -269,16 +278,21 @@ public sealed class HandoverBuffer
         }
     }
 
-    /// <summary>The node's queue rules are gone: release any straggler that slipped in meanwhile and forget the node.</summary>
-    public void Complete(string mobileNodeId, long now)
+    /// <summary>
+    /// The node's queue rules are gone: release any straggler that slipped in meanwhile and forget the node. With
+    /// <paramref name="episode"/> (the one Tick reported finished), only while that episode lasts: false when the node was
+    /// de-registered again meanwhile (its new episode goes on holding; its rules are being added again behind this).
+    /// </summary>
+    public bool Complete(string mobileNodeId, long now, long? episode = null)
     {
         lock (_lock)
         {
-            if (!_nodes.TryGetValue(mobileNodeId, out var node))
-                return;
+            if (!_nodes.TryGetValue(mobileNodeId, out var node) || (episode is { } e && node.Episode != e))
+                return false;
             while (node.Held.Count > 0)
                 ReleaseOldest(node, now);
             End(node, now, "flushed");
+            return true;
         }
     }
 

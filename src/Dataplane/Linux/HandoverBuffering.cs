@@ -47,6 +47,14 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     private readonly int _maxPendingRuleWork;
     private int _pendingRuleWork;
 
+    /// <summary>
+    /// Held while an episode starts, ends or is discarded and its rule change is queued, so the rules thread makes the
+    /// changes in the order the episodes changed. Without it a node de-registered again just as its flush emptied could
+    /// see its new rule added before the old one's removal (the removal then took the new rule away, and the old
+    /// completion ended the new episode: that handover's downlink went unbuffered).
+    /// </summary>
+    private readonly Lock _episodes = new();
+
     /// <summary>Rule changes that may wait for the rules thread before <see cref="Begin"/> holds no more nodes (a node's rules added or removed).</summary>
     public const int DefaultMaxPendingRuleWork = 256;
 
@@ -224,8 +232,11 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
             Interlocked.Increment(ref _skippedForRuleBacklog);
             return false;
         }
-        Buffer.Start(mobileNodeId, prefixes, Stopwatch.GetTimestamp());
-        QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: true, () => Activated(prefixes)));
+        lock (_episodes)
+        {
+            Buffer.Start(mobileNodeId, prefixes, Stopwatch.GetTimestamp());
+            QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: true, () => Activated(prefixes)));
+        }
         return true;
     }
 
@@ -242,8 +253,9 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
     /// <summary>No new binding will come: drop what is held and remove the rules.</summary>
     public void Discard(string mobileNodeId, Ipv6Prefix[] prefixes, string why)
     {
-        if (Buffer.Discard(mobileNodeId, why))
-            QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: false, After: null));
+        lock (_episodes)
+            if (Buffer.Discard(mobileNodeId, why))
+                QueueRuleWork(new RuleWork(mobileNodeId, prefixes, Add: false, After: null));
     }
 
     void IVerdicts.Accept(uint packetId) => Verdict(packetId, NetfilterVerdict.Accept);
@@ -289,7 +301,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
 
     private void Pace()
     {
-        var finished = new List<(string MobileNodeId, Ipv6Prefix[] Prefixes, bool Expired)>();
+        var finished = new List<FinishedNode>();
         while (!_stopping)
         {
             ExpireParked(Stopwatch.GetTimestamp());
@@ -299,14 +311,15 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
                 continue;
             }
             finished.Clear();
-            Buffer.Tick(Stopwatch.GetTimestamp(), finished);
-            foreach (var (mn, prefixes, expired) in finished)
+            lock (_episodes)
             {
-                if (expired)
-                    _warn($"{mn}: no new binding within the buffering limit; held downlink dropped");
-                var node = mn;
-                QueueRuleWork(new RuleWork(mn, prefixes, Add: false, expired ? null : () => Buffer.Complete(node, Stopwatch.GetTimestamp())));
+                // Under the episodes lock: a Begin for one of these nodes queues its rule after this removal, not before.
+                Buffer.Tick(Stopwatch.GetTimestamp(), finished);
+                foreach (var (mn, prefixes, expired, episode) in finished)
+                    QueueRuleWork(new RuleWork(mn, prefixes, Add: false, expired ? null : () => Buffer.Complete(mn, Stopwatch.GetTimestamp(), episode)));
             }
+            foreach (var done in finished.Where(f => f.Expired))
+                _warn($"{done.MobileNodeId}: no new binding within the buffering limit; held downlink dropped");
             Thread.Sleep(1);
         }
     }
@@ -361,7 +374,8 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
             foreach (var prefix in work.Prefixes)
                 if (work.Add != _installed.Contains(prefix))
                     changes.Add((prefix, work.Add));
-        Interlocked.Increment(ref _ruleRounds);
+        if (changes.Count > 0)
+            Interlocked.Increment(ref _ruleRounds); // runs of ip6tables-restore: a round whose rules are all in place already runs none
         if (_rules.TryApply(changes, _queue.QueueNumber, out var batchError))
         {
             foreach (var (prefix, add) in changes)

@@ -33,12 +33,22 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
         return new ConfigReader(config.GetConfig(path), path, file);
     }
 
+    /// <summary>Every key this reader was asked for, present or not: what the settings code knows.</summary>
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
+
     private string Key(string key) => $"{path}.{key}";
 
-    public bool Has(string key) => config.HasPath(key);
+    private void Ask(string key) => _asked.Add(key);
+
+    public bool Has(string key)
+    {
+        Ask(key);
+        return config.HasPath(key);
+    }
 
     public string String(string key, string? fallback = null)
     {
+        Ask(key);
         if (!config.HasPath(key))
             return fallback ?? throw new ConfigurationError(Key(key), "missing (expected a string)");
         return config.GetString(key) ?? fallback ?? throw new ConfigurationError(Key(key), "expected a string");
@@ -67,6 +77,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
 
     public IReadOnlyList<Ipv6Address> Addresses(string key)
     {
+        Ask(key);
         if (!config.HasPath(key))
             throw new ConfigurationError(Key(key), "missing (expected a list of IPv6 addresses)");
         IList<string> items;
@@ -85,6 +96,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
 
     public int Int(string key, int min, int max, int? fallback = null)
     {
+        Ask(key);
         if (!config.HasPath(key))
             return fallback ?? throw new ConfigurationError(Key(key), $"missing (expected an integer from {min} to {max})");
         var text = config.GetString(key);
@@ -95,6 +107,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
 
     public bool Bool(string key, bool fallback)
     {
+        Ask(key);
         if (!config.HasPath(key))
             return fallback;
         return config.GetString(key)?.ToLowerInvariant() switch
@@ -107,6 +120,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
 
     public TimeSpan Duration(string key, TimeSpan min, TimeSpan max, TimeSpan? fallback = null)
     {
+        Ask(key);
         if (!config.HasPath(key))
             return fallback ?? throw new ConfigurationError(Key(key), "missing (expected a duration like 1500ms, 10s, 1h)");
         TimeSpan value;
@@ -143,6 +157,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
 
     public IEnumerable<ConfigReader> Objects(string key)
     {
+        Ask(key);
         if (!config.HasPath(key))
             yield break;
         var list = config.GetValue(key).GetArray();
@@ -150,17 +165,56 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
             yield return new ConfigReader(new Akka.Configuration.Config(new Akka.Configuration.Hocon.HoconRoot(list[i])), $"{Key(key)}[{i}]", File);
     }
 
-    public IReadOnlyList<string> Strings(string key) => config.HasPath(key) ? config.GetStringList(key).ToList() : [];
+    public IReadOnlyList<string> Strings(string key)
+    {
+        Ask(key);
+        return config.HasPath(key) ? config.GetStringList(key).ToList() : [];
+    }
+
+    private static IEnumerable<string> Leaves(Akka.Configuration.Hocon.HoconObject o, string prefix) =>
+        o.Items.SelectMany(kv => kv.Value.IsObject()
+            ? Leaves(kv.Value.GetObject(), prefix + kv.Key + ".")
+            : [prefix + kv.Key]);
 
     /// <summary>Refuses the first key (leaf path, in file order) of this block that <paramref name="known"/> does not list.</summary>
     public void RefuseUnknownKeys(IReadOnlySet<string> known)
     {
-        static IEnumerable<string> Leaves(Akka.Configuration.Hocon.HoconObject o, string prefix) =>
-            o.Items.SelectMany(kv => kv.Value.IsObject()
-                ? Leaves(kv.Value.GetObject(), prefix + kv.Key + ".")
-                : [prefix + kv.Key]);
         foreach (var leaf in Leaves(config.Root.GetObject(), ""))
             if (!known.Contains(leaf))
                 throw new ConfigurationError(Key(leaf), $"unknown key in {File} (known: {string.Join(", ", known.Order())})");
+    }
+
+    /// <summary>
+    /// Called once the settings are read: refuses the first key (leaf path, in file order) that no reader asked for — a
+    /// misspelt key (`store-sinc`) or one this version no longer has would otherwise be ignored without a word, and the
+    /// daemon would run on the default the operator meant to change. Names the nearest key it does know when one is close.
+    /// </summary>
+    public void RefuseUnreadKeys()
+    {
+        foreach (var leaf in Leaves(config.Root.GetObject(), ""))
+        {
+            if (_asked.Contains(leaf) || _asked.Any(asked => leaf.StartsWith(asked + ".", StringComparison.Ordinal)))
+                continue;
+            var nearest = _asked.Select(k => (Key: k, Distance: EditDistance(leaf, k))).MinBy(k => k.Distance);
+            var hint = nearest.Key is not null && nearest.Distance <= Math.Max(2, leaf.Length / 4) ? $"; did you mean {Key(nearest.Key)}?" : "";
+            throw new ConfigurationError(Key(leaf), $"unknown key in {File} (this version reads no such key{hint})");
+        }
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 }

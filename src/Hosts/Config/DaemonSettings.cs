@@ -66,7 +66,7 @@ public sealed record LmaDaemonSettings(
         if (length - pool.Length < BindingBuckets.Bits)
             throw new ConfigurationError($"{Path}.prefix-pool",
                 $"{pool} must hold at least {BindingBuckets.Count} prefixes of /{length} (one slice per binding bucket): use /{length - BindingBuckets.Bits} or shorter");
-        return new LmaDaemonSettings(
+        var settings = new LmaDaemonSettings(
             c.Address("address"),
             NullIfEmpty(c.String("device", "")),
             [.. c.Addresses("authorized-mags")],
@@ -100,6 +100,8 @@ public sealed record LmaDaemonSettings(
             Log = LogSettings.Read(c, Path),
             Shutdown = ShutdownSettings.Read(c, Path, revocationAllowed: false),
         };
+        c.RefuseUnreadKeys();
+        return settings;
     }
 
     /// <summary>
@@ -195,7 +197,7 @@ public sealed record MagDaemonSettings(
     {
         var c = ConfigReader.Load(file, Path);
         var att = c.String("access-technology", "802.3");
-        return new MagDaemonSettings(
+        var settings = new MagDaemonSettings(
             c.Address("address"),
             c.String("device", "") is { Length: > 0 } device ? device : null,
             c.Address("lma"),
@@ -225,6 +227,8 @@ public sealed record MagDaemonSettings(
                 AaaValidity = c.Duration("context-reflector.aaa-validity", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7), TimeSpan.FromHours(1)),
             },
         };
+        c.RefuseUnreadKeys();
+        return settings;
     }
 
     public static readonly ImmutableDictionary<string, AccessTechnologyType> AccessTechnologies = new Dictionary<string, AccessTechnologyType>

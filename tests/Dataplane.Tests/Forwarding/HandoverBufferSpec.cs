@@ -30,9 +30,9 @@ public sealed class HandoverBufferSpec
         return (new HandoverBuffer(limits ?? new HandoverBufferLimits { Adaptive = false, FlushRate = 1000 }, verdicts), verdicts);
     }
 
-    private static List<(string, Ipv6Prefix[], bool)> Tick(HandoverBuffer buffer, long at)
+    private static List<FinishedNode> Tick(HandoverBuffer buffer, long at)
     {
-        var finished = new List<(string, Ipv6Prefix[], bool)>();
+        var finished = new List<FinishedNode>();
         buffer.Tick(at, finished);
         return finished;
     }
@@ -64,7 +64,7 @@ public sealed class HandoverBufferSpec
         Assert.Equal([1u, 2, 3, 4, 5], verdicts.Accepted); // 1000/s: one more per millisecond
         var finished = Tick(buffer, Ms(120));
         Assert.Equal([1u, 2, 3, 4, 5, 6, 7, 8, 9, 10], verdicts.Accepted);
-        Assert.Equal("mn1", Assert.Single(finished).Item1);
+        Assert.Equal("mn1", Assert.Single(finished).MobileNodeId);
         buffer.Complete("mn1", Ms(121));
         Assert.False(buffer.IsBuffering("mn1"));
         var episode = Assert.Single(buffer.RecentEpisodes());
@@ -148,7 +148,7 @@ public sealed class HandoverBufferSpec
         buffer.TryHold(2, Mn1, 100, Ms(2));
         buffer.TryHold(3, Mn2, 100, Ms(160));
         var finished = Tick(buffer, Ms(250));
-        Assert.Equal(("mn1", true), (Assert.Single(finished).Item1, finished[0].Item3));
+        Assert.Equal(("mn1", true), (Assert.Single(finished).MobileNodeId, finished[0].Expired));
         Assert.Equal([1u, 2], verdicts.Dropped);
         Assert.Equal(2, buffer.Dropped(BufferDropReason.Expired));
         Assert.True(buffer.IsBuffering("mn2"));
@@ -178,6 +178,44 @@ public sealed class HandoverBufferSpec
         buffer.Complete("mn1", Ms(7));
         Assert.Equal([1u], verdicts.Accepted);
         Assert.Equal(1, buffer.PassedTotal);
+    }
+
+    [Fact]
+    public void A_node_de_registered_again_as_its_flush_ends_keeps_holding_and_the_old_completion_does_not_end_it()
+    {
+        var (buffer, verdicts) = Buffer();
+        buffer.Start("mn1", [Hnp1], 0);
+        buffer.TryHold(1, Mn1, 100, Ms(1));
+        buffer.Flush("mn1", Ms(5));
+        var first = Assert.Single(Tick(buffer, Ms(5))); // emptied: its rule removal is queued with this episode
+        Assert.Equal([1u], verdicts.Accepted);
+
+        buffer.Start("mn1", [Hnp1], Ms(6)); // moved again before that removal ran
+        Assert.True(buffer.TryHold(2, Mn1, 100, Ms(7)));
+        Assert.False(buffer.Complete("mn1", Ms(8), first.Episode)); // the old episode's completion: not this one's
+        Assert.True(buffer.IsBuffering("mn1"));
+        Assert.Equal(1, buffer.PacketsHeld);
+        Assert.Equal([1u], verdicts.Accepted); // packet 2 still held for the new binding
+
+        buffer.Flush("mn1", Ms(20));
+        var second = Assert.Single(Tick(buffer, Ms(20)));
+        Assert.NotEqual(first.Episode, second.Episode);
+        Assert.True(buffer.Complete("mn1", Ms(21), second.Episode));
+        Assert.Equal([1u, 2u], verdicts.Accepted);
+        Assert.False(buffer.IsBuffering("mn1"));
+    }
+
+    [Fact]
+    public void A_completion_for_an_ended_episode_does_not_end_a_new_one_of_the_same_node()
+    {
+        var (buffer, _) = Buffer();
+        buffer.Start("mn1", [Hnp1], 0);
+        buffer.Flush("mn1", Ms(1));
+        var first = Assert.Single(Tick(buffer, Ms(1)));
+        Assert.True(buffer.Discard("mn1", "session removed")); // ended some other way before its completion ran
+        buffer.Start("mn1", [Hnp1], Ms(2)); // a new episode, a new NodeBuffer
+        Assert.False(buffer.Complete("mn1", Ms(3), first.Episode));
+        Assert.True(buffer.IsBuffering("mn1"));
     }
 
     [Fact]
