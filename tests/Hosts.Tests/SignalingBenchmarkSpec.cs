@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pmip6Akka.Hosts.Cli;
 
 namespace Pmip6Akka.Hosts.Tests;
 
@@ -32,7 +33,32 @@ public class SignalingBenchmarkSpec
         Assert.Matches(@"refresh: status 0: \d+; lost 0", run.Out);
         Assert.Contains("cores shared by the LMA and the load generator", run.Out);
         Assert.Contains($"in namespace {Namespace};", run.Out);
+        // Our LMA's garbage collector per phase, from its /metrics: what a PBA's tail is made of.
+        Assert.Matches(@"registration: LMA garbage collections \d+ gen0, \d+ gen1, \d+ gen2; paused \d+\.\d ms", run.Out);
+        Assert.Matches(@"refresh: LMA garbage collections \d+ gen0, \d+ gen1, \d+ gen2; paused \d+\.\d ms", run.Out);
         Assert.DoesNotContain(Namespace, Cli.Tool("ip", "netns", "list"));
+    }
+
+    [Fact]
+    public void Collections_during_a_phase_are_counted_by_the_generation_they_reached()
+    {
+        // CollectionCount(n) counts collections of generation n or higher: a gen2 collection raises all three.
+        var before = new SignalingBenchmark.GcSample(PausedSeconds: 1.0, Gen0: 10, Gen1: 4, Gen2: 1);
+        var after = new SignalingBenchmark.GcSample(PausedSeconds: 1.25, Gen0: 20, Gen1: 7, Gen2: 2);
+        var during = SignalingBenchmark.GcSample.During(before, after)!;
+        Assert.Equal((7L, 2L, 1L), (during.Gen0, during.Gen1, during.Gen2));
+        Assert.Equal("LMA garbage collections 7 gen0, 2 gen1, 1 gen2; paused 250.0 ms (2.50 % of the phase, 25.00 ms per collection on average)",
+            during.Text(TimeSpan.FromSeconds(10)));
+        Assert.Null(SignalingBenchmark.GcSample.During(before, null)); // another LMA: no figures, no guess
+    }
+
+    [Fact]
+    public void The_daemons_metrics_carry_the_runtime_garbage_collector()
+    {
+        var gauges = Http.Prometheus.RuntimeGauges().ToDictionary(g => g.Name, g => g.Value);
+        Assert.Equal(["gc_collections_gen0", "gc_collections_gen1", "gc_collections_gen2", "gc_paused_seconds"], gauges.Keys.Order());
+        Assert.True(gauges["gc_collections_gen0"] >= gauges["gc_collections_gen1"] && gauges["gc_collections_gen1"] >= gauges["gc_collections_gen2"]);
+        Assert.True(gauges["gc_paused_seconds"] >= 0);
     }
 
     [Theory]

@@ -158,10 +158,17 @@ public static class SignalingBenchmark
 
         using var load = new LoadGenerator(s, sockets);
         load.StartReceivers();
+        var observed = s.AgainstSelf || s.LmaHttp is not null;
+        var gc0 = observed ? GcSample.Read(ns, http) : null;
         var registration = load.RunPhase(refresh: false, cancel);
+        var gc1 = observed ? GcSample.Read(ns, http) : null;
+        registration = registration with { LmaGc = GcSample.During(gc0, gc1) };
         PhaseResult? refresh = null;
         if (s.Duration > 0 && !cancel.IsCancellationRequested)
+        {
             refresh = load.RunPhase(refresh: true, cancel);
+            refresh = refresh with { LmaGc = GcSample.During(gc1, observed ? GcSample.Read(ns, http) : null) };
+        }
         load.StopReceivers();
 
         MemorySample? after = null;
@@ -588,6 +595,9 @@ public static class SignalingBenchmark
     internal sealed record PhaseResult(string Name, long Sent, TimeSpan Elapsed, long[] Status, long Lost, long SendErrors, long Unmatched,
         long Late, LatencyHistogram Latency)
     {
+        /// <summary>Our LMA's garbage collections during the phase (null against another LMA).</summary>
+        public GcDuring? LmaGc { get; init; }
+
         public long Accepted => Status.Take(128).Sum();
         public long Rejected => Status.Skip(128).Sum();
         public double PerSecond => Elapsed.TotalSeconds > 0 ? Accepted / Elapsed.TotalSeconds : 0;
@@ -608,12 +618,55 @@ public static class SignalingBenchmark
             sendErrors = SendErrors,
             unmatched = Unmatched,
             late = Late,
+            lmaGc = LmaGc is null ? null : new
+            {
+                pausedMs = Math.Round(LmaGc.PausedSeconds * 1000, 1),
+                gen0 = LmaGc.Gen0,
+                gen1 = LmaGc.Gen1,
+                gen2 = LmaGc.Gen2,
+            },
         };
 
         public static double Ms(long micros) => Math.Round(micros / 1000.0, 3);
     }
 
     private sealed record MemorySample(long? Bindings, long? ResidentBytes, long? VmRssBytes);
+
+    /// <summary>The LMA's garbage collector as its /metrics tells it (our daemon's runtime gauges); null where it cannot be read.</summary>
+    internal sealed record GcSample(double PausedSeconds, long Gen0, long Gen1, long Gen2)
+    {
+        public static GcSample? Read(string? ns, string endpoint)
+        {
+            try
+            {
+                var ep = IPEndPoint.Parse(endpoint);
+                var m = MetricsScrape.Parse(DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(10), ep.Address));
+                return m.Get("pmip6_lma_gc_collections_gen0") > 0
+                    ? new GcSample(m.Get("pmip6_lma_gc_paused_seconds"), (long)m.Get("pmip6_lma_gc_collections_gen0"),
+                        (long)m.Get("pmip6_lma_gc_collections_gen1"), (long)m.Get("pmip6_lma_gc_collections_gen2"))
+                    : null; // another LMA, or ours before the gauges existed
+            }
+            catch (Exception)
+            {
+                return null; // the figures are a help, not the bench's result
+            }
+        }
+
+        /// <summary>What happened between two samples (collections counted per the generation they reached).</summary>
+        public static GcDuring? During(GcSample? before, GcSample? after) =>
+            before is null || after is null ? null
+                : new GcDuring(after.PausedSeconds - before.PausedSeconds, after.Gen0 - before.Gen0 - (after.Gen1 - before.Gen1),
+                    after.Gen1 - before.Gen1 - (after.Gen2 - before.Gen2), after.Gen2 - before.Gen2);
+    }
+
+    /// <summary>Collections during a phase by the generation they reached, and the time the LMA was paused for them.</summary>
+    internal sealed record GcDuring(double PausedSeconds, long Gen0, long Gen1, long Gen2)
+    {
+        public string Text(TimeSpan phase) =>
+            $"LMA garbage collections {Gen0} gen0, {Gen1} gen1, {Gen2} gen2; paused {PausedSeconds * 1000:0.0} ms " +
+            $"({(phase.TotalSeconds > 0 ? 100 * PausedSeconds / phase.TotalSeconds : 0):0.00} % of the phase" +
+            (Gen0 + Gen1 + Gen2 > 0 ? $", {PausedSeconds * 1000 / (Gen0 + Gen1 + Gen2):0.00} ms per collection on average)" : ")");
+    }
 
     private sealed record BenchReport(BenchSettings Settings, PhaseResult Registration, PhaseResult? Refresh, MemorySample? Before,
         MemorySample? After, long OtherMessages)
@@ -664,6 +717,8 @@ public static class SignalingBenchmark
                         (p.SendErrors > 0 ? $"; send errors {p.SendErrors}" : "") +
                         (p.Unmatched > 0 ? $"; unmatched PBAs {p.Unmatched}" : "") +
                         (p.Late > 0 ? $"; late PBAs {p.Late}" : ""));
+            if (p.LmaGc is not null)
+                o.WriteLine($"{p.Name}: {p.LmaGc.Text(p.Elapsed)}");
         }
 
         private static string Ms(long micros) => PhaseResult.Ms(micros).ToString("0.000", CultureInfo.InvariantCulture);

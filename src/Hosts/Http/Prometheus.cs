@@ -7,6 +7,18 @@ namespace Pmip6Akka.Hosts.Http;
 
 public static class Prometheus
 {
+    /// <summary>
+    /// The runtime's garbage collector, for both daemons: how often each generation was collected and how long the process
+    /// was paused for it since start (what a PBA's tail latency can be made of; `bench signaling` prints them per phase).
+    /// </summary>
+    public static IEnumerable<(string Name, string Help, double Value)> RuntimeGauges() =>
+    [
+        ("gc_paused_seconds", "time the process was paused for garbage collection since it started (grows only)", GC.GetTotalPauseDuration().TotalSeconds),
+        ("gc_collections_gen0", "garbage collections of generation 0 or higher since start (grows only)", GC.CollectionCount(0)),
+        ("gc_collections_gen1", "garbage collections of generation 1 or higher since start (grows only)", GC.CollectionCount(1)),
+        ("gc_collections_gen2", "full (generation 2) garbage collections since start (grows only)", GC.CollectionCount(2)),
+    ];
+
     public static string Render(CounterSnapshot snapshot, string prefix, IEnumerable<(string Name, string Help, double Value)> gauges)
     {
         var sb = new StringBuilder();
