@@ -195,7 +195,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         });
         Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
         Command<RelayedUplink>(relayed => _dataplane.Tell(new InjectUplink([.. relayed.Packet], relayed.Mag)));
-        Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, Views(State(get.MobileNodeId)))));
+        Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, SessionView.Of(State(get.MobileNodeId)))));
         // A snapshot replaces the events below it and the snapshots before it: without the second, the snapshot
         // store keeps one more row per bucket every SnapshotEvery events and grows for ever (bench soak found it).
         Command<SaveSnapshotSuccess>(s =>
@@ -235,7 +235,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         _directory?.Leave(_bucket, Self);
         // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
         foreach (var mn in _states.Keys)
-            _index?.Tell(new BindingChanged(mn, []));
+            _index?.Tell(new BindingChanged(mn, null));
         if (_settings.RoutesSlice)
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: false)); // handed off (rebalance, leave) or the node stops
         base.PostStop();
@@ -656,10 +656,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     private static string BriTimerKey(ushort sequence) => "bri-" + sequence;
 
-    private static ImmutableArray<SessionView> Views(BindingState state) =>
-        [.. state.Sessions.Select(s => new SessionView(s.Id, s.Prefixes, s.ProxyCoa, s.State, s.AccessTechnology, s.LinkLayerId, s.ExpiresAt))];
-
-    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, Views(state)));
+    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, state.IsEmpty ? null : state));
 }
 
 /// <summary>A bucket's snapshot: the state of each MN it holds, its Context Cache Entries and flow routes.</summary>

@@ -8,7 +8,7 @@ namespace Pmip6Akka.Actors.Lma;
 
 public sealed class BindingIndex : ReceiveActor
 {
-    private readonly Dictionary<string, ImmutableArray<SessionView>> _bindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BindingState> _bindings = new(StringComparer.Ordinal);
     private int _sessions;
 
     public BindingIndex()
@@ -16,19 +16,19 @@ public sealed class BindingIndex : ReceiveActor
         Receive<BindingChanged>(changed =>
         {
             if (_bindings.Remove(changed.MobileNodeId, out var old))
-                _sessions -= old.Length;
-            if (!changed.Sessions.IsEmpty)
+                _sessions -= old.Sessions.Count;
+            if (changed.State is { IsEmpty: false } state)
             {
-                _bindings[changed.MobileNodeId] = changed.Sessions;
-                _sessions += changed.Sessions.Length;
+                _bindings[changed.MobileNodeId] = state;
+                _sessions += state.Sessions.Count;
             }
         });
         Receive<GetBindingIndex>(query =>
         {
             var selected = _bindings
-                .Where(b => query.AtMag is not { } mag || b.Value.Any(s => s.ProxyCoa == mag))
+                .Where(b => query.AtMag is not { } mag || b.Value.Sessions.Any(s => s.ProxyCoa == mag))
                 .Take(query.Limit)
-                .Select(b => new BindingSnapshot(b.Key, b.Value));
+                .Select(b => new BindingSnapshot(b.Key, SessionView.Of(b.Value)));
             Sender.Tell(new BindingIndexView(_bindings.Count, _sessions, [.. selected]));
         });
     }
