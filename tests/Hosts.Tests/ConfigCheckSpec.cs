@@ -80,6 +80,7 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("mag.conf", "revoke-bindings = on", "revoke-bindings = sometimes", "pmip6.mag.shutdown.revoke-bindings")]
     [InlineData("mag.conf", "timeout = 20s", "timeout = 0s", "pmip6.mag.shutdown.timeout")]
     [InlineData("lma.conf", "timeout = 20s", "timeout = 20s, revoke-bindings = on", "pmip6.lma.shutdown.revoke-bindings")]
+    [InlineData("policies.conf", "mn-id = \"mn1@pmip6.example\"", "mn-id = \"mn1@pmip6.example\", mn-id-suffix = \"@pmip6.example\"", "pmip6.policies.profiles[].mn-id-suffix")]
     public void A_wrong_or_missing_key_is_named_with_exit_78(string file, string from, string to, string key)
     {
         var path = Variant(file, from, to);
@@ -87,6 +88,8 @@ public sealed class ConfigCheckSpec : IDisposable
         Assert.Equal(78, check.ExitCode);
         Assert.Contains($"configuration key {key}:", check.Err);
         Assert.Single(check.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        if (file is "policies.conf")
+            return; // read by both daemons through their policy-file
         var daemon = Cli.Run(file.Split('.')[0], "--config", path); // the daemon refuses to start the same way
         Assert.Equal(78, daemon.ExitCode);
     }
@@ -96,6 +99,8 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "max-flows = 65536", "max-flows = 65536\n    max-flow = 10", "pmip6.lma.flow-mobility.max-flow", "did you mean pmip6.lma.flow-mobility.max-flows?")]
     [InlineData("lma.conf", "store-sync = \"normal\"", "store-sync = \"normal\"\n  store-checkpoint = \"writer\"", "pmip6.lma.store-checkpoint", "this version reads no such key")]
     [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 0s\n  colour = \"blue\"", "pmip6.mag.colour", "this version reads no such key)")]
+    [InlineData("lma.conf", "loss-devices = []", "loss-devices = [ { mag = \"2001:db8:ff::1:2\", device = \"eth2\", devise = \"eth3\" } ]", "pmip6.lma.flow-mobility.loss-devices[0].devise", "did you mean pmip6.lma.flow-mobility.loss-devices[0].device?")]
+    [InlineData("policies.conf", "hnp-count = 1", "hnp-cont = 1", "pmip6.policies.profiles[0].hnp-cont", "did you mean pmip6.policies.profiles[0].hnp-count?")]
     public void A_key_the_daemon_does_not_read_is_named_with_exit_78_not_ignored(string file, string from, string to, string key, string says)
     {
         var path = Variant(file, from, to);

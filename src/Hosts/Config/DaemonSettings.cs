@@ -404,6 +404,10 @@ public sealed class PolicyStore : IPolicyStore
         var store = new PolicyStore();
         foreach (var p in c.Objects("profiles"))
         {
+            var exact = p.Has("mn-id");
+            var bySuffix = p.Has("mn-id-suffix");
+            if (exact && bySuffix)
+                throw new ConfigurationError("pmip6.policies.profiles[].mn-id-suffix", "a profile names one MN (mn-id) or a suffix (mn-id-suffix), not both");
             var atts = p.Strings("access-technologies").Select(a => MagDaemonSettings.ParseAccessTechnology(a)
                 ?? throw new ConfigurationError("pmip6.policies.profiles[].access-technologies", $"unknown access technology '{a}'")).ToImmutableHashSet();
             var policy = new MobileNodePolicy(
@@ -434,9 +438,10 @@ public sealed class PolicyStore : IPolicyStore
                 if (!store._byLinkLayer.TryAdd(Convert.ToHexString(mac), policy.MobileNodeId))
                     throw new ConfigurationError("pmip6.policies.profiles[].link-layer-ids", $"{text} is listed by two profiles");
             }
-            if (p.Has("mn-id"))
+            p.RefuseUnreadKeys(); // a misspelt hnp-count or max-lifetime would otherwise give the MN the default
+            if (exact)
                 store._exact[policy.MobileNodeId] = policy;
-            else if (p.Has("mn-id-suffix"))
+            else if (bySuffix)
                 store._suffixes.Add((p.String("mn-id-suffix"), policy));
             else
                 throw new ConfigurationError("pmip6.policies.profiles[]", "each profile needs mn-id or mn-id-suffix");

@@ -45,6 +45,7 @@ public sealed record FlowMobilityConfig(FlowMobilitySettings Entity, FlowTableSe
             var mag = entry.Address("mag");
             if (devices.Any(d => d.Mag == mag))
                 throw new ConfigurationError($"{at}.mag", $"{mag} is listed twice");
+            entry.RefuseUnreadKeys();
             devices.Add(new TunnelDevice(mag, device));
         }
         return new FlowMobilityConfig(
