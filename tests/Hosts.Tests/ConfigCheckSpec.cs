@@ -101,6 +101,7 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("mag.conf", "aaa-delay = 0s", "aaa-delay = 0s\n  colour = \"blue\"", "pmip6.mag.colour", "this version reads no such key)")]
     [InlineData("lma.conf", "loss-devices = []", "loss-devices = [ { mag = \"2001:db8:ff::1:2\", device = \"eth2\", devise = \"eth3\" } ]", "pmip6.lma.flow-mobility.loss-devices[0].devise", "did you mean pmip6.lma.flow-mobility.loss-devices[0].device?")]
     [InlineData("policies.conf", "hnp-count = 1", "hnp-cont = 1", "pmip6.policies.profiles[0].hnp-cont", "did you mean pmip6.policies.profiles[0].hnp-count?")]
+    [InlineData("policies.conf", "traffic-class = 46", "trafic-class = 46", "pmip6.policies.profiles[0].qos.trafic-class", "did you mean pmip6.policies.profiles[0].qos.traffic-class?")]
     public void A_key_the_daemon_does_not_read_is_named_with_exit_78_not_ignored(string file, string from, string to, string key, string says)
     {
         var path = Variant(file, from, to);

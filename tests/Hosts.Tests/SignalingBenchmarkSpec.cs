@@ -50,6 +50,9 @@ public class SignalingBenchmarkSpec
         Assert.Equal("LMA garbage collections 7 gen0, 2 gen1, 1 gen2; paused 250.0 ms (2.50 % of the phase, 25.00 ms per collection on average)",
             during.Text(TimeSpan.FromSeconds(10)));
         Assert.Null(SignalingBenchmark.GcSample.During(before, null)); // another LMA: no figures, no guess
+        Assert.Null(SignalingBenchmark.GcSample.From(MetricsScrape.Parse("pmip6_lma_bindings 3\n")));
+        Assert.Equal(new SignalingBenchmark.GcSample(0, 0, 0, 0), SignalingBenchmark.GcSample.From(MetricsScrape.Parse(
+            "pmip6_lma_gc_paused_seconds 0\npmip6_lma_gc_collections_gen0 0\npmip6_lma_gc_collections_gen1 0\npmip6_lma_gc_collections_gen2 0\n")));
     }
 
     [Fact]

@@ -656,7 +656,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     private static string BriTimerKey(ushort sequence) => "bri-" + sequence;
 
-    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, state.IsEmpty ? null : state));
+    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, state));
 }
 
 /// <summary>A bucket's snapshot: the state of each MN it holds, its Context Cache Entries and flow routes.</summary>

@@ -45,7 +45,7 @@ public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefi
 
 /// <summary>
 /// Binding entities report every change to their node's index (for /status and counters): the MN's state itself (immutable,
-/// so sharing it is safe), or null once it has none here. Views are built when someone asks, not per PBU: at 10,000 PBUs/s
+/// so sharing it is safe; empty once it has no session), or null when this node no longer holds it. Views are built when someone asks, not per PBU: at 10,000 PBUs/s
 /// the views built per event were a share of what survives the young collections whose pauses make the PBA's tail.
 /// </summary>
 public sealed record BindingChanged(string MobileNodeId, BindingState? State);

@@ -227,6 +227,9 @@ public sealed class MetricsScrape
     public double Get(string name, string? label = null, string? value = null) =>
         _series.GetValueOrDefault(label is null ? name : $"{name}{{{label}=\"{value}\"}}");
 
+    /// <summary>Whether the scrape has the series <paramref name="name"/> (without labels).</summary>
+    public bool Has(string name) => _series.ContainsKey(name);
+
     /// <summary>The sum of every series called <paramref name="name"/>, whatever its labels.</summary>
     public double Sum(string name) =>
         _series.Where(s => s.Key == name || s.Key.StartsWith(name + "{", StringComparison.Ordinal)).Sum(s => s.Value);

@@ -128,6 +128,7 @@ public static class SignalingBenchmark
     {
         string? ns = null;
         MemorySample? before = null;
+        GcSample? gc0 = null;
         int? pid = null;
         var http = s.LmaHttp ?? $"127.0.0.1:{SelfLma.HttpPort}";
         if (s.AgainstSelf)
@@ -137,13 +138,13 @@ public static class SignalingBenchmark
             // The bench measures what the LMA sustains, not its flood limits (the node's default, 20,000/s, would cap the
             // figure at the target itself); the journal backlog bound stays as configured.
             pid = SelfLma.Start(env, ns, s.Lma, s.Mags, string.Join("\n", ["admission { per-peer-rate = 0, global-rate = 0 }", .. s.LmaSettings]), cancel);
-            before = SampleMemory(ns, http, pid);
+            (before, gc0) = SampleLma(ns, http, pid);
         }
         else
         {
             env.AddAddresses(null, s.Mags);
             if (s.LmaHttp is not null)
-                before = SampleMemory(null, http, null);
+                (before, gc0) = SampleLma(null, http, null);
         }
 
         var sockets = BenchEnvironment.InNamespace(ns, () => s.Mags.Select(mag =>
@@ -159,21 +160,26 @@ public static class SignalingBenchmark
         using var load = new LoadGenerator(s, sockets);
         load.StartReceivers();
         var observed = s.AgainstSelf || s.LmaHttp is not null;
-        var gc0 = observed ? GcSample.Read(ns, http) : null;
         var registration = load.RunPhase(refresh: false, cancel);
-        var gc1 = observed ? GcSample.Read(ns, http) : null;
-        registration = registration with { LmaGc = GcSample.During(gc0, gc1) };
         PhaseResult? refresh = null;
         if (s.Duration > 0 && !cancel.IsCancellationRequested)
         {
+            var gc1 = observed ? GcSample.From(ScrapeLma(ns, http)) : null;
+            registration = registration with { LmaGc = GcSample.During(gc0, gc1) };
             refresh = load.RunPhase(refresh: true, cancel);
-            refresh = refresh with { LmaGc = GcSample.During(gc1, observed ? GcSample.Read(ns, http) : null) };
+            gc0 = gc1;
         }
         load.StopReceivers();
 
         MemorySample? after = null;
-        if (s.AgainstSelf || s.LmaHttp is not null)
-            after = SampleMemory(ns, http, pid);
+        if (observed)
+        {
+            (after, var gc2) = SampleLma(ns, http, pid);
+            if (refresh is null)
+                registration = registration with { LmaGc = GcSample.During(gc0, gc2) };
+            else
+                refresh = refresh with { LmaGc = GcSample.During(gc0, gc2) };
+        }
         return new BenchReport(s, registration, refresh, before, after, load.OtherMessages);
     }
 
@@ -635,22 +641,12 @@ public static class SignalingBenchmark
     /// <summary>The LMA's garbage collector as its /metrics tells it (our daemon's runtime gauges); null where it cannot be read.</summary>
     internal sealed record GcSample(double PausedSeconds, long Gen0, long Gen1, long Gen2)
     {
-        public static GcSample? Read(string? ns, string endpoint)
-        {
-            try
-            {
-                var ep = IPEndPoint.Parse(endpoint);
-                var m = MetricsScrape.Parse(DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(10), ep.Address));
-                return m.Get("pmip6_lma_gc_collections_gen0") > 0
-                    ? new GcSample(m.Get("pmip6_lma_gc_paused_seconds"), (long)m.Get("pmip6_lma_gc_collections_gen0"),
-                        (long)m.Get("pmip6_lma_gc_collections_gen1"), (long)m.Get("pmip6_lma_gc_collections_gen2"))
-                    : null; // another LMA, or ours before the gauges existed
-            }
-            catch (Exception)
-            {
-                return null; // the figures are a help, not the bench's result
-            }
-        }
+        /// <summary>From one scrape of the LMA's /metrics; null when it has no such gauges (another LMA, or an older build of ours).</summary>
+        public static GcSample? From(MetricsScrape m) =>
+            m.Has("pmip6_lma_gc_collections_gen0")
+                ? new GcSample(m.Get("pmip6_lma_gc_paused_seconds"), (long)m.Get("pmip6_lma_gc_collections_gen0"),
+                    (long)m.Get("pmip6_lma_gc_collections_gen1"), (long)m.Get("pmip6_lma_gc_collections_gen2"))
+                : null;
 
         /// <summary>What happened between two samples (collections counted per the generation they reached).</summary>
         public static GcDuring? During(GcSample? before, GcSample? after) =>
@@ -750,13 +746,19 @@ public static class SignalingBenchmark
         };
     }
 
-    // ---- our LMA's memory ---------------------------------------------------------------------------
+    // ---- our LMA's memory and collector ---------------------------------------------------------------------------
 
-    private static MemorySample SampleMemory(string? ns, string endpoint, int? pid)
+    private static MetricsScrape ScrapeLma(string? ns, string endpoint)
     {
         var ep = IPEndPoint.Parse(endpoint);
-        var metrics = MetricsScrape.Parse(DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(30), ep.Address));
-        return new MemorySample((long)metrics.Get("pmip6_lma_bindings"), (long)metrics.Get("pmip6_lma_resident_memory_bytes"),
-            pid is { } id ? ProcessSample.Read(id).ResidentBytes : null);
+        return MetricsScrape.Parse(DaemonsUnderTest.Http(ns, ep.Port, "GET", "/metrics", TimeSpan.FromSeconds(30), ep.Address));
+    }
+
+    /// <summary>The LMA's memory and its collector from one scrape of its /metrics.</summary>
+    private static (MemorySample Memory, GcSample? Gc) SampleLma(string? ns, string endpoint, int? pid)
+    {
+        var metrics = ScrapeLma(ns, endpoint);
+        return (new MemorySample((long)metrics.Get("pmip6_lma_bindings"), (long)metrics.Get("pmip6_lma_resident_memory_bytes"),
+            pid is { } id ? ProcessSample.Read(id).ResidentBytes : null), GcSample.From(metrics));
     }
 }

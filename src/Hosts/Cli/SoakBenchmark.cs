@@ -5,7 +5,7 @@
 // the previous MAG answers the LMA's revocation) or de-registered (10 %) and later registered again — at
 // R PBUs/s (default half of the ~5,000/s this machine sustains). Every --interval seconds it prints the
 // LMA's resident memory, open descriptors, journal size (SQLite file and its -wal) and bindings, and at
-// the end a verdict comparing the first and the last quarter: memory, descriptors and bindings may not
+// the end a verdict comparing the second quarter (the first is the warm-up) and the last: memory, descriptors and bindings may not
 // grow; the journal may grow but must level off (the buckets snapshot and delete what is below).
 using System.Diagnostics;
 using System.Globalization;
@@ -74,14 +74,14 @@ public static class SoakVerdict
             return (false, [$"only {samples.Count} samples: at least four are needed to compare quarters"]);
         var quarter = samples.Count / 4;
         var warmup = samples.Take(quarter).ToList();
-        var first = samples.Skip(quarter).Take(quarter).ToList(); // the baseline: the second quarter, after the warm-up
+        var baseline = samples.Skip(quarter).Take(quarter).ToList(); // the second quarter, after the warm-up
         var last = samples.Skip(samples.Count - quarter).ToList();
         var lines = new List<string>();
         var passed = true;
 
         void Bounded(string name, Func<SoakSample, double?> figure, Func<double, double, bool> grew, Func<double, string> show, bool floor = false)
         {
-            var a = first.Select(figure).Where(v => v is not null).Select(v => v!.Value).ToList();
+            var a = baseline.Select(figure).Where(v => v is not null).Select(v => v!.Value).ToList();
             var b = last.Select(figure).Where(v => v is not null).Select(v => v!.Value).ToList();
             if (a.Count == 0 || b.Count == 0)
             {
@@ -100,7 +100,7 @@ public static class SoakVerdict
 
         Bounded("resident memory", s => s.ResidentBytes, (a, b) => b > a * (1 + MaxResidentGrowthPercent / 100), v => $"{v / 1048576:0.0} MiB");
         if (samples.Any(s => s.HeapBytes is not null))
-            lines.Add($"managed heap at the last GC (not judged; RSS follows the GC's cycles): second quarter {first.Average(s => s.HeapBytes ?? 0) / 1048576:0.0} MiB, " +
+            lines.Add($"managed heap at the last GC (not judged; RSS follows the GC's cycles): second quarter {baseline.Average(s => s.HeapBytes ?? 0) / 1048576:0.0} MiB, " +
                       $"last quarter {last.Average(s => s.HeapBytes ?? 0) / 1048576:0.0} MiB");
         // Descriptors by each quarter's lowest count: a leak raises the floor, a scrape's or a journal write's transient socket does not.
         Bounded("open descriptors", s => s.OpenFiles, (a, b) => b > a + MaxOpenFilesGrowth, v => $"{v:0.#}", floor: true);

@@ -193,7 +193,7 @@ public sealed class ConfigReader(Akka.Configuration.Config config, string path, 
     {
         foreach (var leaf in Leaves(config.Root.GetObject(), ""))
         {
-            if (_asked.Contains(leaf) || _asked.Any(asked => leaf.StartsWith(asked + ".", StringComparison.Ordinal)))
+            if (_asked.Contains(leaf))
                 continue;
             var nearest = _asked.Select(k => (Key: k, Distance: EditDistance(leaf, k))).MinBy(k => k.Distance);
             var hint = nearest.Key is not null && nearest.Distance <= Math.Max(2, leaf.Length / 4) ? $"; did you mean {Key(nearest.Key)}?" : "";
