@@ -206,7 +206,7 @@ public abstract record ReflectorEffect
     /// <summary>Revoke the previous MAG's state for these prefixes with a BRI (RFC 5846).</summary>
     public sealed record RevokePreviousMag(Ipv6Address PreviousMag, ImmutableArray<Ipv6Prefix> Prefixes, RevocationTrigger Trigger) : ReflectorEffect;
 
-    /// <summary>The standard behaviour applies; count and log the reason.</summary>
+    /// <summary>The standard behaviour applies; count and log the reason. Listed before the effects it explains.</summary>
     public sealed record FellBack(ReflectorFallback Reason, int? SessionId) : ReflectorEffect;
 }
 
@@ -313,7 +313,7 @@ public sealed record ContextReflectorState(string MobileNodeId, ImmutableList<Co
             : (ContextReleaseReason.RegisteredElsewhere, ReflectorFallback.RegisteredElsewhere);
         return new ReflectorOutcome(
             accept with { Events = accept.Events.Add(new ContextReleased(MobileNodeId, entry.SessionId, reason, now)) },
-            [restore, new ReflectorEffect.FellBack(fallback, entry.SessionId)]);
+            [new ReflectorEffect.FellBack(fallback, entry.SessionId), restore]);
     }
 
     /// <summary>A Context Reflection Acknowledgement from <paramref name="from"/>; one that matches no CCE changes nothing.</summary>
@@ -367,7 +367,7 @@ public sealed record ContextReflectorState(string MobileNodeId, ImmutableList<Co
 
     private ReflectorStep Release(ContextCacheEntry entry, ContextReleaseReason reason, ReflectorFallback fallback, DateTimeOffset now) =>
         new([new ContextReleased(MobileNodeId, entry.SessionId, reason, now)],
-            [new ReflectorEffect.RestoreDownlink(entry.SessionId, entry.Prefixes), new ReflectorEffect.FellBack(fallback, entry.SessionId)]);
+            [new ReflectorEffect.FellBack(fallback, entry.SessionId), new ReflectorEffect.RestoreDownlink(entry.SessionId, entry.Prefixes)]);
 
     public ContextReflectorState Apply(IBindingEvent e) => e switch
     {
