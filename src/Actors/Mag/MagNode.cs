@@ -335,7 +335,20 @@ public sealed partial class MagNode : ReceiveActor, IWithTimers
 
     private void OnMessage(MobilityMessageReceived received)
     {
-        _settings.ReceiveQueue?.Leave();
+        // Its place given back once the message is handled: whoever sees the queue shrink also sees what it was
+        // counted as (a decode error included).
+        try
+        {
+            Handle(received);
+        }
+        finally
+        {
+            _settings.ReceiveQueue?.Leave();
+        }
+    }
+
+    private void Handle(MobilityMessageReceived received)
+    {
         if (!MobilityHeader.TryDecode(received.Message, out var mh, out var error))
         {
             Malformed(received, error);

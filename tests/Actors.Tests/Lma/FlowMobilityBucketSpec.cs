@@ -24,16 +24,23 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
     private static readonly Ipv6Address Mag2 = Domain.Mag2Address;
     private static readonly Ipv6Address Cn = Ipv6Address.Parse("2001:db8:ffff::10");
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The first retransmission delay of an unacknowledged Initiate in these specs: long enough that an answer the spec
+    /// gives after collecting the Initiates is taken before any of them is sent again, even on a loaded machine.
+    /// </summary>
+    private static readonly TimeSpan RetransmitDelay = TimeSpan.FromSeconds(1);
+    /// <summary>Longer than <see cref="RetransmitDelay"/>: a window that would hold a retransmission if one were still due.</summary>
+    private static readonly TimeSpan PastRetransmitDelay = RetransmitDelay + TimeSpan.FromMilliseconds(500);
     private ushort _sequence = 100;
     private readonly Counters _counters = new();
 
-    private static BindingEntitySettings Settings(bool enabled = true) =>
+    private static BindingEntitySettings Settings(bool enabled = true, TimeSpan? retransmit = null) =>
         new(Lma, BindingSettings.Default, Domain.Pool, 64)
         {
             Admission = new LmaAdmissionSettings([Mag1, Mag2]),
             Flows = new FlowMobilitySettings
             {
-                Enabled = enabled, InitialRetransmitDelay = TimeSpan.FromMilliseconds(200), MaxRetransmitDelay = TimeSpan.FromMilliseconds(400),
+                Enabled = enabled, InitialRetransmitDelay = retransmit ?? RetransmitDelay, MaxRetransmitDelay = 2 * (retransmit ?? RetransmitDelay),
                 MaxAttempts = 20,
             },
         };
@@ -49,6 +56,49 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
 
     private static List<object> Collect(TestProbe dataplane, TimeSpan window) =>
         [.. dataplane.ReceiveWhile<object>(window, o => o, msgs: int.MaxValue)];
+
+    /// <summary>What the bucket sends until <paramref name="complete"/> holds of it (at most <see cref="Timeout"/>), then a short quiet period's worth.</summary>
+    private static List<object> CollectUntil(TestProbe dataplane, Func<List<object>, bool> complete)
+    {
+        var received = new List<object>();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!complete(received) && DateTime.UtcNow < deadline)
+            received.Add(dataplane.ReceiveOne(deadline - DateTime.UtcNow) ?? throw new Xunit.Sdk.XunitException("nothing more from the bucket"));
+        received.AddRange(Collect(dataplane, TimeSpan.FromMilliseconds(100)));
+        return received;
+    }
+
+    /// <summary>
+    /// What the probe holds already. Called once the region has answered a question asked after some messages, it takes
+    /// everything the bucket sent before it took them: what the probe receives next was sent after.
+    /// </summary>
+    private static List<object> TakeAll(TestProbe dataplane)
+    {
+        var taken = new List<object>();
+        while (dataplane.HasMessages)
+            taken.Add(dataplane.ReceiveOne(TimeSpan.Zero)!);
+        return taken;
+    }
+
+    /// <summary>Initiates the bucket has sent, first attempts and retransmissions (each counted before it goes to the dataplane).</summary>
+    private long InitiatesSent() =>
+        _counters.Get("flow_mobility_initiates_sent_total", "attempt", "first") + _counters.Get("flow_mobility_initiates_sent_total", "attempt", "retransmission");
+
+    /// <summary>
+    /// After a sync point (the region answered a question asked after the MAGs' answers): no Initiate is sent within
+    /// <paramref name="window"/>, neither to the probe nor by the count. What the probe held before was sent before the answers were taken.
+    /// </summary>
+    private void AssertNoMoreInitiates(TestProbe dataplane, TimeSpan window)
+    {
+        TakeAll(dataplane);
+        var sent = InitiatesSent();
+        Assert.Empty(Initiates(Collect(dataplane, window)));
+        Assert.Equal(sent, InitiatesSent());
+    }
+
+    /// <summary>The Initiates of <paramref name="messages"/>, one per MAG (the first: any later one to the same MAG is its retransmission).</summary>
+    private static List<(Ipv6Address To, byte[] Message)> FirstInitiates(IEnumerable<object> messages) =>
+        [.. Initiates(messages).DistinctBy(s => s.To)];
 
     private static IEnumerable<(Ipv6Address To, byte[] Message)> Initiates(IEnumerable<object> messages) =>
         messages.OfType<SendMobilityMessage>()
@@ -94,6 +144,9 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
 
     private static ImmutableArray<FlowRouteView> Routes(IActorRef region) => region.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.Routes;
 
+    /// <summary>The MAGs that acknowledged their Initiate; asked through the region, so answered after whatever was told it before.</summary>
+    private static Ipv6Address[] AnnouncedTo(IActorRef region) => [.. region.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.AnnouncedTo.Order()];
+
     private void Acknowledge(IActorRef region, IEnumerable<(Ipv6Address To, byte[] Message)> initiates)
     {
         foreach (var (to, bytes) in initiates)
@@ -110,7 +163,7 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(300))));
 
         var p2 = Attach(region, dataplane, Mag2, "020000000202");
-        var grouped = Collect(dataplane, TimeSpan.FromMilliseconds(150));
+        var grouped = CollectUntil(dataplane, r => r.OfType<AcceptUplink>().Count() >= 2 && Initiates(r).Count() >= 2);
         var sent = Initiates(grouped).ToList();
         // Each interface's uplink is accepted through the other MAG too (weak host: any address, any interface).
         var uplink = grouped.OfType<AcceptUplink>().ToList();
@@ -128,29 +181,31 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         Assert.Equal(2, binding.Sessions.Length); // one BCE per interface, one MN: the group
 
         Acknowledge(region, sent);
-        AwaitAssert(() => Assert.Equal([Mag1, Mag2],
-            region.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout).Result.AnnouncedTo.Order()), Timeout);
-        Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(700)))); // acknowledged: no more
+        AwaitAssert(() => Assert.Equal([Mag1, Mag2], AnnouncedTo(region)), Timeout);
+        AssertNoMoreInitiates(dataplane, PastRetransmitDelay); // acknowledged: no more
     }
 
     [Fact]
     public void A_lost_initiate_is_sent_again_until_the_mag_acknowledges_it()
     {
         var dataplane = CreateTestProbe();
-        var region = Region(Settings(), dataplane);
+        // A short delay (back-off 200, 400, 400... ms): the retransmissions are what this spec watches.
+        var region = Region(Settings(retransmit: TimeSpan.FromMilliseconds(200)), dataplane);
         AttachBoth(region, dataplane);
-        var first = Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(150))).ToList();
+        var first = FirstInitiates(CollectUntil(dataplane, r => FirstInitiates(r).Count == 2));
         Acknowledge(region, first.Where(s => s.To == Mag1)); // MAG2's answer (or its Initiate) is lost
+        AwaitAssert(() => Assert.Equal([Mag1], AnnouncedTo(region)), Timeout);
+        TakeAll(dataplane); // sent before MAG1's answer was taken (MAG1's own retransmissions included)
 
-        var again = Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(700))).ToList();
+        var again = Initiates(CollectUntil(dataplane, r => Initiates(r).Any())).ToList();
         Assert.NotEmpty(again);
         Assert.All(again, s => Assert.Equal(Mag2, s.To));
         Assert.All(again, s => Assert.Equal(Decode(first.Single(f => f.To == Mag2).Message).Sequence, Decode(s.Message).Sequence));
         Assert.True(_counters.Get("flow_mobility_initiates_sent_total", "attempt", "retransmission") >= 1);
 
         Acknowledge(region, [again[^1]]);
-        Collect(dataplane, TimeSpan.FromMilliseconds(100));
-        Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(700))));
+        AwaitAssert(() => Assert.Equal([Mag1, Mag2], AnnouncedTo(region)), Timeout);
+        AssertNoMoreInitiates(dataplane, TimeSpan.FromMilliseconds(700)); // past the longest back-off (400 ms)
     }
 
     [Fact]
@@ -159,10 +214,12 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         var dataplane = CreateTestProbe();
         var region = Region(Settings(), dataplane);
         AttachBoth(region, dataplane);
-        var first = Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(150))).ToList();
+        var first = FirstInitiates(CollectUntil(dataplane, r => FirstInitiates(r).Count == 2));
         Acknowledge(region, first.Where(s => s.To == Mag1));
         region.Tell(new FlowMobilityAnswered(Mn, Mag2, Decode(first.Single(f => f.To == Mag2).Message).Sequence, UpdateNotificationStatus.FailedToUpdateSessionParameters));
-        Assert.Empty(Initiates(Collect(dataplane, TimeSpan.FromMilliseconds(700))));
+        Assert.Equal([Mag1], AnnouncedTo(region)); // asked after both answers: both taken
+        Assert.Equal(1, _counters.Get("flow_mobility_initiates_failed_total", "status", "128"));
+        AssertNoMoreInitiates(dataplane, PastRetransmitDelay);
         Assert.Equal(1, _counters.Get("flow_mobility_initiates_failed_total", "status", "128"));
     }
 
@@ -218,7 +275,9 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
 
         // MAG2's interface goes: its de-registration.
         region.Tell(Pbu(Mag2, "020000000202", TimeSpan.Zero, [p2]));
-        var after = Collect(dataplane, TimeSpan.FromMilliseconds(300));
+        var after = CollectUntil(dataplane, r => r.OfType<PinFlow>().Any(p => p.Key == moved && p.Via is null) && r.OfType<InstallBinding>().Any());
+        region.Ask<BindingSnapshot>(new GetBinding(Mn), Timeout).Wait(); // answered after the de-registration: all it told the dataplane is here
+        after.AddRange(TakeAll(dataplane));
         // The flow routed through MAG2 goes back to MAG1 (its own prefix's interface)...
         Assert.Contains(after.OfType<PinFlow>(), p => p.Key == moved && p.Via is null);
         // ...and MAG2's own prefix is sent through MAG1, which holds a route for it, instead of being held.
@@ -323,7 +382,9 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         try
         {
             // Recovered without any message: the route pinned again, every MAG told the prefixes again.
-            List<object> recovered = [dataplane2.FishForMessage<object>(_ => true, TimeSpan.FromSeconds(20)), .. Collect(dataplane2, TimeSpan.FromSeconds(1))];
+            var firstRecovered = dataplane2.FishForMessage<object>(_ => true, TimeSpan.FromSeconds(20));
+            List<object> recovered = [firstRecovered, .. CollectUntil(dataplane2, r => r.Prepend(firstRecovered).OfType<PinFlow>().Any(p => p.Key == flow)
+                && FirstInitiates(r.Prepend(firstRecovered)).Count == 2)];
             Assert.Contains(recovered.OfType<PinFlow>(), p => (p.MobileNodeId, p.RouteId, p.Key, p.Via) == (Mn, routeId, flow, Mag2));
             Assert.Equal([Mag1, Mag2], Initiates(recovered).Select(s => s.To).Distinct().Order());
             var route = Assert.Single((await region2.Ask<FlowRoutesView>(new GetFlowRoutes(Mn), Timeout)).Routes);

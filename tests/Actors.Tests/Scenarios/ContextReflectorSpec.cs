@@ -50,13 +50,13 @@ public sealed class ContextReflectorSpec(ITestOutputHelper output) : Akka.TestKi
         Domain.Expect(mag1.Reports, Mn, MagSessionPhase.Closed);
         AwaitAssert(() => Assert.Equal(1, mag2.Counters.Get("context_reflections_received_total", "status", "0")), TimeSpan.FromSeconds(3));
 
-        // It arrives at MAG2: routes at once from the context (Anticipated), then the PBA, without AAA.
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        // It arrives at MAG2: routes at once from the context (Anticipated), then the PBA, without AAA. The count
+        // is the proof: the AAA wait is the only one a MAG makes before registering, and it is counted when it starts
+        // (a time limit under the AAA delay would prove no more, and fail on a loaded machine).
         mag2.Mag.Tell(new MobileNodeAttached(Domain.Attach(Mn, HandoffIndicator.HandoffStateUnknown)));
         var anticipated = Domain.Expect(mag2.Reports, Mn, MagSessionPhase.Anticipated);
         Assert.Equal(prefix, Assert.Single(anticipated.Prefixes));
         Domain.Expect(mag2.Reports, Mn, MagSessionPhase.Registered);
-        Assert.True(started.Elapsed < AaaDelay, $"registered from the context in {started.Elapsed.TotalMilliseconds} ms, under the AAA delay");
         Assert.Equal(0, mag2.Counters.Get("aaa_requests_total"));
         Assert.Equal(1, mag2.Counters.Get("context_arrivals_total", "result", "used"));
 
@@ -98,8 +98,10 @@ public sealed class ContextReflectorSpec(ITestOutputHelper output) : Akka.TestKi
             && mh.Type == MobilityHeaderType.Experimental && Interlocked.Increment(ref dropped) == 1));
         mag1.Mag.Ask<HintAnswer>(new HandoverHint(Mn, Domain.Mag2Address), TimeSpan.FromSeconds(3));
         mag1.Mag.Tell(new MobileNodeDetached(Mn));
-        AwaitAssert(() => Assert.Equal(1, mag2.Counters.Get("context_reflections_received_total", "status", "0")), TimeSpan.FromSeconds(3));
-        Assert.Equal(1, domain.LmaCounters.Get("context_reflections_sent_total", "attempt", "retransmission"));
+        // The first reflection was dropped, so what MAG2 accepted was a retransmission. More than one when MAG2's
+        // acknowledgement takes the LMA longer than the next back-off (400 ms) on a loaded machine: still the point.
+        AwaitAssert(() => Assert.True(mag2.Counters.Get("context_reflections_received_total", "status", "0") >= 1), TimeSpan.FromSeconds(3));
+        Assert.True(domain.LmaCounters.Get("context_reflections_sent_total", "attempt", "retransmission") >= 1);
         mag2.Mag.Tell(new MobileNodeAttached(Domain.Attach(Mn, HandoffIndicator.HandoffStateUnknown)));
         Domain.Expect(mag2.Reports, Mn, MagSessionPhase.Registered);
         Assert.Equal(1, mag2.Counters.Get("context_arrivals_total", "result", "used"));

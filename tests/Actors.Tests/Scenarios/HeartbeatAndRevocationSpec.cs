@@ -45,10 +45,11 @@ public class HeartbeatAndRevocationSpec(ITestOutputHelper output) : TestKit(Doma
     [Fact]
     public void An_lma_node_of_a_cluster_sends_no_heartbeats_but_answers_the_mags_so_neither_side_reports_the_other()
     {
-        var domain = new Domain(this, [Mn1], heartbeat: TimeSpan.FromMilliseconds(100), lmaInitiatesHeartbeats: false);
+        // 300 ms: three missed answers take 900 ms, a stall a loaded 2-core CI machine does not reach.
+        var domain = new Domain(this, [Mn1], heartbeat: TimeSpan.FromMilliseconds(300), lmaInitiatesHeartbeats: false);
         var (_, counters, _) = domain.StartMag(Domain.Mag1Address);
 
-        AwaitAssert(() => Assert.True(counters.Get("heartbeat_sent_total") >= 8), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.True(counters.Get("heartbeat_sent_total") >= 6), TimeSpan.FromSeconds(10));
         Assert.Equal(0, domain.LmaCounters.Get("heartbeat_sent_total"));
         Assert.Equal(0, counters.Get("heartbeat_peer_unreachable_total")); // the MAG's requests are answered
         Assert.Equal(0, domain.LmaCounters.Get("heartbeat_peer_unreachable_total"));

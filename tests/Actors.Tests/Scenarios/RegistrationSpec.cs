@@ -149,8 +149,10 @@ public class RegistrationSpec(ITestOutputHelper output) : TestKit(Domain.HoconFo
             m.Source == Domain.LmaAddress && m.Message[2] == (byte)MobilityHeaderType.BindingAcknowledgement && Interlocked.Increment(ref dropped) == 1));
         mag1.Tell(new MobileNodeAttached(Domain.Attach(Mn1)));
         Domain.Expect(reports, Mn1, MagSessionPhase.Registered);
-        Assert.Equal(1, counters.Get("pbu_retransmissions_total"));
-        Assert.Equal(2, Volatile.Read(ref dropped)); // the first PBA was dropped, the retransmission's went through
+        // Once at least: a second retransmission (400 ms later) goes out when the first one's PBA takes longer than
+        // that to come back, as it can on a loaded machine.
+        Assert.True(counters.Get("pbu_retransmissions_total") >= 1);
+        Assert.True(Volatile.Read(ref dropped) >= 2); // the first PBA was dropped, a retransmission's went through
     }
 
     [Fact]

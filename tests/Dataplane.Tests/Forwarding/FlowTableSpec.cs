@@ -239,17 +239,26 @@ public sealed class FlowTableThreadSpec
         // Four flows of different sizes: a consistent row always has Bytes = Packets × size.
         var packets = Enumerable.Range(0, 4).Select(i => Udp((ushort)(1000 + i), 9, payload: 10 + 100 * i)).ToArray();
         var sizes = packets.ToDictionary(p => { FlowKey.TryRead(p, out var k); return k; }, p => (long)p.Length);
-        const int Rounds = 200_000;
-        var viaOfFlow2 = new bool[Rounds]; // true: went through MAG2
+        // At least MinRounds, and on until RoundsAfterMove more after the reader's move (a reader the scheduler starves
+        // still gets its 20 snapshots in while packets flow); a generous bound ends a run that never gets there.
+        const int MinRounds = 200_000, RoundsAfterMove = 20_000;
+        var giveUp = Stopwatch.StartNew();
+        var moveTried = 0; // set by the reader once its move has returned
+        var viaOfFlow2 = new List<bool>(MinRounds + RoundsAfterMove); // true: went through MAG2
         var writer = new Thread(() =>
         {
-            for (var i = 0; i < Rounds; i++)
+            var stopAt = int.MaxValue;
+            for (var i = 0; i < MinRounds || i < stopAt; i++)
+            {
                 for (var f = 0; f < packets.Length; f++)
                 {
                     table.Classify(packets[f], i, out var endpoint);
                     if (f == 1)
-                        viaOfFlow2[i] = endpoint.Remote == Mag2;
+                        viaOfFlow2.Add(endpoint.Remote == Mag2);
                 }
+                if (stopAt == int.MaxValue && (Volatile.Read(ref moveTried) == 1 || giveUp.Elapsed > TimeSpan.FromSeconds(60)))
+                    stopAt = i + 1 + RoundsAfterMove;
+            }
         });
         writer.Start();
         var torn = 0;
@@ -257,18 +266,24 @@ public sealed class FlowTableThreadSpec
         var moved = false;
         while (writer.IsAlive)
         {
-            foreach (var row in table.Snapshot(0))
+            var rows = table.Snapshot(0);
+            foreach (var row in rows)
                 if (row.Bytes != row.Packets * sizes[row.Key])
                     torn++;
-            if (++snapshots == 20 && !moved)
+            // Counted once every flow is there: a writer thread slow to start leaves the first snapshots empty.
+            if (rows.Count == packets.Length && ++snapshots == 20)
+            {
                 moved = table.TryMove(2, tunnels.Endpoint(Mag2));
+                Volatile.Write(ref moveTried, 1);
+            }
         }
         writer.Join();
+        var rounds = viaOfFlow2.Count;
         Assert.Equal(0, torn);
         Assert.True(moved, "the move was made while packets flowed");
-        var switches = Enumerable.Range(1, Rounds - 1).Count(i => viaOfFlow2[i] != viaOfFlow2[i - 1]);
+        var switches = Enumerable.Range(1, rounds - 1).Count(i => viaOfFlow2[i] != viaOfFlow2[i - 1]);
         Assert.Equal(1, switches);
         Assert.True(viaOfFlow2[^1]);
-        Assert.All(table.Snapshot(Rounds), row => Assert.Equal(Rounds, row.Packets));
+        Assert.All(table.Snapshot(rounds), row => Assert.Equal(rounds, row.Packets));
     }
 }
