@@ -221,7 +221,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private void Revoke(RevokeBinding revoke, IActorRef replyTo)
     {
         var state = State(revoke.MobileNodeId);
-        replyTo.Tell(new RevocationStarted(revoke.MobileNodeId, state.Sessions.Count));
+        replyTo.Tell(new RevocationStarted(revoke.MobileNodeId, state.Sessions.Length));
         var sessions = state.Sessions;
         Persist(state.Revoke(DateTimeOffset.UtcNow), () =>
         {

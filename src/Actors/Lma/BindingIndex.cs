@@ -16,11 +16,11 @@ public sealed class BindingIndex : ReceiveActor
         Receive<BindingChanged>(changed =>
         {
             if (_bindings.Remove(changed.MobileNodeId, out var old))
-                _sessions -= old.Sessions.Count;
+                _sessions -= old.Sessions.Length;
             if (changed.State is { IsEmpty: false } state)
             {
                 _bindings[changed.MobileNodeId] = state;
-                _sessions += state.Sessions.Count;
+                _sessions += state.Sessions.Length;
             }
         });
         Receive<GetBindingIndex>(query =>

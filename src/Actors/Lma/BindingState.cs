@@ -2,6 +2,7 @@
 // that MN, RFC 5213 §5.3 (PBU processing) and §5.4.1 (BCE lookup with the Handoff Indicator).
 // Pure and immutable: Decide returns what should happen, Apply folds a persisted event in.
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Pmip6Akka.Actors.Protocol;
 using Pmip6Akka.Dataplane.Wire;
 
@@ -65,7 +66,7 @@ public sealed record BindingSettings
     public TimeSpan MaxDelayBeforeNewBceAssign { get; init; } = ProtocolConstants.MaxDelayBeforeNewBceAssign;
 }
 
-public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySession> Sessions, int NextSessionId) : Persistence.IPmip6Serializable
+public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySession> Sessions, int NextSessionId) : Persistence.IPmip6Serializable
 {
     public static BindingState Empty(string mobileNodeId) => new(mobileNodeId, [], 1);
 
@@ -168,7 +169,7 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
         return at.Count == 1 ? at[0] : null;
     }
 
-    private MobilitySession? SingleSession() => Sessions.Count == 1 ? Sessions[0] : null;
+    private MobilitySession? SingleSession() => Sessions.Length == 1 ? Sessions[0] : null;
 
     private static bool IsStale(ProxyBindingUpdate pbu, MobilitySession session) =>
         pbu.Timestamp is { } ts && session.LastTimestamp is { } last && ts.CompareTo(last) < 0;
@@ -217,9 +218,7 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
     {
         SessionRegistered r => this with
         {
-            Sessions = Sessions.RemoveAll(s => s.Id == r.SessionId).Add(new MobilitySession(r.SessionId, r.Prefixes, r.ProxyCoa,
-                r.AccessTechnology, r.LinkLayerId, r.LinkLocalAddress, r.RegisteredAt, r.Lifetime, r.Timestamp, r.Sequence,
-                SessionState.Active, null)),
+            Sessions = Registered(r),
             NextSessionId = Math.Max(NextSessionId, r.SessionId + 1),
         },
         SessionDeregistered d => this with
@@ -228,9 +227,32 @@ public sealed record BindingState(string MobileNodeId, ImmutableList<MobilitySes
                 // The de-registration does not advance the session's timestamp: the new MAG's PBU may carry
                 // an earlier one (it can be sent before the old MAG noticed the MN left) and is still current.
                 ? s with { State = SessionState.AwaitingNewMag, DeleteAt = d.DeleteAt }
-                : s).ToImmutableList(),
+                : s).ToImmutableArray(),
         },
         SessionRemoved r => this with { Sessions = Sessions.RemoveAll(s => s.Id == r.SessionId) },
         _ => this,
     };
+
+    /// <summary>
+    /// The sessions after <paramref name="r"/>: the registered one last, in one new array. Every PBU replaces its node's
+    /// state, and the new objects live until the next one, so they are promoted by the collector: a refresh keeps the
+    /// old link-layer identifier string and allocates no list nodes (issue 4: the pause grows with what survives).
+    /// </summary>
+    private ImmutableArray<MobilitySession> Registered(SessionRegistered r)
+    {
+        MobilitySession? previous = null;
+        foreach (var s in Sessions)
+            if (s.Id == r.SessionId)
+                previous = s;
+        var linkLayerId = previous?.LinkLayerId is { } known && known == r.LinkLayerId ? known : r.LinkLayerId;
+        var prefixes = previous is { } p && p.Prefixes.SequenceEqual(r.Prefixes) ? p.Prefixes : r.Prefixes;
+        var sessions = new MobilitySession[Sessions.Length + (previous is null ? 1 : 0)];
+        var i = 0;
+        foreach (var s in Sessions)
+            if (s.Id != r.SessionId)
+                sessions[i++] = s;
+        sessions[i] = new MobilitySession(r.SessionId, prefixes, r.ProxyCoa, r.AccessTechnology, linkLayerId, r.LinkLocalAddress,
+            r.RegisteredAt, r.Lifetime, r.Timestamp, r.Sequence, SessionState.Active, null);
+        return ImmutableCollectionsMarshal.AsImmutableArray(sessions);
+    }
 }

@@ -56,7 +56,7 @@ internal static class Pmip6Codecs
             r => new ContextReleased(r.String(), r.Int(), (ContextReleaseReason)r.Byte(), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
         Make<BindingState>("bce-state.v1", (w, s) =>
             {
-                w.String(s.MobileNodeId); w.Int(s.NextSessionId); w.Int(s.Sessions.Count);
+                w.String(s.MobileNodeId); w.Int(s.NextSessionId); w.Int(s.Sessions.Length);
                 foreach (var x in s.Sessions)
                 {
                     w.Int(x.Id); w.Prefixes(x.Prefixes); w.Address(x.ProxyCoa); w.Byte((byte)x.AccessTechnology); w.NullableString(x.LinkLayerId);
@@ -69,7 +69,7 @@ internal static class Pmip6Codecs
                 var mn = r.String();
                 var next = r.Int();
                 var count = r.Int();
-                var sessions = ImmutableList.CreateBuilder<MobilitySession>();
+                var sessions = ImmutableArray.CreateBuilder<MobilitySession>(count);
                 for (var i = 0; i < count; i++)
                 {
                     var id = r.Int(); var prefixes = r.Prefixes(); var coa = r.Address(); var att = (AccessTechnologyType)r.Byte();
@@ -79,7 +79,7 @@ internal static class Pmip6Codecs
                     sessions.Add(new MobilitySession(id, prefixes, coa, att, ll, lla, at, lifetime, ts, seq, state,
                         delete < 0 ? null : new DateTimeOffset(delete, TimeSpan.Zero)));
                 }
-                return new BindingState(mn, sessions.ToImmutable(), next);
+                return new BindingState(mn, sessions.MoveToImmutable(), next);
             }),
         ReadOnly("bce-bucket.v1", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), [])),
         ReadOnly("bce-bucket.v2", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r))),

@@ -75,6 +75,33 @@ public class BindingStateSpec
     }
 
     [Fact]
+    public void A_refresh_shares_what_did_not_change_so_less_outlives_the_next_young_collection()
+    {
+        var state = Registered();
+        var before = Assert.Single(state.Sessions);
+        var later = T0.AddMinutes(30);
+        // A link-layer identifier decoded from the new PBU: equal, but another string.
+        var pbu = Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), later, Hnp, 2, new string("020000000101".ToCharArray()));
+        var (refreshed, _) = Run(state, pbu, later);
+        var after = Assert.Single(refreshed.Sessions);
+        Assert.Same(before.LinkLayerId, after.LinkLayerId);
+        Assert.True(before.Prefixes.Equals(after.Prefixes)); // the same array: ImmutableArray compares by reference
+        Assert.Equal((later, (ushort)2), (after.RegisteredAt, after.LastSequence));
+    }
+
+    [Fact]
+    public void A_registration_puts_its_session_last_and_keeps_the_others_in_order()
+    {
+        var state = Registered();
+        var second = Pbu(Mag2, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0.AddSeconds(1), linkLayerId: "020000000202")
+            with { AccessTechnology = AccessTechnologyType.Ieee80211 };
+        var (both, _) = Run(state, second, T0.AddSeconds(1), [Ipv6Prefix.Parse("2001:db8:a002::/64")]);
+        var refresh = Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), T0.AddSeconds(2), Hnp, 2);
+        var (refreshed, _) = Run(both, refresh, T0.AddSeconds(2));
+        Assert.Equal([2, 1], refreshed.Sessions.Select(s => s.Id));
+    }
+
+    [Fact]
     public void Handover_with_the_deregistration_first_keeps_the_prefix_and_moves_the_session()
     {
         var state = Registered();
@@ -170,7 +197,7 @@ public class BindingStateSpec
             with { AccessTechnology = AccessTechnologyType.Ieee80211 };
         Assert.IsType<BindingDecision.NeedPrefixes>(state.Decide(second, Policy, T0.AddSeconds(1)));
         var (both, _) = Run(state, second, T0.AddSeconds(1), [Ipv6Prefix.Parse("2001:db8:a002::/64")]);
-        Assert.Equal(2, both.Sessions.Count);
+        Assert.Equal(2, both.Sessions.Length);
         Assert.Equal([1, 2], both.Sessions.Select(s => s.Id).Order());
     }
 
