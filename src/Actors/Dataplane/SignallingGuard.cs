@@ -130,12 +130,18 @@ public sealed class SignallingGuard : ReceiveActor, IWithTimers
             Deliver(m);
             return;
         }
-        var reason = outcome.Name();
-        _counters.Increment("mh_auth_rejected_total", "reason", reason);
-        RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
-            m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
-        // Its place given back last: whoever sees the queue shrink also sees the drop counted and logged.
-        _settings.ReceiveQueue?.Leave();
+        // Its place given back last (and always): whoever sees the queue shrink also sees the drop counted and logged.
+        try
+        {
+            var reason = outcome.Name();
+            _counters.Increment("mh_auth_rejected_total", "reason", reason);
+            RateLimited(reason, count => _log.Warning("dropped Mobility Header message from {0} to {1}: {2}{3} ({4} of this reason since the last line)",
+                m.Source, m.Destination, reason, error.IsError ? $" ({error})" : "", count));
+        }
+        finally
+        {
+            _settings.ReceiveQueue?.Leave();
+        }
     }
 
     private void Deliver(MobilityMessageReceived m)

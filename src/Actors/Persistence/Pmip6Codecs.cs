@@ -69,7 +69,7 @@ internal static class Pmip6Codecs
                 var mn = r.String();
                 var next = r.Int();
                 var count = r.Int();
-                var sessions = ImmutableArray.CreateBuilder<MobilitySession>(count);
+                var sessions = ImmutableArray.CreateBuilder<MobilitySession>(Math.Clamp(count, 0, 16)); // a corrupt count fails on the reads below
                 for (var i = 0; i < count; i++)
                 {
                     var id = r.Int(); var prefixes = r.Prefixes(); var coa = r.Address(); var att = (AccessTechnologyType)r.Byte();
@@ -79,7 +79,7 @@ internal static class Pmip6Codecs
                     sessions.Add(new MobilitySession(id, prefixes, coa, att, ll, lla, at, lifetime, ts, seq, state,
                         delete < 0 ? null : new DateTimeOffset(delete, TimeSpan.Zero)));
                 }
-                return new BindingState(mn, sessions.MoveToImmutable(), next);
+                return new BindingState(mn, sessions.ToImmutable(), next);
             }),
         ReadOnly("bce-bucket.v1", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), [])),
         ReadOnly("bce-bucket.v2", r => new BindingBucketSnapshot(ReadNested<BindingState>(r), ReadNested<ContextReflectorState>(r))),

@@ -76,6 +76,18 @@ public sealed class HeldQueue
 
 public sealed class HandoverBuffer
 {
+    /// <summary>
+    /// The queue order of a packet a previous MAG returned, first sent at <paramref name="sentAt"/>: ahead of every
+    /// packet the queue rule caught, in the order the LMA sent them. It went to that MAG before the rule was in place,
+    /// so it is older than anything the rule queued, whatever the stamps say: the send time is taken by the LMA's
+    /// encapsulating thread and the queue time by the queue's receive thread, and a packet that waited in the TUN for
+    /// a descheduled thread can carry a later stamp than the next one, queued (one packet reordered in the demo).
+    /// </summary>
+    public static long ReturnedOrder(long sentAt) => sentAt - ReturnedAhead;
+
+    /// <summary>More than any stamp the queue sees in a machine's uptime, and far from overflowing.</summary>
+    private const long ReturnedAhead = 1L << 62;
+
     private sealed class NodeBuffer(string mn, Ipv6Prefix[] prefixes, long startedAt, DateTimeOffset startedAtUtc)
     {
         public readonly string MobileNodeId = mn;
@@ -153,7 +165,10 @@ public sealed class HandoverBuffer
             {
                 // A second de-registration while held (retransmitted, or the node left again while its last flush was
                 // ending): keep what is held, start over a flush. A completion already asked for the episode before is
-                // then not this one's (Complete compares episodes).
+                // then not this one's (Complete compares episodes). Once a flush ran, what the MAG now left sends back
+                // went out after the packets a cap dropped: oldest first no longer means dropping it with them.
+                if (existing.FlushStartedAt >= 0)
+                    existing.DroppedThrough = long.MinValue;
                 existing.FlushStartedAt = -1;
                 existing.Finishing = false;
                 existing.Episode = ++_nextEpisode;

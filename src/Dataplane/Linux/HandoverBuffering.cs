@@ -148,7 +148,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         {
             foreach (var prefix in prefixes)
                 _active.Add(prefix);
-            // In the order they came back: they join the queue behind what it already holds.
+            // They join the queue ahead of what the rule caught, in the order the LMA first sent them (ReturnedOrder).
             for (var i = 0; i < _parked.Count; i++)
             {
                 var (destination, packet, _) = _parked[i];
@@ -292,7 +292,7 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
                     continue;
                 }
                 var destination = Ipv6Address.Read(payload.Slice(24, Ipv6Address.Length));
-                var order = !_injectedOrder.IsEmpty && _injectedOrder.TryRemove(PacketFingerprint.Of(payload), out var injectedAt) ? injectedAt : now;
+                var order = !_injectedOrder.IsEmpty && _injectedOrder.TryRemove(PacketFingerprint.Of(payload), out var sentAt) ? HandoverBuffer.ReturnedOrder(sentAt) : now;
                 if (!Buffer.TryHold(packet.PacketId, destination, packet.OriginalLength, now, order))
                     Verdict(packet.PacketId, NetfilterVerdict.Accept);
             }

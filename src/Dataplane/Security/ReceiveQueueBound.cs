@@ -2,7 +2,7 @@
 // seen processed (issue 10: "bounded mailboxes and queues everywhere on the receive path"). The receive
 // thread enters before it tells the first actor (the SignallingGuard, or the protocol handler when
 // signalling is not authenticated); whoever ends a message's way leaves: the guard for a message it drops,
-// the protocol handler for every message it takes off its mailbox. Past the capacity the receive thread
+// the protocol handler for every message it takes off its mailbox, once it has handled it. Past the capacity the receive thread
 // drops the message and counts it, so the two mailboxes together never hold more than the capacity of
 // received messages, whatever arrives — the admission buckets bound the rate, this bounds the backlog
 // when the actors are slower than that rate (a stalled dispatcher, a GC pause, a busy core).

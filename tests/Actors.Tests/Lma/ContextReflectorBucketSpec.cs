@@ -107,7 +107,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
     public void The_previous_mags_context_is_cached_reflected_to_the_next_mag_and_handed_over_when_it_registers(DownlinkMode mode)
     {
         var dataplane = CreateTestProbe();
-        // Retransmission after 1 s: not before the acknowledgement below, however late the spec gives it on a loaded machine.
+        // Retransmission after 1 s: the de-registration's collection below holds one reflection, not a retransmission too, on a loaded machine.
         var retransmit = TimeSpan.FromSeconds(1);
         var region = Region(Settings(mode, retransmit: retransmit), dataplane);
         var prefix = Register(region, dataplane);

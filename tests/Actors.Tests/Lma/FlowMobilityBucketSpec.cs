@@ -276,7 +276,7 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         // MAG2's interface goes: its de-registration.
         region.Tell(Pbu(Mag2, "020000000202", TimeSpan.Zero, [p2]));
         var after = CollectUntil(dataplane, r => r.OfType<PinFlow>().Any(p => p.Key == moved && p.Via is null) && r.OfType<InstallBinding>().Any());
-        region.Ask<BindingSnapshot>(new GetBinding(Mn), Timeout).Wait(); // answered after the de-registration: all it told the dataplane is here
+        region.Ask<BindingSnapshot>(new GetBinding(Mn), Timeout).Wait(); // answered after the de-registration: what it told the dataplane at once is here
         after.AddRange(TakeAll(dataplane));
         // The flow routed through MAG2 goes back to MAG1 (its own prefix's interface)...
         Assert.Contains(after.OfType<PinFlow>(), p => p.Key == moved && p.Via is null);

@@ -239,10 +239,26 @@ public sealed class HandoverBufferSpec
         buffer.Start("mn1", [Hnp1], 0);
         buffer.TryHold(11, Mn1, 100, Ms(11));
         buffer.TryHold(12, Mn1, 100, Ms(12));
-        buffer.TryHold(10, Mn1, 100, Ms(12.4), order: Ms(10)); // first sent to the old MAG at 10 ms, back at 12.4 ms
+        buffer.TryHold(10, Mn1, 100, Ms(12.4), order: HandoverBuffer.ReturnedOrder(Ms(10))); // first sent to the old MAG at 10 ms, back at 12.4 ms
         buffer.Flush("mn1", Ms(20));
         Tick(buffer, Ms(21));
         Assert.Equal([10u, 11, 12], verdicts.Accepted);
+    }
+
+    [Fact]
+    public void A_returned_packet_goes_ahead_of_every_packet_the_rule_queued_whatever_the_stamps_say()
+    {
+        var (buffer, verdicts) = Buffer(new HandoverBufferLimits { Adaptive = false, FlushRate = 1_000_000 });
+        buffer.Start("mn1", [Hnp1], 0);
+        // 1 passed the LMA before the rule was in place but waited in the TUN for the encapsulating thread, which
+        // stamped it at 13 ms; 2 came after it and the queue's thread stamped it at 11 ms.
+        buffer.TryHold(2, Mn1, 100, Ms(11));
+        buffer.TryHold(1, Mn1, 100, Ms(14), order: HandoverBuffer.ReturnedOrder(Ms(13)));
+        buffer.TryHold(3, Mn1, 100, Ms(15));
+        buffer.TryHold(0, Mn1, 100, Ms(16), order: HandoverBuffer.ReturnedOrder(Ms(12))); // returned later, sent earlier
+        buffer.Flush("mn1", Ms(20));
+        Tick(buffer, Ms(21));
+        Assert.Equal([0u, 1, 2, 3], verdicts.Accepted);
     }
 
     [Fact]
@@ -252,13 +268,31 @@ public sealed class HandoverBufferSpec
         buffer.Start("mn1", [Hnp1], 0);
         for (uint id = 11; id <= 14; id++)
             buffer.TryHold(id, Mn1, 100, Ms(id)); // 11 dropped for the cap
-        buffer.TryHold(10, Mn1, 100, Ms(15), order: Ms(10)); // sent before 11, returned by the old MAG only now
+        buffer.TryHold(10, Mn1, 100, Ms(15), order: HandoverBuffer.ReturnedOrder(Ms(10))); // sent before 11, returned by the old MAG only now
         buffer.TryHold(15, Mn1, 100, Ms(15)); // 12 dropped for the cap
         Assert.Equal([11u, 10, 12], verdicts.Dropped);
         Assert.Equal(3, buffer.Dropped(BufferDropReason.OverflowNode));
         buffer.Flush("mn1", Ms(20));
         Tick(buffer, Ms(21));
         Assert.Equal([13u, 14, 15], verdicts.Accepted);
+    }
+
+    [Fact]
+    public void What_the_MAG_just_left_sends_back_is_not_dropped_for_the_previous_episode_s_cap()
+    {
+        var (buffer, verdicts) = Buffer(new HandoverBufferLimits { MaxPacketsPerNode = 3, Adaptive = false, FlushRate = 1_000_000 });
+        buffer.Start("mn1", [Hnp1], 0);
+        for (uint id = 11; id <= 14; id++)
+            buffer.TryHold(id, Mn1, 100, Ms(id)); // 11 dropped for the cap
+        buffer.Flush("mn1", Ms(20));
+        Tick(buffer, Ms(21)); // 12-14 released to the new MAG
+        buffer.Start("mn1", [Hnp1], Ms(22)); // and the node left it again while the flush was ending
+        // The new MAG sends 14 back (re-injected with a new id): it went out after 11 was dropped, so it is kept.
+        Assert.True(buffer.TryHold(20, Mn1, 100, Ms(23), order: HandoverBuffer.ReturnedOrder(Ms(21))));
+        buffer.Flush("mn1", Ms(30));
+        Tick(buffer, Ms(31));
+        Assert.Equal([11u], verdicts.Dropped);
+        Assert.Equal([12u, 13, 14, 20], verdicts.Accepted);
     }
 
     [Fact]
