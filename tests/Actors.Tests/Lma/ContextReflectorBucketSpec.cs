@@ -12,6 +12,7 @@ using Pmip6Akka.Actors.Persistence;
 using Pmip6Akka.Actors.Tests.Scenarios;
 using Pmip6Akka.Dataplane.Wire;
 using Xunit.Abstractions;
+using static Pmip6Akka.Actors.Tests.Lma.DataplaneProbe;
 
 namespace Pmip6Akka.Actors.Tests.Lma;
 
@@ -21,7 +22,7 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
     private static readonly Ipv6Address Lma = Domain.LmaAddress;
     private static readonly Ipv6Address Mag1 = Domain.Mag1Address;
     private static readonly Ipv6Address Mag2 = Domain.Mag2Address;
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = DataplaneProbe.Timeout;
     private static readonly ImmutableArray<ContextBlob> Context =
         [new ContextBlob(ContextFeature.AaaSessionState, [1, 2, 3]), new ContextBlob(ContextFeature.QosProfile, [4, 5])];
     private ushort _sequence = 100;
@@ -51,32 +52,6 @@ public sealed class ContextReflectorBucketSpec(ITestOutputHelper output) : Akka.
     private static Ipv6Prefix Any => new(default, 0);
 
     /// <summary>Everything the bucket sends the dataplane within <paramref name="window"/>.</summary>
-    private static List<object> Collect(TestProbe dataplane, TimeSpan window) =>
-        [.. dataplane.ReceiveWhile<object>(window, o => o, msgs: int.MaxValue)];
-
-    /// <summary>What the bucket sends until <paramref name="complete"/> holds of it (at most <see cref="Timeout"/>), then a short quiet period's worth.</summary>
-    private static List<object> CollectUntil(TestProbe dataplane, Func<List<object>, bool> complete)
-    {
-        var received = new List<object>();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!complete(received) && DateTime.UtcNow < deadline)
-            received.Add(dataplane.ReceiveOne(deadline - DateTime.UtcNow) ?? throw new Xunit.Sdk.XunitException("nothing more from the bucket"));
-        received.AddRange(Collect(dataplane, TimeSpan.FromMilliseconds(100)));
-        return received;
-    }
-
-    /// <summary>
-    /// What the probe holds already. Called once the region has answered a question asked after some messages, it takes
-    /// everything the bucket sent before it took them: what the probe receives next was sent after.
-    /// </summary>
-    private static List<object> TakeAll(TestProbe dataplane)
-    {
-        var taken = new List<object>();
-        while (dataplane.HasMessages)
-            taken.Add(dataplane.ReceiveOne(TimeSpan.Zero)!);
-        return taken;
-    }
-
     /// <summary>Context Reflections the bucket has sent, first attempts and retransmissions (each counted before it goes to the dataplane).</summary>
     private long ReflectionsSent() =>
         _counters.Get("context_reflections_sent_total", "attempt", "first") + _counters.Get("context_reflections_sent_total", "attempt", "retransmission");

@@ -13,6 +13,7 @@ using Pmip6Akka.Actors.Tests.Scenarios;
 using Pmip6Akka.Dataplane.Forwarding;
 using Pmip6Akka.Dataplane.Wire;
 using Xunit.Abstractions;
+using static Pmip6Akka.Actors.Tests.Lma.DataplaneProbe;
 
 namespace Pmip6Akka.Actors.Tests.Lma;
 
@@ -23,7 +24,7 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
     private static readonly Ipv6Address Mag1 = Domain.Mag1Address;
     private static readonly Ipv6Address Mag2 = Domain.Mag2Address;
     private static readonly Ipv6Address Cn = Ipv6Address.Parse("2001:db8:ffff::10");
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = DataplaneProbe.Timeout;
     /// <summary>
     /// The first retransmission delay of an unacknowledged Initiate in these specs: long enough that an answer the spec
     /// gives after collecting the Initiates is taken before any of them is sent again, even on a loaded machine.
@@ -53,32 +54,6 @@ public sealed class FlowMobilityBucketSpec(ITestOutputHelper output) : Akka.Test
         new(new ProxyBindingUpdate(mag, ++_sequence, lifetime, Mn, prefixes.IsDefault ? [new Ipv6Prefix(default, 0)] : prefixes,
             handoff, AccessTechnologyType.Ieee8023, linkLayerId, null,
             Pmip6Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), new MobileNodePolicy(Mn));
-
-    private static List<object> Collect(TestProbe dataplane, TimeSpan window) =>
-        [.. dataplane.ReceiveWhile<object>(window, o => o, msgs: int.MaxValue)];
-
-    /// <summary>What the bucket sends until <paramref name="complete"/> holds of it (at most <see cref="Timeout"/>), then a short quiet period's worth.</summary>
-    private static List<object> CollectUntil(TestProbe dataplane, Func<List<object>, bool> complete)
-    {
-        var received = new List<object>();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!complete(received) && DateTime.UtcNow < deadline)
-            received.Add(dataplane.ReceiveOne(deadline - DateTime.UtcNow) ?? throw new Xunit.Sdk.XunitException("nothing more from the bucket"));
-        received.AddRange(Collect(dataplane, TimeSpan.FromMilliseconds(100)));
-        return received;
-    }
-
-    /// <summary>
-    /// What the probe holds already. Called once the region has answered a question asked after some messages, it takes
-    /// everything the bucket sent before it took them: what the probe receives next was sent after.
-    /// </summary>
-    private static List<object> TakeAll(TestProbe dataplane)
-    {
-        var taken = new List<object>();
-        while (dataplane.HasMessages)
-            taken.Add(dataplane.ReceiveOne(TimeSpan.Zero)!);
-        return taken;
-    }
 
     /// <summary>Initiates the bucket has sent, first attempts and retransmissions (each counted before it goes to the dataplane).</summary>
     private long InitiatesSent() =>
