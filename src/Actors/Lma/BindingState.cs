@@ -245,7 +245,8 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
             if (s.Id == r.SessionId)
                 previous = s;
         var linkLayerId = previous?.LinkLayerId is { } known && known == r.LinkLayerId ? known : r.LinkLayerId;
-        var prefixes = previous is { } p && p.Prefixes.SequenceEqual(r.Prefixes) ? p.Prefixes : r.Prefixes;
+        // A refresh decided here carries the session's own array already; only a replayed event brings an equal copy.
+        var prefixes = previous is { } p && p.Prefixes != r.Prefixes && p.Prefixes.SequenceEqual(r.Prefixes) ? p.Prefixes : r.Prefixes;
         var sessions = new MobilitySession[Sessions.Length + (previous is null ? 1 : 0)];
         var i = 0;
         foreach (var s in Sessions)
