@@ -20,9 +20,6 @@ public sealed class LmaClusterBenchSpec(ITestOutputHelper output)
     {
         using var cluster = new LmaClusterDomain(output.WriteLine, nodes, withMag: false);
         var members = Enumerable.Range(1, nodes).ToArray();
-        // A small bench first, not measured: a fresh-clone run once lost the first window (200 PBUs, no PBA within 5 s) of
-        // a fresh one-node cluster (not yet explained; a real MAG retransmits). The figures are the cluster's steady answer.
-        cluster.Bench("--sessions", "20");
         var pbasBefore = members.ToDictionary(n => n, n => LmaClusterDomain.Counter(cluster.LmaStatus(n), "pba_sent_total"));
         var cpuBefore = members.ToDictionary(n => n, cluster.LmaCpu);
         var report = cluster.Bench("--sessions", Sessions.ToString());

@@ -78,6 +78,12 @@ public sealed class LmaClusterDomain : IDisposable
                 }
             });
             Step($"{Nodes} LMA processes serving");
+            // Serving is not yet reachable: a node announces the shared address over BGP once it serves, and BIRD's BGP
+            // first connects only after its start delay (5 s by default). A one-node cluster serves in ~4.5 s, so a bench
+            // started at once sent its first window into a core without the route (all lost, twice in CI); with 2-3 nodes
+            // the race was hidden behind the slower cluster join. Ready means the core routes through every node.
+            DaemonDomain.Eventually(() => Assert.Equal(Nodes, LmaaPaths()), TimeSpan.FromSeconds(30));
+            Step($"the core routes the shared address over {Nodes} node(s)");
             if (withMag)
             {
                 _processes.Add(DaemonDomain.StartDaemon(Mag, "mag", Path.Combine(RunDirectory, "mag.conf"), Path.Combine(RunDirectory, "mag.log"), RunDirectory));
@@ -276,7 +282,7 @@ public sealed class LmaClusterDomain : IDisposable
         var (code, output, error) = DaemonDomain.RunTool("ip", ["netns", "exec", Mag, "dotnet", DaemonDomain.Pmip6Dll, "bench", "signaling",
             "--lma", SharedAddress.ToString(), "--mags", BenchMags.ToString(), .. args, "--json"], TimeSpan.FromMinutes(5));
         if (code != 0)
-            throw new InvalidOperationException($"pmip6 bench signaling exited {code}: {error.Trim()}");
+            throw new InvalidOperationException($"pmip6 bench signaling exited {code}: {error.Trim()}\n{output.Trim()}");
         return JsonDocument.Parse(output).RootElement;
     }
 
@@ -296,12 +302,7 @@ public sealed class LmaClusterDomain : IDisposable
     public static string[] SliceRoutes(string ns) => [.. Routes(ns, "99").Where(r => !r.StartsWith($"{SharedAddress} ", StringComparison.Ordinal))];
 
     /// <summary>The next hops of the core's route to the shared LMA address (one per live node announcing it).</summary>
-    public static int LmaaPaths()
-    {
-        var route = NetworkNamespaces.Ip("-n", Core, "-6", "route", "show", $"{SharedAddress}/128");
-        var nexthops = route.Split('\n').Count(l => l.TrimStart().StartsWith("nexthop", StringComparison.Ordinal));
-        return nexthops > 0 ? nexthops : route.Contains(" via ", StringComparison.Ordinal) ? 1 : 0;
-    }
+    public static int LmaaPaths() => Hosts.Lab.LabCluster.SharedAddressPaths(Core);
 
     /// <summary>A tunnel counter of a daemon's /status (summed over reasons).</summary>
     public static long TunnelCounter(JsonElement status, string name) => status.GetProperty("tunnel").GetProperty("counters").EnumerateArray()

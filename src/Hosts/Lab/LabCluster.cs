@@ -128,10 +128,10 @@ public static class LabCluster
         }
     }
 
-    /// <summary>The next hops the core has towards the LMAA: one per node whose BGP session is up and announces it.</summary>
-    public static int SharedAddressPaths()
+    /// <summary>The next hops the core (the lab's, or <paramref name="core"/>) has towards the LMAA: one per node whose BGP session is up and announces it.</summary>
+    public static int SharedAddressPaths(string core = CoreNamespace)
     {
-        var route = Tool.TryRun("ip", ["-n", CoreNamespace, "-6", "route", "show", $"{SharedAddress}/128"]).Output;
+        var route = Tool.TryRun("ip", ["-n", core, "-6", "route", "show", $"{SharedAddress}/128"]).Output;
         var nexthops = route.Split('\n').Count(l => l.TrimStart().StartsWith("nexthop", StringComparison.Ordinal));
         return nexthops > 0 ? nexthops : route.Contains(" via ", StringComparison.Ordinal) ? 1 : 0;
     }
