@@ -543,7 +543,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         switch (e)
         {
             case SessionRegistered r:
-                _dataplane.Tell(new InstallBinding(mn, r.SessionId, [.. r.Prefixes], r.ProxyCoa));
+                // A refresh from the serving MAG changes no forwarding: the dataplane already sends its prefixes there.
+                if (r.Kind != RegistrationKind.Refresh)
+                    _dataplane.Tell(new InstallBinding(mn, r.SessionId, [.. r.Prefixes], r.ProxyCoa));
                 if (r.Kind != RegistrationKind.Refresh && _log.IsDebugEnabled)
                     _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
                         string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);

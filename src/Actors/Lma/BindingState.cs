@@ -75,7 +75,17 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     public IEnumerable<Ipv6Prefix> AllPrefixes => Sessions.SelectMany(s => s.Prefixes);
 
     /// <summary>The earliest moment a session expires or its de-registration delay ends (for the timer).</summary>
-    public DateTimeOffset? NextDeadline => Sessions.IsEmpty ? null : Sessions.Min(s => s.ExpiresAt);
+    public DateTimeOffset? NextDeadline
+    {
+        get
+        {
+            DateTimeOffset? next = null;
+            foreach (var s in Sessions) // asked after every PBU: a loop, no enumerator or delegate (issue 4)
+                if (next is not { } n || s.ExpiresAt < n)
+                    next = s.ExpiresAt;
+            return next;
+        }
+    }
 
     /// <summary>
     /// Decides a PBU that passed the protocol handler's checks (authorised MAG, mandatory options,
@@ -91,17 +101,12 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
         if (!policy.Allows(pbu.AccessTechnology))
             return Reject(pbu, BindingAcknowledgementStatus.AdministrativelyProhibited);
 
-        var requested = pbu.RequestedPrefixes.ToImmutableArray();
         MobilitySession? session;
-        if (!requested.IsEmpty)
+        if (NamedPrefixes(pbu) is var (owner, status))
         {
-            // §5.4.1.1: the MAG names the prefixes; they must all be one session's, and all of them.
-            var owners = requested.Select(p => Sessions.FirstOrDefault(s => s.Owns(p))).ToList();
-            if (owners.Any(o => o is null))
-                return Reject(pbu, BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix);
-            session = owners[0]!;
-            if (owners.Any(o => o!.Id != session.Id) || session.Prefixes.Length != requested.Distinct().Count())
-                return Reject(pbu, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
+            if (status != BindingAcknowledgementStatus.Accepted)
+                return Reject(pbu, status);
+            session = owner;
         }
         else
         {
@@ -133,6 +138,47 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
         if (prefixes.IsEmpty)
             return Reject(pbu, BindingAcknowledgementStatus.InsufficientResources);
         return Register(pbu, NextSessionId, RegistrationKind.Initial, prefixes, policy, now, settings);
+    }
+
+    /// <summary>
+    /// §5.4.1.1: the session whose prefixes the PBU names (every named prefix must be one session's, and all of that
+    /// session's), or why not; null when the PBU names none (the all-zero prefix asks for an assignment). Loops, not LINQ:
+    /// every refresh names its prefixes, and at 10,000 PBUs/s the iterators and hash sets were ~15 % of what the LMA
+    /// allocated (issue 4: allocations decide how often a young collection pauses the node).
+    /// </summary>
+    private (MobilitySession? Session, BindingAcknowledgementStatus Status)? NamedPrefixes(ProxyBindingUpdate pbu)
+    {
+        var named = pbu.HomeNetworkPrefixes;
+        foreach (var prefix in named)
+            if (!IsAssignmentRequest(prefix) && Owner(prefix) is null)
+                return (null, BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix);
+        MobilitySession? session = null;
+        var distinct = 0;
+        for (var i = 0; i < named.Length; i++)
+        {
+            var prefix = named[i];
+            if (IsAssignmentRequest(prefix))
+                continue;
+            var owner = Owner(prefix)!;
+            if (session is not null && owner.Id != session.Id)
+                return (null, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
+            session = owner;
+            if (named.IndexOf(prefix) == i) // the first of equal prefixes counts
+                distinct++;
+        }
+        if (session is null)
+            return null;
+        return session.Prefixes.Length == distinct ? (session, BindingAcknowledgementStatus.Accepted) : (null, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
+    }
+
+    private static bool IsAssignmentRequest(Ipv6Prefix prefix) => prefix.Address == default && prefix.Length == 0;
+
+    private MobilitySession? Owner(Ipv6Prefix prefix)
+    {
+        foreach (var s in Sessions)
+            if (s.Owns(prefix))
+                return s;
+        return null;
     }
 
     /// <summary>

@@ -130,7 +130,8 @@ public static class ActorSystemFactory
     /// </summary>
     public static LinqToDB.DataOptions DataOptions(NodeOptions options)
     {
-        var pragma = $"PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")};";
+        // No automatic checkpoint on these connections either: the journal's checkpoint thread owns that (WalCheckpointer).
+        var pragma = $"PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")}; PRAGMA wal_autocheckpoint = 0;";
         return LinqToDB.DataOptionsExtensions.UseAfterConnectionOpened(
             LinqToDB.DataOptionsExtensions.UseConnectionString(new LinqToDB.DataOptions(), LinqToDB.ProviderName.SQLiteMS, SqliteConnectionString(options.SqlitePath)),
             connection =>

@@ -187,6 +187,32 @@ public class BindingStateSpec
     }
 
     [Fact]
+    public void Named_prefixes_are_one_session_s_all_of_them_each_counted_once_and_an_unknown_one_is_155_before_anything_else()
+    {
+        var other = Ipv6Prefix.Parse("2001:db8:a002::/64");
+        var two = ImmutableArray.Create(Hnp, other);
+        var (state, _) = Run(BindingState.Empty(Mn), Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0), T0, two);
+        var second = Pbu(Mag2, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0, linkLayerId: "020000000102");
+        (state, _) = Run(state, second, T0, [Ipv6Prefix.Parse("2001:db8:a003::/64")]);
+        var at = T0.AddSeconds(1);
+        BindingAcknowledgementStatus Status(params Ipv6Prefix[] named) =>
+            state.Decide(Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), at) with { HomeNetworkPrefixes = [.. named] }, Policy, at) switch
+            {
+                BindingDecision.Reject r => r.Reply.Status,
+                BindingDecision.Accept a => a.Reply.Status,
+                var d => throw new Xunit.Sdk.XunitException($"unexpected {d}"),
+            };
+
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, Status(other, Hnp));
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, Status(Hnp, other, Hnp)); // named twice: still the session's two
+        Assert.Equal(BindingAcknowledgementStatus.Accepted, Status(Zero, Hnp, other)); // the all-zero prefix names nothing
+        Assert.Equal(BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch, Status(Hnp, Hnp)); // one of two
+        Assert.Equal(BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch, Status(Hnp, Ipv6Prefix.Parse("2001:db8:a003::/64"))); // two sessions'
+        Assert.Equal(BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix,
+            Status(Hnp, Ipv6Prefix.Parse("2001:db8:a003::/64"), Ipv6Prefix.Parse("2001:db8:bad::/64")));
+    }
+
+    [Fact]
     public void Policy_decides_152_and_administratively_prohibited_access_technologies()
     {
         var pbu = Pbu(Mag1, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0);

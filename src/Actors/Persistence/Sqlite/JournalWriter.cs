@@ -7,9 +7,9 @@
 // persistent actor itself, without a thread-pool continuation or another actor in between).
 // When a grouped transaction fails (a duplicate sequence number, say), it is rolled back and its requests
 // are replayed one transaction each, so only the request at fault fails.
-// Checkpoints: SQLite's own — the commit that fills the WAL past 1000 pages copies them into the database file
-// and syncs it, on this thread, while every write waiting behind it waits too. (A passive checkpoint every 100 ms on
-// a thread of its own was measured: refresh p99 three times worse on two cores, so it was removed; DESIGN-NOTES.)
+// Checkpoints: not on this thread's commits (wal_autocheckpoint off). WalCheckpointer copies and syncs on a thread of
+// its own; once the WAL is long, it asks this thread to checkpoint the last few frames between two groups, so the
+// next commit restarts the WAL (see WalCheckpointer for why both).
 // The WAL file never shrinks by itself: a checkpoint that cannot restart it (the snapshot store's connection
 // reading or writing at that moment) lets the next commits append, and the file keeps its largest size ever.
 // journal_size_limit truncates it back to wal-size-limit whenever the writer restarts it.
@@ -62,9 +62,13 @@ internal sealed class JournalWriter : IDisposable
     private readonly Queue<Request> _queue = new();
     private readonly List<Request> _group = [];
     private readonly Thread _thread;
+    private readonly WalCheckpointer _checkpointer;
+    private volatile bool _restartWanted;
+    private long _restarts;
     private bool _stopping;
 
-    public JournalWriter(SqliteJournalSettings settings)
+    /// <param name="warn">Where a failed checkpoint is reported (the journal's log); nowhere by default.</param>
+    public JournalWriter(SqliteJournalSettings settings, Action<string>? warn = null)
     {
         _maxRows = settings.MaxRowsPerCommit;
         _connection = new SqliteConnection(settings.ConnectionString);
@@ -75,6 +79,7 @@ internal sealed class JournalWriter : IDisposable
         Execute("PRAGMA busy_timeout = 30000;");
         Execute(settings.Synchronous == SqliteSync.Full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
         Execute($"PRAGMA journal_size_limit = {settings.WalSizeLimit};");
+        Execute("PRAGMA wal_autocheckpoint = 0;");
         if (settings.AutoInitialize)
             Execute(JournalSchema.Create);
         _insert = Prepare(JournalSchema.Insert);
@@ -84,7 +89,15 @@ internal sealed class JournalWriter : IDisposable
         _rollback = Prepare("ROLLBACK");
         _thread = new Thread(Run) { IsBackground = true, Name = "journal-writer" };
         _thread.Start();
+        _checkpointer = new WalCheckpointer(settings.ConnectionString, settings.Synchronous, CheckpointInterval, WalCheckpointer.DefaultRestartFrames,
+            () => _restartWanted = true, warn ?? (_ => { }));
     }
+
+    /// <summary>How often the checkpoint thread copies the WAL into the database file.</summary>
+    internal static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Checkpoint passes of the checkpoint thread, and restarts of the WAL this thread prepared.</summary>
+    internal (long Checkpoints, long Restarts) CheckpointCounts => (_checkpointer.Checkpoints, Interlocked.Read(ref _restarts));
 
     /// <summary>
     /// Queues <paramref name="rows"/>; <paramref name="completed"/> runs on the writer thread once they are committed
@@ -150,6 +163,8 @@ internal sealed class JournalWriter : IDisposable
                     rows += next.Rows;
                 }
             }
+            if (_restartWanted)
+                PrepareRestart();
             try
             {
                 Commit(_group);
@@ -165,6 +180,26 @@ internal sealed class JournalWriter : IDisposable
             {
                 Finish(_group[0], e);
             }
+        }
+    }
+
+    /// <summary>
+    /// Checkpoints what the checkpoint thread has not copied yet (the frames of its last ~interval), so the next commit
+    /// finds the WAL fully copied and starts it from the beginning. Busy (the checkpoint thread is at it): the next group.
+    /// </summary>
+    private void PrepareRestart()
+    {
+        _restartWanted = false;
+        try
+        {
+            if (WalCheckpointer.Passive(_connection) is { } wal && wal.Log == wal.Checkpointed)
+                Interlocked.Increment(ref _restarts);
+            else
+                _restartWanted = true;
+        }
+        catch (SqliteException)
+        {
+            _restartWanted = true; // the checkpoint thread counts and reports what fails
         }
     }
 
@@ -294,6 +329,7 @@ internal sealed class JournalWriter : IDisposable
             Monitor.Pulse(_sync);
         }
         _thread.Join();
+        _checkpointer.Dispose();
         foreach (var statement in (ReadOnlySpan<sqlite3_stmt>)[_insert, _insertTag, _begin, _commit, _rollback])
             statement.Dispose();
         _connection.Dispose();

@@ -12,6 +12,7 @@
 // not replaced: a write is never timed out here, it ends with SQLite's own answer (busy_timeout included).
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Serialization;
@@ -29,7 +30,8 @@ public sealed class SqliteJournal : AsyncWriteJournal
     {
         _settings = SqliteJournalSettings.Create(config);
         _serialization = Context.System.Serialization;
-        _writer = new JournalWriter(_settings);
+        var log = Context.GetLogger();
+        _writer = new JournalWriter(_settings, warning => log.Warning(warning));
     }
 
     protected override void PostStop()
@@ -78,8 +80,9 @@ public sealed class SqliteJournal : AsyncWriteJournal
             var first = rows.Count;
             try
             {
-                foreach (var representation in (IImmutableList<IPersistentRepresentation>)write.Payload)
-                    rows.Add(ToRow(AdaptToJournal(representation), now));
+                var payload = (IImmutableList<IPersistentRepresentation>)write.Payload;
+                for (var j = 0; j < payload.Count; j++) // by index: the list's enumerator, boxed, was ~4 % of the LMA's allocations
+                    rows.Add(ToRow(AdaptToJournal(payload[j]), now));
             }
             catch (Exception e)
             {
@@ -109,10 +112,14 @@ public sealed class SqliteJournal : AsyncWriteJournal
                     continue;
                 }
                 var rejected = rejections?[i];
-                foreach (var p in (IImmutableList<IPersistentRepresentation>)write.Payload)
+                var payload = (IImmutableList<IPersistentRepresentation>)write.Payload;
+                for (var j = 0; j < payload.Count; j++)
+                {
+                    var p = payload[j];
                     target.Tell(failure is not null ? new WriteMessageFailure(p, failure, instance)
                         : rejected is not null ? new WriteMessageRejected(p, rejected, instance)
                         : new WriteMessageSuccess(p, instance), p.Sender);
+                }
             }
         }
     }
