@@ -277,6 +277,40 @@ public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Under_steady_writes_the_checkpoint_thread_copies_the_wal_and_the_writer_restarts_it_at_the_limit()
+    {
+        // Issue 4: no commit runs SQLite's automatic checkpoint (its fsyncs held every PBA queued behind it). The WAL must
+        // still stay bounded while writes never stop: without the restarts it would grow by every row written.
+        var path = Path.Combine(Db.Dir, "checkpoint-" + Guid.NewGuid().ToString("N") + ".db");
+        const long limit = 1L << 20; // 256 frames of 4 KiB
+        var settings = new SqliteJournalSettings(ActorSystemFactory.SqliteConnectionString(path), SqliteSync.Normal, true, 4096, limit);
+        var wal = path + "-wal";
+        using var writer = new JournalWriter(settings);
+        long written = 0, largest = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((writer.CheckpointCounts.Restarts < 3 || written * 2000 < 12 * limit) && DateTime.UtcNow < deadline)
+        {
+            await writer.Write([.. Enumerable.Range(1, 20).Select(i => new JournalRow("c", written + i, new byte[2000], "m", 1, null, 1, null))]);
+            written += 20;
+            largest = Math.Max(largest, new FileInfo(wal).Length);
+            await Task.Delay(5); // ~6 MB/s of rows: the checkpoint thread looks every 100 ms, so the WAL overshoots by ~0.6 MB
+        }
+        Assert.True(writer.CheckpointCounts.Restarts >= 3, $"{writer.CheckpointCounts} after {written} rows");
+        Assert.True(written * 2000 >= 12 * limit, $"only {written} rows written");
+        // Past the limit by at most what is appended while the checkpoint thread closes in (one interval and a few passes,
+        // longer on a loaded runner); half of what was written, at the most.
+        Assert.True(largest < 6 * limit, $"WAL reached {largest} bytes with a {limit}-byte limit after {written} rows of 2,000 bytes");
+        using var reader = new SqliteConnection(settings.ConnectionString);
+        reader.Open();
+        using var count = reader.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM journal WHERE persistence_id = 'c'";
+        Assert.Equal(written, (long)count.ExecuteScalar()!);
+        using var automatic = reader.CreateCommand();
+        automatic.CommandText = "PRAGMA wal_autocheckpoint"; // a connection of its own: SQLite's default, the writer's is off
+        Assert.Equal(1000L, (long)automatic.ExecuteScalar()!);
+    }
+
+    [Fact]
     public void Wal_size_limit_is_read_from_the_plugin_block_and_a_wrong_one_is_named()
     {
         Config Block(string extra) => ConfigurationFactory.ParseString($$"""

@@ -160,13 +160,17 @@ public static class SignalingBenchmark
         using var load = new LoadGenerator(s, sockets);
         load.StartReceivers();
         var observed = s.AgainstSelf || s.LmaHttp is not null;
+        // The load generator's own collections too: a pause of ours delays the PBAs we time as much as one of the LMA's.
+        var own = GcSample.OfThisProcess();
         var registration = load.RunPhase(refresh: false, cancel);
+        registration = registration with { BenchGc = GcSample.During(own, own = GcSample.OfThisProcess()) };
         PhaseResult? refresh = null;
         if (s.Duration > 0 && !cancel.IsCancellationRequested)
         {
             var gc1 = observed ? GcSample.From(ScrapeLma(ns, http)) : null;
             registration = registration with { LmaGc = GcSample.During(gc0, gc1) };
             refresh = load.RunPhase(refresh: true, cancel);
+            refresh = refresh with { BenchGc = GcSample.During(own, GcSample.OfThisProcess()) };
             gc0 = gc1;
         }
         load.StopReceivers();
@@ -604,6 +608,9 @@ public static class SignalingBenchmark
         /// <summary>Our LMA's garbage collections during the phase (null against another LMA).</summary>
         public GcDuring? LmaGc { get; init; }
 
+        /// <summary>The load generator's own garbage collections during the phase.</summary>
+        public GcDuring? BenchGc { get; init; }
+
         public long Accepted => Status.Take(128).Sum();
         public long Rejected => Status.Skip(128).Sum();
         public double PerSecond => Elapsed.TotalSeconds > 0 ? Accepted / Elapsed.TotalSeconds : 0;
@@ -641,6 +648,9 @@ public static class SignalingBenchmark
     /// <summary>The LMA's garbage collector as its /metrics tells it (our daemon's runtime gauges); null where it cannot be read.</summary>
     internal sealed record GcSample(double PausedSeconds, long Gen0, long Gen1, long Gen2)
     {
+        public static GcSample OfThisProcess() =>
+            new(GC.GetTotalPauseDuration().TotalSeconds, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
         /// <summary>From one scrape of the LMA's /metrics; null when it has no such gauges (another LMA, or an older build of ours).</summary>
         public static GcSample? From(MetricsScrape m) =>
             m.Has("pmip6_lma_gc_collections_gen0")
@@ -658,8 +668,8 @@ public static class SignalingBenchmark
     /// <summary>Collections during a phase by the generation they reached, and the time the LMA was paused for them.</summary>
     internal sealed record GcDuring(double PausedSeconds, long Gen0, long Gen1, long Gen2)
     {
-        public string Text(TimeSpan phase) =>
-            $"LMA garbage collections {Gen0} gen0, {Gen1} gen1, {Gen2} gen2; paused {PausedSeconds * 1000:0.0} ms " +
+        public string Text(TimeSpan phase, string who = "LMA") =>
+            $"{who} garbage collections {Gen0} gen0, {Gen1} gen1, {Gen2} gen2; paused {PausedSeconds * 1000:0.0} ms " +
             $"({(phase.TotalSeconds > 0 ? 100 * PausedSeconds / phase.TotalSeconds : 0):0.00} % of the phase" +
             (Gen0 + Gen1 + Gen2 > 0 ? $", {PausedSeconds * 1000 / (Gen0 + Gen1 + Gen2):0.00} ms per collection on average)" : ")");
     }
@@ -715,6 +725,8 @@ public static class SignalingBenchmark
                         (p.Late > 0 ? $"; late PBAs {p.Late}" : ""));
             if (p.LmaGc is not null)
                 o.WriteLine($"{p.Name}: {p.LmaGc.Text(p.Elapsed)}");
+            if (p.BenchGc is { Gen0: > 0 } or { Gen1: > 0 } or { Gen2: > 0 })
+                o.WriteLine($"{p.Name}: {p.BenchGc.Text(p.Elapsed, "load generator's own")}");
         }
 
         private static string Ms(long micros) => PhaseResult.Ms(micros).ToString("0.000", CultureInfo.InvariantCulture);

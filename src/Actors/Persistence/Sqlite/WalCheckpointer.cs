@@ -5,7 +5,7 @@
 // checkpoint every interval: it copies and syncs without taking the write lock, so the writer keeps committing.
 // A passive checkpoint alone never lets the WAL restart under steady load (the writer has always appended a few frames
 // since), and the file would grow without end (measured: an earlier checkpoint thread made refresh p99 three times
-// worse). So once the WAL holds restart-frames frames this thread asks the writer to finish the job: between two
+// worse). So once the WAL holds wal-size-limit's worth of frames this thread asks the writer to finish the job: between two
 // commits the writer checkpoints the few frames appended since this thread's last pass (a small copy and sync), and its
 // next commit starts the WAL from the beginning (journal_size_limit then truncates the file).
 using Microsoft.Data.Sqlite;
@@ -14,8 +14,8 @@ namespace Pmip6Akka.Actors.Persistence.Sqlite;
 
 internal sealed class WalCheckpointer : IDisposable
 {
-    /// <summary>WAL frames (pages) after which the writer is asked to restart the WAL: 16 MiB of 4 KiB pages.</summary>
-    public const int DefaultRestartFrames = 4096;
+    /// <summary>Frames not yet copied that the writer may be left to copy (and sync) itself when it restarts the WAL.</summary>
+    private const int SmallRemainder = 32;
 
     private readonly SqliteConnection _connection;
     private readonly Thread _thread;
@@ -70,8 +70,18 @@ internal sealed class WalCheckpointer : IDisposable
                 if (Passive(_connection) is not { } wal)
                     continue; // another checkpoint (the writer's) is running: the next pass
                 Interlocked.Increment(ref _checkpoints);
-                if (wal.Log >= _restartFrames)
-                    _askWriterToRestart();
+                if (wal.Log < _restartFrames)
+                    continue;
+                // Close in on the writer first, pass after pass, so what it has left to copy and sync is a few frames
+                // (the fsyncs it waits on are of what changed since this thread's last pass).
+                for (var pass = 0; pass < 10 && wal.Log - wal.Checkpointed > SmallRemainder; pass++)
+                {
+                    if (Passive(_connection) is not { } closer)
+                        break;
+                    Interlocked.Increment(ref _checkpoints);
+                    wal = closer;
+                }
+                _askWriterToRestart();
             }
             catch (SqliteException e)
             {
