@@ -501,12 +501,14 @@ public sealed partial class LinuxDataplane : ReceiveActor, IWithTimers
             return;
         foreach (var prefix in r.Prefixes)
         {
-            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.Remove(prefix, onlyVia: r.Lma))
+            if (_resources.Tunnel?.Forwarder is { } forwarder && forwarder.Table.IsRoutedVia(prefix, r.Lma))
             {
-                // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6).
+                // Downlink still on its way to this MAG goes back to the LMA for a while (issue 6). Departed before the
+                // entry goes, as in DepartLink: a packet decapsulated in between finds one or the other, never neither.
                 forwarder.Departed.Set(prefix, r.Lma);
                 if (_accessLinkNames.TryGetValue(r.IfIndex, out var name))
                     _departedFrom[prefix] = name;
+                forwarder.Table.Remove(prefix, onlyVia: r.Lma);
                 Timers.StartSingleTimer("departed " + prefix, new ForgetDeparted(prefix, r.Lma), DepartedHoldTime);
             }
             _accessRoutes.Remove(prefix);

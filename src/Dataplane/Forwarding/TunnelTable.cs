@@ -115,6 +115,10 @@ public sealed class TunnelTable
         }
     }
 
+    /// <summary>Whether <paramref name="prefix"/> itself (not a covering one) is routed through <paramref name="via"/>.</summary>
+    public bool IsRoutedVia(Ipv6Prefix prefix, Ipv6Address via) =>
+        _routes.TryGetValue(PrefixLengths.Normalize(prefix), out var current) && current.Remote == via;
+
     /// <summary>The endpoint serving <paramref name="address"/> (longest matching prefix), allocation-free.</summary>
     public bool TryLookup(Ipv6Address address, out TunnelEndpoint endpoint)
     {

@@ -56,6 +56,11 @@ public sealed class TunnelForwarderSpec
     {
         var lma = Lma_();
         lma.Table.Set(Hnp, Mag2);
+        Assert.True(lma.Table.IsRoutedVia(Hnp, Mag2));
+        Assert.False(lma.Table.IsRoutedVia(Hnp, Mag1));
+        lma.Table.Set(Ipv6Prefix.Parse("2001:db8:a000::/48"), Mag1);
+        Assert.False(lma.Table.IsRoutedVia(Hnp, Mag1)); // the prefix itself, not one covering it
+        Assert.True(lma.Table.Remove(Ipv6Prefix.Parse("2001:db8:a000::/48")));
         Assert.False(lma.Table.Remove(Hnp, onlyVia: Mag1));
         Assert.Equal(ForwardingVerdict.Forward, lma.Encapsulate(Packet(Cn, Mn), out _));
         Assert.True(lma.Table.Remove(Hnp, onlyVia: Mag2));
