@@ -126,7 +126,8 @@ public sealed class HandoverBuffering : IVerdicts, IDisposable
         var sent = 0;
         lock (_parkLock)
         {
-            // Every registration and refresh comes through here: nothing parked is the usual case.
+            // Every new binding comes through here (a refresh from the serving MAG does not: it binds nothing new), and
+            // nothing parked is the usual case.
             if (_parked.Count == 0 || _active.Any(a => prefixes.Contains(a)))
                 return 0; // buffering: the flush releases them
             for (var i = 0; i < _parked.Count; i++)

@@ -87,10 +87,11 @@ internal sealed class JournalWriter : IDisposable
         _begin = Prepare("BEGIN IMMEDIATE");
         _commit = Prepare("COMMIT");
         _rollback = Prepare("ROLLBACK");
-        _thread = new Thread(Run) { IsBackground = true, Name = "journal-writer" };
-        _thread.Start();
+        // The checkpoint thread first: if it cannot start, no writer thread is left parked behind a failed constructor.
         _checkpointer = new WalCheckpointer(settings.ConnectionString, settings.Synchronous, CheckpointInterval, RestartFrames(settings.WalSizeLimit),
             () => _restartWanted = true, warn ?? (_ => { }));
+        _thread = new Thread(Run) { IsBackground = true, Name = "journal-writer" };
+        _thread.Start();
     }
 
     /// <summary>
@@ -199,7 +200,9 @@ internal sealed class JournalWriter : IDisposable
 
     /// <summary>
     /// Checkpoints what the checkpoint thread has not copied yet (the frames of its last ~interval), so the next commit
-    /// finds the WAL fully copied and starts it from the beginning. Busy (the checkpoint thread is at it): the next group.
+    /// finds the WAL fully copied and starts it from the beginning. Once per request: when it cannot copy everything (the
+    /// checkpoint thread is at it, a reader holds old frames) the checkpoint thread asks again on its next pass, rather
+    /// than every group paying for a checkpoint meanwhile.
     /// </summary>
     private void PrepareRestart()
     {
@@ -208,12 +211,10 @@ internal sealed class JournalWriter : IDisposable
         {
             if (WalCheckpointer.Passive(_connection) is { } wal && wal.Log == wal.Checkpointed)
                 Interlocked.Increment(ref _restarts);
-            else
-                _restartWanted = true;
         }
         catch (SqliteException)
         {
-            _restartWanted = true; // the checkpoint thread counts and reports what fails
+            // The checkpoint thread counts and reports what fails; the commit that follows reports its own error.
         }
     }
 

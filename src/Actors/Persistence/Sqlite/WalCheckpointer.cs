@@ -83,13 +83,23 @@ internal sealed class WalCheckpointer : IDisposable
                 }
                 _askWriterToRestart();
             }
-            catch (SqliteException e)
+            catch (Exception e)
             {
+                // Nothing else checkpoints: the writer is asked to try too (its commits go on either way), and the
+                // failure is told at most once a minute. Never let an exception end this thread (or the process).
                 Interlocked.Increment(ref _failures);
+                _askWriterToRestart();
                 if (DateTime.UtcNow - _lastWarning > TimeSpan.FromMinutes(1))
                 {
                     _lastWarning = DateTime.UtcNow;
-                    _warn($"journal WAL checkpoint failed ({Failures} so far; retried every {_interval.TotalMilliseconds:0} ms): {e.Message}");
+                    try
+                    {
+                        _warn($"journal WAL checkpoint failed ({Failures} so far; retried every {_interval.TotalMilliseconds:0} ms): {e.Message}");
+                    }
+                    catch (Exception)
+                    {
+                        // The log is gone (shutting down): the counter still holds it.
+                    }
                 }
             }
         }
