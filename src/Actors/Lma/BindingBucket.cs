@@ -545,10 +545,12 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             case SessionRegistered r:
                 // A refresh from the serving MAG changes no forwarding: the dataplane already sends its prefixes there.
                 if (r.Kind != RegistrationKind.Refresh)
+                {
                     _dataplane.Tell(new InstallBinding(mn, r.SessionId, [.. r.Prefixes], r.ProxyCoa));
-                if (r.Kind != RegistrationKind.Refresh && _log.IsDebugEnabled)
-                    _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
-                        string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);
+                    if (_log.IsDebugEnabled)
+                        _log.Debug("{0} session {1}: {2} at {3}, prefixes {4}, lifetime {5}s", mn, r.SessionId, r.Kind, r.ProxyCoa,
+                            string.Join(",", r.Prefixes), r.Lifetime.TotalSeconds);
+                }
                 if (r.Kind == RegistrationKind.Handover)
                 {
                     _log.Info("{0} session {1}: handed over to {2}, prefixes {3}", mn, r.SessionId, r.ProxyCoa, string.Join(",", r.Prefixes));

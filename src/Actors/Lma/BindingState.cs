@@ -149,26 +149,26 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     private (MobilitySession? Session, BindingAcknowledgementStatus Status)? NamedPrefixes(ProxyBindingUpdate pbu)
     {
         var named = pbu.HomeNetworkPrefixes;
-        foreach (var prefix in named)
-            if (!IsAssignmentRequest(prefix) && Owner(prefix) is null)
-                return (null, BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix);
         MobilitySession? session = null;
+        var mixed = false; // 159 — decided only after every prefix, since an unknown one anywhere makes it 155
         var distinct = 0;
         for (var i = 0; i < named.Length; i++)
         {
             var prefix = named[i];
             if (IsAssignmentRequest(prefix))
                 continue;
-            var owner = Owner(prefix)!;
-            if (session is not null && owner.Id != session.Id)
-                return (null, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
-            session = owner;
+            if (Owner(prefix) is not { } owner)
+                return (null, BindingAcknowledgementStatus.NotAuthorizedForHomeNetworkPrefix);
+            mixed |= session is not null && owner.Id != session.Id;
+            session ??= owner;
             if (named.IndexOf(prefix) == i) // the first of equal prefixes counts
                 distinct++;
         }
         if (session is null)
             return null;
-        return session.Prefixes.Length == distinct ? (session, BindingAcknowledgementStatus.Accepted) : (null, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
+        return !mixed && session.Prefixes.Length == distinct
+            ? (session, BindingAcknowledgementStatus.Accepted)
+            : (null, BindingAcknowledgementStatus.BcePbuPrefixSetDoNotMatch);
     }
 
     private static bool IsAssignmentRequest(Ipv6Prefix prefix) => prefix.Address == default && prefix.Length == 0;

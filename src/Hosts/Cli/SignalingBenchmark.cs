@@ -163,7 +163,9 @@ public static class SignalingBenchmark
         // The load generator's own collections too: a pause of ours delays the PBAs we time as much as one of the LMA's.
         var own = GcSample.OfThisProcess();
         var registration = load.RunPhase(refresh: false, cancel);
-        registration = registration with { BenchGc = GcSample.During(own, own = GcSample.OfThisProcess()) };
+        var ownAfter = GcSample.OfThisProcess();
+        registration = registration with { BenchGc = GcSample.During(own, ownAfter) };
+        own = ownAfter;
         PhaseResult? refresh = null;
         if (s.Duration > 0 && !cancel.IsCancellationRequested)
         {

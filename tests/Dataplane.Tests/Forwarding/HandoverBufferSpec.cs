@@ -261,13 +261,20 @@ public sealed class HandoverBufferSpec
         Assert.Equal([0u, 1, 2, 3], verdicts.Accepted);
     }
 
-    [Fact]
-    public void A_returned_packet_older_than_one_a_cap_already_dropped_is_dropped_too_oldest_first_holds()
+    /// <summary>A buffer holding at most 3 packets for mn1, after packets 11-14 (sent at 11-14 ms) were queued in a handover.</summary>
+    private static (HandoverBuffer Buffer, Verdicts Verdicts) CappedAtThreeAfterFour()
     {
         var (buffer, verdicts) = Buffer(new HandoverBufferLimits { MaxPacketsPerNode = 3, Adaptive = false, FlushRate = 1_000_000 });
         buffer.Start("mn1", [Hnp1], 0);
         for (uint id = 11; id <= 14; id++)
-            buffer.TryHold(id, Mn1, 100, Ms(id)); // 11 dropped for the cap
+            buffer.TryHold(id, Mn1, 100, Ms(id));
+        return (buffer, verdicts);
+    }
+
+    [Fact]
+    public void A_returned_packet_older_than_one_a_cap_already_dropped_is_dropped_too_oldest_first_holds()
+    {
+        var (buffer, verdicts) = CappedAtThreeAfterFour(); // 11 dropped for the cap, 12-14 held
         buffer.TryHold(10, Mn1, 100, Ms(15), order: HandoverBuffer.ReturnedOrder(Ms(10))); // sent before 11, returned by the old MAG only now
         buffer.TryHold(15, Mn1, 100, Ms(15)); // 12 dropped for the cap
         Assert.Equal([11u, 10, 12], verdicts.Dropped);
@@ -280,10 +287,7 @@ public sealed class HandoverBufferSpec
     [Fact]
     public void What_the_MAG_just_left_sends_back_is_not_dropped_for_the_previous_episode_s_cap()
     {
-        var (buffer, verdicts) = Buffer(new HandoverBufferLimits { MaxPacketsPerNode = 3, Adaptive = false, FlushRate = 1_000_000 });
-        buffer.Start("mn1", [Hnp1], 0);
-        for (uint id = 11; id <= 14; id++)
-            buffer.TryHold(id, Mn1, 100, Ms(id)); // 11 dropped for the cap
+        var (buffer, verdicts) = CappedAtThreeAfterFour(); // 11 dropped for the cap, 12-14 held
         buffer.Flush("mn1", Ms(20));
         Tick(buffer, Ms(21)); // 12-14 released to the new MAG
         buffer.Start("mn1", [Hnp1], Ms(22)); // and the node left it again while the flush was ending

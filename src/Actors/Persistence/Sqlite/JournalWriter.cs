@@ -111,8 +111,8 @@ internal sealed class JournalWriter : IDisposable
     /// <summary>How often the checkpoint thread copies the WAL into the database file.</summary>
     internal static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Checkpoint passes of the checkpoint thread, and restarts of the WAL this thread prepared.</summary>
-    internal (long Checkpoints, long Restarts) CheckpointCounts => (_checkpointer.Checkpoints, Interlocked.Read(ref _restarts));
+    /// <summary>Restarts of the WAL this thread prepared (each one a checkpoint that left nothing to copy).</summary>
+    internal long WalRestarts => Interlocked.Read(ref _restarts);
 
     /// <summary>
     /// Queues <paramref name="rows"/>; <paramref name="completed"/> runs on the writer thread once they are committed

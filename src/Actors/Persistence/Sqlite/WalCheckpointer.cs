@@ -24,7 +24,7 @@ internal sealed class WalCheckpointer : IDisposable
     private readonly Action _askWriterToRestart;
     private readonly Action<string> _warn;
     private readonly ManualResetEventSlim _stop = new();
-    private long _checkpoints, _failures;
+    private long _failures;
     private DateTime _lastWarning = DateTime.MinValue;
 
     /// <param name="askWriterToRestart">Called on this thread when the WAL is long enough to restart; the writer then checkpoints the rest itself.</param>
@@ -44,10 +44,7 @@ internal sealed class WalCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Passes that checkpointed (whatever they copied).</summary>
-    public long Checkpoints => Interlocked.Read(ref _checkpoints);
-
-    /// <summary>Passes that failed (the database busy or unreadable).</summary>
+    /// <summary>Passes that failed (the database unreadable, the disk full).</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
     /// <summary>One PASSIVE checkpoint on <paramref name="connection"/>: (frames in the WAL, frames copied into the database), or null when busy.</summary>
@@ -67,18 +64,14 @@ internal sealed class WalCheckpointer : IDisposable
         {
             try
             {
-                if (Passive(_connection) is not { } wal)
-                    continue; // another checkpoint (the writer's) is running: the next pass
-                Interlocked.Increment(ref _checkpoints);
-                if (wal.Log < _restartFrames)
-                    continue;
+                if (Passive(_connection) is not { } wal || wal.Log < _restartFrames)
+                    continue; // busy (the writer's checkpoint is running), or not long enough to restart yet
                 // Close in on the writer first, pass after pass, so what it has left to copy and sync is a few frames
                 // (the fsyncs it waits on are of what changed since this thread's last pass).
                 for (var pass = 0; pass < 10 && wal.Log - wal.Checkpointed > SmallRemainder; pass++)
                 {
                     if (Passive(_connection) is not { } closer)
                         break;
-                    Interlocked.Increment(ref _checkpoints);
                     wal = closer;
                 }
                 _askWriterToRestart();
