@@ -14,6 +14,7 @@
 // recovers once at start; a new MN is one more dictionary entry and one journal event.
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Text;
 using Akka.Actor;
 using Akka.Event;
@@ -153,7 +154,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         _counters = counters;
         PersistenceId = "bce-bucket-" + bucketId;
 
-        Recover<IBindingEvent>(e => Fold(e));
+        Recover<IBindingEvent>(e => { Fold(e); });
         Recover<SnapshotOffer>(o =>
         {
             _recoveredFromSnapshot = true;
@@ -477,13 +478,15 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
+        var renewedOnly = true;
         foreach (var e in events)
-            Fold(e);
+            renewedOnly &= Fold(e);
         foreach (var e in events)
             Effects(e);
         var mn = events[0].MobileNodeId;
         var state = State(mn);
-        Report(mn, state);
+        if (!renewedOnly)
+            Report(mn, state); // a renewal changed the very object the index holds
         if (state.NextDeadline is { } deadline)
         {
             _deadlines.Add(mn, deadline);
@@ -504,12 +507,23 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             if (_eventsSinceSnapshot >= _settings.SnapshotEvery && _unconfirmed == 0)
             {
                 _eventsSinceSnapshot = 0;
-                SaveSnapshot(new BindingBucketSnapshot([.. _states.Values], [.. _reflectors.Values]) { Flows = [.. _flows.Values] });
+                SaveSnapshot(new BindingBucketSnapshot(FrozenStates(), [.. _reflectors.Values]) { Flows = [.. _flows.Values] });
             }
         });
     }
 
-    private void Fold(IBindingEvent e)
+    /// <summary>The states as they are now, for the snapshot store's thread: copies that a later renewal does not change.</summary>
+    private ImmutableArray<BindingState> FrozenStates()
+    {
+        var states = new BindingState[_states.Count];
+        var i = 0;
+        foreach (var state in _states.Values)
+            states[i++] = state.Frozen();
+        return ImmutableCollectionsMarshal.AsImmutableArray(states);
+    }
+
+    /// <summary>Folds <paramref name="e"/> into every state it concerns; true when it only renewed a session in place.</summary>
+    private bool Fold(IBindingEvent e)
     {
         switch (e)
         {
@@ -520,11 +534,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 _pool.Apply(new PrefixesReleased(r.MobileNodeId, r.SessionId, r.ReleasedPrefixes));
                 break;
         }
-        var next = State(e.MobileNodeId).Apply(e);
-        if (next.IsEmpty)
-            _states.Remove(e.MobileNodeId);
-        else
-            _states[e.MobileNodeId] = next;
+        var renewed = FoldBinding(e);
         if (e is ContextCached || _reflectors.ContainsKey(e.MobileNodeId))
         {
             var reflector = Reflector(e.MobileNodeId).Apply(e);
@@ -535,6 +545,25 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         if (e is FlowRouted || _flows.ContainsKey(e.MobileNodeId))
             StoreFlows(e.MobileNodeId, Flows(e.MobileNodeId).Apply(e));
+        return renewed;
+    }
+
+    /// <summary>
+    /// Folds <paramref name="e"/> into its MN's state; true when it was a refresh from the serving MAG, written into the
+    /// state the bucket (and its node's index) already holds. Every other event replaces the state: the immutable states
+    /// a PBU used to leave behind lived until the node's next refresh, so each young collection promoted the last ~300 ms
+    /// of them and scanned the cards their stores into old dictionaries had marked (issue 4).
+    /// </summary>
+    private bool FoldBinding(IBindingEvent e)
+    {
+        if (e is SessionRegistered { Kind: RegistrationKind.Refresh } r && _states.TryGetValue(r.MobileNodeId, out var held) && held.TryRenew(r))
+            return true;
+        var next = State(e.MobileNodeId).Apply(e);
+        if (next.IsEmpty)
+            _states.Remove(e.MobileNodeId);
+        else
+            _states[e.MobileNodeId] = next;
+        return false;
     }
 
     private void Effects(IBindingEvent e)

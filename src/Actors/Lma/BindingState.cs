@@ -1,6 +1,7 @@
 // The binding entity's state and decisions for one mobile node: every mobility session (BCE) of
 // that MN, RFC 5213 §5.3 (PBU processing) and §5.4.1 (BCE lookup with the Handoff Indicator).
-// Pure and immutable: Decide returns what should happen, Apply folds a persisted event in.
+// Pure and immutable: Decide returns what should happen, Apply folds a persisted event in. One exception, for its owner
+// only: TryRenew writes a refresh into the session it renews (the binding bucket's hot path; see there).
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using Pmip6Akka.Actors.Protocol;
@@ -29,6 +30,29 @@ public sealed record MobilitySession(
     SessionState State,
     DateTimeOffset? DeleteAt)
 {
+    // The lease: what a refresh from the serving MAG changes. Settable only through Renew, which only the binding bucket
+    // calls on the states it owns (BindingState.TryRenew): at 10,000 refreshes/s a new session and state per refresh,
+    // living until the next one, were what each young collection promoted and what its card scan walked (issue 4).
+    public DateTimeOffset RegisteredAt { get; private set; } = RegisteredAt;
+    public TimeSpan Lifetime { get; private set; } = Lifetime;
+    public Pmip6Timestamp? LastTimestamp { get; private set; } = LastTimestamp;
+    public ushort LastSequence { get; private set; } = LastSequence;
+
+    /// <summary>A refresh of this very session (same MAG, identity and prefixes), written into it: no object changes but this one's fields.</summary>
+    internal void Renew(SessionRegistered r)
+    {
+        RegisteredAt = r.RegisteredAt;
+        Lifetime = r.Lifetime;
+        LastTimestamp = r.Timestamp;
+        LastSequence = r.Sequence;
+    }
+
+    /// <summary>Whether <paramref name="r"/> changes nothing of this session but its lease.</summary>
+    internal bool IsRenewedBy(SessionRegistered r) =>
+        r.Kind == RegistrationKind.Refresh && r.SessionId == Id && State == SessionState.Active && DeleteAt is null
+        && r.ProxyCoa == ProxyCoa && r.AccessTechnology == AccessTechnology && r.LinkLayerId == LinkLayerId
+        && r.LinkLocalAddress == LinkLocalAddress && (r.Prefixes == Prefixes || r.Prefixes.AsSpan().SequenceEqual(Prefixes.AsSpan()));
+
     public DateTimeOffset ExpiresAt => State == SessionState.AwaitingNewMag && DeleteAt is { } d ? d : RegisteredAt + Lifetime;
 
     public bool Owns(Ipv6Prefix prefix) => Prefixes.Contains(prefix);
@@ -259,6 +283,30 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     public ImmutableArray<IBindingEvent> Revoke(DateTimeOffset now, Ipv6Address? atMag = null) =>
         [.. Sessions.Where(s => atMag is null || s.ProxyCoa == atMag)
             .Select(s => (IBindingEvent)new SessionRemoved(MobileNodeId, s.Id, RemovalReason.Revoked, now, s.Prefixes))];
+
+    /// <summary>
+    /// The binding bucket's fold of a refresh from the serving MAG: the session's lease is written in place and true is
+    /// returned, so the bucket keeps this state object (and its node's index, which holds the same object, sees the new
+    /// lifetime). False, and nothing changed, for anything else: the bucket then folds with <see cref="Apply"/>, which stays
+    /// pure. Only the owner of a state may call this; a state handed to another thread to keep (a snapshot) is
+    /// <see cref="Frozen"/> first.
+    /// </summary>
+    public bool TryRenew(SessionRegistered r)
+    {
+        foreach (var s in Sessions)
+            if (s.Id == r.SessionId)
+            {
+                if (!s.IsRenewedBy(r))
+                    return false;
+                s.Renew(r);
+                return true;
+            }
+        return false;
+    }
+
+    /// <summary>A copy no later <see cref="TryRenew"/> changes: what a snapshot serializes on the snapshot store's thread.</summary>
+    public BindingState Frozen() =>
+        this with { Sessions = ImmutableCollectionsMarshal.AsImmutableArray(Sessions.Select(s => s with { }).ToArray()) };
 
     public BindingState Apply(IBindingEvent e) => e switch
     {

@@ -71,6 +71,34 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
     }
 
     [Fact]
+    public void A_refresh_written_into_the_held_state_reaches_the_node_s_index_and_survives_a_restart()
+    {
+        var mn = SameBucket(1)[0];
+        var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default, Pool, 64) { SnapshotEvery = 2 };
+        var dataplane = CreateTestProbe();
+        var index = Sys.ActorOf(BindingIndex.Props());
+        var region = Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, index)));
+        region.Tell(Pbu(mn, HandoffIndicator.AttachmentOverNewInterface));
+        var hnp = Answered(dataplane);
+        region.Tell(Pbu(mn, HandoffIndicator.HandoffStateNotChanged, hnp, TimeSpan.FromMinutes(30)));
+        Answered(dataplane); // two events: a snapshot holds this refresh
+        region.Tell(Pbu(mn, HandoffIndicator.HandoffStateNotChanged, hnp, TimeSpan.FromMinutes(10)));
+        Answered(dataplane);
+
+        // The index was told of the registration only; it holds the state the refreshes were written into.
+        var indexed = Assert.Single(index.Ask<BindingIndexView>(new GetBindingIndex(), TimeSpan.FromSeconds(3)).Result.Bindings);
+        Assert.InRange(Assert.Single(indexed.Sessions).ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+
+        var bucket = Sys.ActorSelection(region.Path / "*").ResolveOne(TimeSpan.FromSeconds(3)).Result;
+        Watch(bucket);
+        Sys.Stop(bucket);
+        ExpectTerminated(bucket);
+        var recovered = Assert.Single(region.Ask<BindingSnapshot>(new GetBinding(mn), TimeSpan.FromSeconds(5)).Result.Sessions);
+        Assert.Equal(hnp, Assert.Single(recovered.Prefixes));
+        Assert.InRange(recovered.ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
     public void A_new_snapshot_deletes_the_bucket_s_older_snapshots()
     {
         var mns = SameBucket(6);

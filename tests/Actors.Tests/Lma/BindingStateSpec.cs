@@ -93,6 +93,48 @@ public class BindingStateSpec
     }
 
     [Fact]
+    public void The_bucket_s_renewal_writes_a_refresh_into_the_session_it_holds_and_a_frozen_copy_keeps_what_was()
+    {
+        var state = Registered();
+        var session = Assert.Single(state.Sessions);
+        var frozen = state.Frozen();
+        var later = T0.AddMinutes(30);
+        var (_, accept) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromMinutes(20), later, Hnp, 7), later);
+        var refresh = Assert.IsType<SessionRegistered>(Assert.Single(accept.Events));
+        var applied = state.Apply(refresh); // the pure fold leaves the state it was given as it was
+        Assert.Equal(T0 + TimeSpan.FromHours(1), session.ExpiresAt);
+
+        Assert.True(state.TryRenew(refresh));
+
+        Assert.Same(session, Assert.Single(state.Sessions));
+        Assert.Equal((later, TimeSpan.FromMinutes(20), (ushort)7, refresh.Timestamp), (session.RegisteredAt, session.Lifetime, session.LastSequence, session.LastTimestamp));
+        Assert.Equal(Assert.Single(applied.Sessions), session); // in place, the same session as the pure fold builds
+        Assert.NotSame(session, Assert.Single(frozen.Sessions));
+        Assert.Equal(T0 + TimeSpan.FromHours(1), Assert.Single(frozen.Sessions).ExpiresAt);
+    }
+
+    [Fact]
+    public void Only_a_refresh_that_changes_nothing_but_the_lease_is_renewed_in_place()
+    {
+        var state = Registered();
+        var later = T0.AddMinutes(1);
+        var (_, accept) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), later, Hnp, 2), later);
+        var refresh = Assert.IsType<SessionRegistered>(Assert.Single(accept.Events));
+        var (_, handover) = Run(state, Pbu(Mag2, HandoffIndicator.HandoffBetweenMagsForSameInterface, TimeSpan.FromHours(1), later, Hnp, 2), later);
+
+        Assert.False(state.TryRenew(Assert.IsType<SessionRegistered>(Assert.Single(handover.Events))));
+        Assert.False(state.TryRenew(refresh with { LinkLayerId = "020000000999" }));
+        Assert.False(state.TryRenew(refresh with { LinkLocalAddress = Ipv6Address.Parse("fe80::1") }));
+        Assert.False(state.TryRenew(refresh with { Prefixes = [Ipv6Prefix.Parse("2001:db8:a009::/64")] }));
+        Assert.False(state.TryRenew(refresh with { SessionId = 9 }));
+        Assert.False(state.TryRenew(refresh with { Kind = RegistrationKind.Handover }));
+        var (deregistered, _) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.Zero, later, Hnp, 3), later);
+        Assert.False(deregistered.TryRenew(refresh));
+        Assert.Equal(T0 + TimeSpan.FromHours(1), Assert.Single(state.Sessions).ExpiresAt); // none of them touched it
+        Assert.True(state.TryRenew(refresh with { Prefixes = [Hnp] })); // equal prefixes in another array (a replayed event)
+    }
+
+    [Fact]
     public void A_registration_puts_its_session_last_and_keeps_the_others_in_order()
     {
         var state = Registered();
