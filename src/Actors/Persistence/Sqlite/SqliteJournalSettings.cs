@@ -15,7 +15,7 @@ public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync S
     long WalSizeLimit = SqliteJournalSettings.DefaultWalSizeLimit)
 {
     public const string ConfigPath = "akka.persistence.journal.sqlite";
-    public const long DefaultWalSizeLimit = 64L << 20;
+    public const long DefaultWalSizeLimit = 256L << 20;
 
     /// <summary>Reads the plugin's own config block; a missing or wrong key fails with its path.</summary>
     public static SqliteJournalSettings Create(Config config)
