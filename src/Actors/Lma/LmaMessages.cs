@@ -44,9 +44,12 @@ public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefi
 }
 
 /// <summary>
-/// Binding entities report every change to their node's index (for /status and counters): the MN's state itself (immutable,
-/// so sharing it is safe; empty once it has no session), or null when this node no longer holds it. Views are built when someone asks, not per PBU: at 10,000 PBUs/s
-/// the views built per event were a share of what survives the young collections whose pauses make the PBA's tail.
+/// Binding entities report every change to their node's index (for /status and counters): the MN's state itself (empty once
+/// it has no session), or null when this node no longer holds it. A refresh from the serving MAG is not reported: the bucket
+/// writes it into this same object (<see cref="BindingState.TryRenew"/>), so the index reads the new lifetime from it; each
+/// part of a field that changes is one 8-byte word (ticks), so a view mixes at worst the lifetime of one refresh with the
+/// registration time of the next. Views are built when someone asks, not per PBU: at 10,000 PBUs/s the views built per
+/// event were a share of what survives the young collections whose pauses make the PBA's tail.
 /// </summary>
 public sealed record BindingChanged(string MobileNodeId, BindingState? State);
 
