@@ -52,16 +52,22 @@ public class SignalingBenchmarkSpec
         Assert.Null(SignalingBenchmark.GcSample.During(before, null)); // another LMA: no figures, no guess
         Assert.Null(SignalingBenchmark.GcSample.From(MetricsScrape.Parse("pmip6_lma_bindings 3\n")));
         Assert.Equal(new SignalingBenchmark.GcSample(0, 0, 0, 0), SignalingBenchmark.GcSample.From(MetricsScrape.Parse(
-            "pmip6_lma_gc_paused_seconds 0\npmip6_lma_gc_collections_gen0 0\npmip6_lma_gc_collections_gen1 0\npmip6_lma_gc_collections_gen2 0\n")));
+            "pmip6_lma_gc_paused_seconds_total 0\npmip6_lma_gc_collections_gen0_total 0\npmip6_lma_gc_collections_gen1_total 0\npmip6_lma_gc_collections_gen2_total 0\n")));
     }
 
     [Fact]
-    public void The_daemons_metrics_carry_the_runtime_garbage_collector()
+    public void The_daemons_metrics_carry_the_runtime_garbage_collector_as_counters()
     {
-        var gauges = Http.Prometheus.RuntimeGauges().ToDictionary(g => g.Name, g => g.Value);
-        Assert.Equal(["gc_collections_gen0", "gc_collections_gen1", "gc_collections_gen2", "gc_paused_seconds"], gauges.Keys.Order());
-        Assert.True(gauges["gc_collections_gen0"] >= gauges["gc_collections_gen1"] && gauges["gc_collections_gen1"] >= gauges["gc_collections_gen2"]);
-        Assert.True(gauges["gc_paused_seconds"] >= 0);
+        var counters = Http.Prometheus.RuntimeCounters().ToDictionary(g => g.Name, g => g.Value);
+        Assert.Equal(["gc_collections_gen0_total", "gc_collections_gen1_total", "gc_collections_gen2_total", "gc_paused_seconds_total"], counters.Keys.Order());
+        Assert.True(counters["gc_collections_gen0_total"] >= counters["gc_collections_gen1_total"]
+                    && counters["gc_collections_gen1_total"] >= counters["gc_collections_gen2_total"]);
+        Assert.True(counters["gc_paused_seconds_total"] >= 0);
+
+        var text = Http.Prometheus.Render(new Actors.Observability.Counters().Snapshot(), "pmip6_lma_", [("bindings", "b", 1)], Http.Prometheus.RuntimeCounters());
+        Assert.Contains("# TYPE pmip6_lma_gc_paused_seconds_total counter\n", text);
+        Assert.Contains("# TYPE pmip6_lma_bindings gauge\n", text);
+        Assert.NotNull(SignalingBenchmark.GcSample.From(MetricsScrape.Parse(text))); // the bench reads what the daemon writes
     }
 
     [Theory]

@@ -647,17 +647,17 @@ public static class SignalingBenchmark
 
     private sealed record MemorySample(long? Bindings, long? ResidentBytes, long? VmRssBytes);
 
-    /// <summary>The LMA's garbage collector as its /metrics tells it (our daemon's runtime gauges); null where it cannot be read.</summary>
+    /// <summary>The LMA's garbage collector as its /metrics tells it (our daemon's runtime counters); null where it cannot be read.</summary>
     internal sealed record GcSample(double PausedSeconds, long Gen0, long Gen1, long Gen2)
     {
         public static GcSample OfThisProcess() =>
             new(GC.GetTotalPauseDuration().TotalSeconds, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
 
-        /// <summary>From one scrape of the LMA's /metrics; null when it has no such gauges (another LMA, or an older build of ours).</summary>
+        /// <summary>From one scrape of the LMA's /metrics; null when it has no such counters (another LMA, or an older build of ours).</summary>
         public static GcSample? From(MetricsScrape m) =>
-            m.Has("pmip6_lma_gc_collections_gen0")
-                ? new GcSample(m.Get("pmip6_lma_gc_paused_seconds"), (long)m.Get("pmip6_lma_gc_collections_gen0"),
-                    (long)m.Get("pmip6_lma_gc_collections_gen1"), (long)m.Get("pmip6_lma_gc_collections_gen2"))
+            m.Has("pmip6_lma_gc_collections_gen0_total")
+                ? new GcSample(m.Get("pmip6_lma_gc_paused_seconds_total"), (long)m.Get("pmip6_lma_gc_collections_gen0_total"),
+                    (long)m.Get("pmip6_lma_gc_collections_gen1_total"), (long)m.Get("pmip6_lma_gc_collections_gen2_total"))
                 : null;
 
         /// <summary>What happened between two samples (collections counted per the generation they reached).</summary>

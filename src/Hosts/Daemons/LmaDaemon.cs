@@ -252,7 +252,7 @@ public static class LmaDaemon
                     ("resident_memory_bytes", "resident memory of the LMA process", Environment.WorkingSet),
                     ("gc_heap_bytes", "managed heap at the last garbage collection (live objects and fragmentation, without garbage since)", GC.GetGCMemoryInfo().HeapSizeBytes),
                     ("mh_receive_queue_depth", "received messages waiting in the signalling guard's and protocol handler's mailboxes", resources.ReceiveQueue?.Depth ?? 0),
-                ]).Concat(Prometheus.RuntimeGauges())));
+                ]), Prometheus.RuntimeCounters()));
             }
             case ("POST", "/revoke"):
             {

@@ -167,7 +167,7 @@ public static class MagDaemon
                 [
                     ("sessions", "entries in the Binding Update List", bul.Entries.Length),
                     ("resident_memory_bytes", "resident memory of the MAG process", Environment.WorkingSet),
-                ]).Concat(Prometheus.RuntimeGauges())));
+                ]), Prometheus.RuntimeCounters()));
             }
             case ("POST", "/attach"):
             {

@@ -10,16 +10,19 @@ public static class Prometheus
     /// <summary>
     /// The runtime's garbage collector, for both daemons: how often each generation was collected and how long the process
     /// was paused for it since start (what a PBA's tail latency can be made of; `bench signaling` prints them per phase).
+    /// Counters, as Prometheus names what only grows (`rate()` over them is the collections or pause per second).
     /// </summary>
-    public static IEnumerable<(string Name, string Help, double Value)> RuntimeGauges() =>
+    public static IEnumerable<(string Name, string Help, double Value)> RuntimeCounters() =>
     [
-        ("gc_paused_seconds", "time the process was paused for garbage collection since it started (grows only)", GC.GetTotalPauseDuration().TotalSeconds),
-        ("gc_collections_gen0", "garbage collections of generation 0 or higher since start (grows only)", GC.CollectionCount(0)),
-        ("gc_collections_gen1", "garbage collections of generation 1 or higher since start (grows only)", GC.CollectionCount(1)),
-        ("gc_collections_gen2", "full (generation 2) garbage collections since start (grows only)", GC.CollectionCount(2)),
+        ("gc_paused_seconds_total", "time the process was paused for garbage collection since it started", GC.GetTotalPauseDuration().TotalSeconds),
+        ("gc_collections_gen0_total", "garbage collections of generation 0 or higher since start", GC.CollectionCount(0)),
+        ("gc_collections_gen1_total", "garbage collections of generation 1 or higher since start", GC.CollectionCount(1)),
+        ("gc_collections_gen2_total", "full (generation 2) garbage collections since start", GC.CollectionCount(2)),
     ];
 
-    public static string Render(CounterSnapshot snapshot, string prefix, IEnumerable<(string Name, string Help, double Value)> gauges)
+    /// <param name="counters">Figures that only grow and are read elsewhere than from <paramref name="snapshot"/> (the runtime's).</param>
+    public static string Render(CounterSnapshot snapshot, string prefix, IEnumerable<(string Name, string Help, double Value)> gauges,
+        IEnumerable<(string Name, string Help, double Value)>? counters = null)
     {
         var sb = new StringBuilder();
         foreach (var group in snapshot.Counters.GroupBy(c => c.Name))
@@ -50,12 +53,17 @@ public static class Prometheus
             sb.Append(name).Append("_count ").Append(h.Count).Append('\n');
         }
         foreach (var (gauge, help, value) in gauges)
-        {
-            sb.Append("# HELP ").Append(prefix).Append(gauge).Append(' ').Append(help).Append('\n');
-            sb.Append("# TYPE ").Append(prefix).Append(gauge).Append(" gauge\n");
-            sb.Append(prefix).Append(gauge).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
+            AppendSingle(sb, prefix + gauge, help, "gauge", value);
+        foreach (var (counter, help, value) in counters ?? [])
+            AppendSingle(sb, prefix + counter, help, "counter", value);
         return sb.ToString();
+    }
+
+    private static void AppendSingle(StringBuilder sb, string name, string help, string type, double value)
+    {
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+        sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+        sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     /// <summary>{label="value"}; comma-separated names take the comma-separated values in order (Counters.Increment).</summary>
