@@ -51,8 +51,8 @@ public class SignalingBenchmarkSpec
             during.Text(TimeSpan.FromSeconds(10)));
         Assert.Null(SignalingBenchmark.GcSample.During(before, null)); // another LMA: no figures, no guess
         Assert.Null(SignalingBenchmark.GcSample.From(MetricsScrape.Parse("pmip6_lma_bindings 3\n")));
-        Assert.Equal(new SignalingBenchmark.GcSample(0, 0, 0, 0), SignalingBenchmark.GcSample.From(MetricsScrape.Parse(
-            "pmip6_lma_gc_paused_seconds_total 0\npmip6_lma_gc_collections_gen0_total 0\npmip6_lma_gc_collections_gen1_total 0\npmip6_lma_gc_collections_gen2_total 0\n")));
+        Assert.Equal(new SignalingBenchmark.GcSample(0.25, 9, 3, 1), SignalingBenchmark.GcSample.From(MetricsScrape.Parse(
+            "pmip6_lma_gc_paused_seconds_total 0.25\npmip6_lma_gc_collections_gen0_total 9\npmip6_lma_gc_collections_gen1_total 3\npmip6_lma_gc_collections_gen2_total 1\n")));
     }
 
     [Fact]
@@ -67,7 +67,10 @@ public class SignalingBenchmarkSpec
         var text = Http.Prometheus.Render(new Actors.Observability.Counters().Snapshot(), "pmip6_lma_", [("bindings", "b", 1)], Http.Prometheus.RuntimeCounters());
         Assert.Contains("# TYPE pmip6_lma_gc_paused_seconds_total counter\n", text);
         Assert.Contains("# TYPE pmip6_lma_bindings gauge\n", text);
-        Assert.NotNull(SignalingBenchmark.GcSample.From(MetricsScrape.Parse(text))); // the bench reads what the daemon writes
+        // The bench reads what the daemon writes: each figure under its own name.
+        var read = SignalingBenchmark.GcSample.From(MetricsScrape.Parse(Http.Prometheus.Render(new Actors.Observability.Counters().Snapshot(), "pmip6_lma_", [],
+            [("gc_paused_seconds_total", "", 0.5), ("gc_collections_gen0_total", "", 7), ("gc_collections_gen1_total", "", 2), ("gc_collections_gen2_total", "", 1)])));
+        Assert.Equal(new SignalingBenchmark.GcSample(0.5, 7, 2, 1), read);
     }
 
     [Theory]

@@ -293,15 +293,12 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     /// </summary>
     public bool TryRenew(SessionRegistered r)
     {
-        foreach (var s in Sessions)
-            if (s.Id == r.SessionId)
-            {
-                if (!s.IsRenewedBy(r))
-                    return false;
-                s.Renew(r);
-                return true;
-            }
-        return false;
+        // Only the last session: Apply puts a registered session last, and the order is what /status shows and what
+        // FirstOrDefault lookups meet first, so a renewal must leave the state exactly as Apply would (one session: always).
+        if (Sessions.IsEmpty || Sessions[^1] is not { } last || last.Id != r.SessionId || !last.IsRenewedBy(r))
+            return false;
+        last.Renew(r);
+        return true;
     }
 
     /// <summary>A copy no later <see cref="TryRenew"/> changes: what a snapshot serializes on the snapshot store's thread.</summary>

@@ -85,6 +85,14 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
         region.Tell(Pbu(mn, HandoffIndicator.HandoffStateNotChanged, hnp, TimeSpan.FromMinutes(10)));
         Answered(dataplane);
 
+        // The snapshot taken after the first refresh holds a copy: the second refresh, written into the bucket's state, is not in it
+        // (the specs' snapshot store keeps the object it is given, as a store serializing on its own thread would read it later).
+        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        var saved = store.Ask<Akka.Persistence.LoadSnapshotResult>(new Akka.Persistence.LoadSnapshot("bce-bucket-" + BindingBuckets.Bucket(mn),
+            Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), TimeSpan.FromSeconds(3)).Result;
+        var snapshotted = Assert.IsType<BindingBucketSnapshot>(saved.Snapshot?.Snapshot);
+        Assert.Equal(TimeSpan.FromMinutes(30), Assert.Single(Assert.Single(snapshotted.States).Sessions).Lifetime);
+
         // The index was told of the registration only; it holds the state the refreshes were written into.
         var indexed = Assert.Single(index.Ask<BindingIndexView>(new GetBindingIndex(), TimeSpan.FromSeconds(3)).Result.Bindings);
         Assert.InRange(Assert.Single(indexed.Sessions).ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));

@@ -127,11 +127,31 @@ public class BindingStateSpec
         Assert.False(state.TryRenew(refresh with { LinkLocalAddress = Ipv6Address.Parse("fe80::1") }));
         Assert.False(state.TryRenew(refresh with { Prefixes = [Ipv6Prefix.Parse("2001:db8:a009::/64")] }));
         Assert.False(state.TryRenew(refresh with { SessionId = 9 }));
+        Assert.False(state.TryRenew(refresh with { AccessTechnology = AccessTechnologyType.Ieee80211 }));
+        Assert.False(state.TryRenew(refresh with { ProxyCoa = Mag2 }));
         Assert.False(state.TryRenew(refresh with { Kind = RegistrationKind.Handover }));
         var (deregistered, _) = Run(state, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.Zero, later, Hnp, 3), later);
         Assert.False(deregistered.TryRenew(refresh));
         Assert.Equal(T0 + TimeSpan.FromHours(1), Assert.Single(state.Sessions).ExpiresAt); // none of them touched it
         Assert.True(state.TryRenew(refresh with { Prefixes = [Hnp] })); // equal prefixes in another array (a replayed event)
+    }
+
+    [Fact]
+    public void A_refresh_of_a_session_that_is_not_the_last_is_left_to_the_pure_fold_which_puts_it_last()
+    {
+        var hnp2 = Ipv6Prefix.Parse("2001:db8:a002::/64");
+        var (two, _) = Run(Registered(), Pbu(Mag2, HandoffIndicator.AttachmentOverNewInterface, TimeSpan.FromHours(1), T0.AddSeconds(1), null, 1, "020000000202"),
+            T0.AddSeconds(1), [hnp2]);
+        Assert.Equal([1, 2], two.Sessions.Select(s => s.Id));
+        var later = T0.AddMinutes(1);
+        var (_, accept) = Run(two, Pbu(Mag1, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), later, Hnp, 2), later);
+        var refresh = Assert.IsType<SessionRegistered>(Assert.Single(accept.Events));
+        Assert.Equal((RegistrationKind.Refresh, 1), (refresh.Kind, refresh.SessionId));
+
+        Assert.False(two.TryRenew(refresh)); // in place it would stay first
+        Assert.Equal([2, 1], two.Apply(refresh).Sessions.Select(s => s.Id));
+        var (_, last) = Run(two, Pbu(Mag2, HandoffIndicator.HandoffStateNotChanged, TimeSpan.FromHours(1), later, hnp2, 2, "020000000202"), later);
+        Assert.True(two.TryRenew(Assert.IsType<SessionRegistered>(Assert.Single(last.Events)))); // the last one: in place
     }
 
     [Fact]

@@ -80,7 +80,8 @@ internal sealed class JournalWriter : IDisposable
         Execute(settings.Synchronous == SqliteSync.Full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
         // Truncated only past twice the restart size: a restart at the limit finds the file just past it, and truncating it
         // cost the writer 3-6 ms every time (strace, issue 4); a restart that was held up and let the file grow still shrinks it.
-        Execute($"PRAGMA journal_size_limit = {(settings.WalSizeLimit > 0 ? 2 * settings.WalSizeLimit : -1)};");
+        // (0 keeps its meaning: truncated to nothing at every restart.)
+        Execute($"PRAGMA journal_size_limit = {(settings.WalSizeLimit > 0 ? 2 * settings.WalSizeLimit : settings.WalSizeLimit)};");
         Execute("PRAGMA wal_autocheckpoint = 0;");
         if (settings.AutoInitialize)
             Execute(JournalSchema.Create);

@@ -10,7 +10,10 @@ public enum SqliteSync
 }
 
 /// <summary>The <c>akka.persistence.journal.sqlite</c> block, read once when the plugin starts.</summary>
-/// <param name="WalSizeLimit">Bytes the WAL file is truncated back to when the writer restarts it (it never shrinks otherwise).</param>
+/// <param name="WalSizeLimit">
+/// WAL bytes after which the writer restarts the WAL; at a restart the file is truncated back to twice this (it never shrinks
+/// otherwise; 0: truncated to nothing at every restart, and the restart at the default size).
+/// </param>
 public sealed record SqliteJournalSettings(string ConnectionString, SqliteSync Synchronous, bool AutoInitialize, int MaxRowsPerCommit,
     long WalSizeLimit = SqliteJournalSettings.DefaultWalSizeLimit)
 {
