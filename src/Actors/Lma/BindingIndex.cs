@@ -25,11 +25,20 @@ public sealed class BindingIndex : ReceiveActor
         });
         Receive<GetBindingIndex>(query =>
         {
-            var selected = _bindings
-                .Where(b => query.AtMag is not { } mag || b.Value.Sessions.Any(s => s.ProxyCoa == mag))
-                .Take(query.Limit)
-                .Select(b => new BindingSnapshot(b.Key, SessionView.Of(b.Value)));
-            Sender.Tell(new BindingIndexView(_bindings.Count, _sessions, [.. selected]));
+            // Never let a query restart this actor: a restarted index starts empty, and the buckets do not report refreshes
+            // (they renew the state it holds), so an MN that only refreshes would be missing until its next change.
+            try
+            {
+                var selected = _bindings
+                    .Where(b => query.AtMag is not { } mag || b.Value.Sessions.Any(s => s.ProxyCoa == mag))
+                    .Take(query.Limit)
+                    .Select(b => new BindingSnapshot(b.Key, SessionView.Of(b.Value)));
+                Sender.Tell(new BindingIndexView(_bindings.Count, _sessions, [.. selected]));
+            }
+            catch (Exception e)
+            {
+                Sender.Tell(new Status.Failure(e));
+            }
         });
     }
 
