@@ -604,9 +604,11 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     /// </summary>
     private bool FoldBinding(IBindingEvent e)
     {
-        if (e is SessionRegistered { Kind: RegistrationKind.Refresh } r && _states.TryGetValue(r.MobileNodeId, out var held) && held.TryRenew(r))
+        if (!_states.TryGetValue(e.MobileNodeId, out var held))
+            held = BindingState.Empty(e.MobileNodeId);
+        else if (e is SessionRegistered r && held.TryRenew(r))
             return true;
-        var next = State(e.MobileNodeId).Apply(e);
+        var next = held.Apply(e);
         if (next.IsEmpty)
             _states.Remove(e.MobileNodeId);
         else

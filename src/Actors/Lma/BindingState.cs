@@ -295,7 +295,7 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     {
         // Only the last session: Apply puts a registered session last, and the order is what /status shows and what
         // FirstOrDefault lookups meet first, so a renewal must leave the state exactly as Apply would (one session: always).
-        if (Sessions.IsEmpty || Sessions[^1] is not { } last || last.Id != r.SessionId || !last.IsRenewedBy(r))
+        if (Sessions.IsEmpty || Sessions[^1] is not { } last || !last.IsRenewedBy(r))
             return false;
         last.Renew(r);
         return true;
