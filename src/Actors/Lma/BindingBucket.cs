@@ -309,8 +309,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 Timers.StartSingleTimer($"deferred-{mn}-{request.Pbu.ProxyCoa}", new DeferredPbu(request, forwarded), defer.After);
                 break;
             case BindingDecision.NeedPrefixes need:
-                var allocated = _pool.Decide(mn, state.NextSessionId, need.Count, out var existing);
-                var prefixes = allocated?.Prefixes ?? (existing.IsDefault ? [] : existing);
+                var prefixes = _pool.Decide(mn, state.NextSessionId, need.Count)?.Prefixes ?? [];
                 if (prefixes.IsEmpty)
                 {
                     _counters?.Increment("prefix_pool_exhausted_total");

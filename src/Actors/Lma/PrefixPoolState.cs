@@ -1,7 +1,11 @@
-// The LMA's home network prefix pool (RFC 5213 §5.3.2: the LMA allocates the MN's HNPs). Persistent
-// through its events, so a restart never hands a prefix out twice. Allocation is idempotent per
-// (MN-ID, session): asking again returns the same prefixes, so a crash between the pool's persist
-// and the binding entity's persist neither leaks nor duplicates a prefix.
+// The LMA's home network prefix pool (RFC 5213 §5.3.2: the LMA allocates the MN's HNPs), one per binding bucket (its
+// slice of the configured pool). Derived from the bucket's binding events (SessionRegistered/SessionRemoved carry the
+// prefixes), so a restart rebuilds it and never hands a prefix out twice.
+//
+// Prefixes are carved in order and a released one is reused first, so the indices in use stay dense below a high-water
+// mark: the owners are one array indexed by a prefix's place in the slice, not a dictionary keyed by prefix (issue 4: the
+// two dictionaries this replaced held ~200 bytes per binding, every registration's share of them promoted by the next
+// young collection). Which prefixes a session holds is the binding's business (BindingState), not the pool's.
 using System.Collections.Immutable;
 using Pmip6Akka.Dataplane.Wire;
 
@@ -19,13 +23,20 @@ public sealed record PrefixesReleased(string MobileNodeId, int SessionId, Immuta
 
 public sealed class PrefixPoolState
 {
+    /// <summary>Owners kept in the array up to this index; beyond it (a slice that large in use, or events carrying prefixes
+    /// of another pool layout) in a dictionary, so a stray prefix never makes the array huge.</summary>
+    internal const int DenseLimit = 1 << 22;
+
+    private readonly record struct Owner(string? MobileNodeId, int SessionId);
+
     private readonly Ipv6Prefix _pool;
     private readonly byte _prefixLength;
     private readonly UInt128 _capacity;
     private UInt128 _next;
     private readonly Stack<UInt128> _free = new();
-    private readonly Dictionary<(string, int), ImmutableArray<Ipv6Prefix>> _byOwner = new();
-    private readonly Dictionary<Ipv6Prefix, (string MobileNodeId, int SessionId)> _owners = new();
+    private Owner[] _dense = [];
+    private Dictionary<UInt128, Owner>? _sparse;
+    private int _allocated;
 
     /// <summary>A pool carving <paramref name="pool"/> into prefixes of <paramref name="prefixLength"/> bits.</summary>
     public PrefixPoolState(Ipv6Prefix pool, byte prefixLength)
@@ -38,28 +49,28 @@ public sealed class PrefixPoolState
         _capacity = bits >= 128 ? UInt128.MaxValue : (UInt128)1 << bits;
     }
 
-    public int Allocated => _owners.Count;
+    public int Allocated => _allocated;
 
     public UInt128 Capacity => _capacity;
 
-    public (string MobileNodeId, int SessionId)? OwnerOf(Ipv6Prefix prefix) => _owners.TryGetValue(prefix, out var o) ? o : null;
+    public (string MobileNodeId, int SessionId)? OwnerOf(Ipv6Prefix prefix) =>
+        Get(IndexOf(prefix)) is { MobileNodeId: { } mn } owner ? (mn, owner.SessionId) : null;
 
     /// <summary>
-    /// The event that allocates <paramref name="count"/> prefixes to the session, the prefixes it
-    /// already holds (no event), or null when the pool cannot supply them.
+    /// The event that allocates <paramref name="count"/> prefixes to a new session, or null when the pool cannot supply
+    /// them. Changes nothing: asked again before the event is applied, it answers the same prefixes.
     /// </summary>
-    public PrefixesAllocated? Decide(string mobileNodeId, int sessionId, int count, out ImmutableArray<Ipv6Prefix> existing)
+    public PrefixesAllocated? Decide(string mobileNodeId, int sessionId, int count)
     {
-        if (_byOwner.TryGetValue((mobileNodeId, sessionId), out existing))
-            return null;
-        existing = default;
         if ((UInt128)_free.Count + (_capacity - _next) < (UInt128)count)
             return null;
         var prefixes = ImmutableArray.CreateBuilder<Ipv6Prefix>(count);
-        var free = _free.ToArray(); // peek without popping: Apply does the state change
-        var fromFree = Math.Min(count, free.Length);
-        for (var i = 0; i < fromFree; i++)
-            prefixes.Add(At(free[i]));
+        foreach (var index in _free) // peek without popping, most recently freed first: Apply does the state change
+        {
+            if (prefixes.Count == count)
+                break;
+            prefixes.Add(At(index));
+        }
         for (UInt128 i = 0; prefixes.Count < count; i++)
             prefixes.Add(At(_next + i));
         return new PrefixesAllocated(mobileNodeId, sessionId, prefixes.MoveToImmutable());
@@ -77,15 +88,16 @@ public sealed class PrefixPoolState
                         _free.Pop();
                     else if (index >= _next)
                         _next = index + 1;
-                    _owners[prefix] = (a.MobileNodeId, a.SessionId);
+                    Set(index, new Owner(a.MobileNodeId, a.SessionId));
                 }
-                _byOwner[(a.MobileNodeId, a.SessionId)] = a.Prefixes;
                 break;
             case PrefixesReleased r:
-                _byOwner.Remove((r.MobileNodeId, r.SessionId));
                 foreach (var prefix in r.Prefixes)
-                    if (_owners.Remove(prefix))
-                        _free.Push(IndexOf(prefix));
+                {
+                    var index = IndexOf(prefix);
+                    if (Set(index, default))
+                        _free.Push(index);
+                }
                 break;
         }
     }
@@ -96,14 +108,50 @@ public sealed class PrefixPoolState
     /// </summary>
     public void ReclaimHoles()
     {
-        var inUse = _owners.Keys.Select(IndexOf).ToHashSet();
         var free = _free.ToHashSet();
         for (var index = _next; index > 0; index--)
         {
             var candidate = index - 1;
-            if (!inUse.Contains(candidate) && !free.Contains(candidate))
+            if (Get(candidate).MobileNodeId is null && !free.Contains(candidate))
                 _free.Push(candidate);
         }
+    }
+
+    private Owner Get(UInt128 index) =>
+        index < (UInt128)_dense.Length ? _dense[(int)index]
+        : _sparse is not null && _sparse.TryGetValue(index, out var owner) ? owner
+        : default;
+
+    /// <summary>Sets (or with an empty owner clears) the owner at <paramref name="index"/>; whether it had one.</summary>
+    private bool Set(UInt128 index, Owner owner)
+    {
+        bool had;
+        if (index < DenseLimit)
+        {
+            var i = (int)index;
+            if (i >= _dense.Length)
+            {
+                if (owner.MobileNodeId is null)
+                    return false;
+                Array.Resize(ref _dense, Math.Min(DenseLimit, Math.Max(Math.Max(16, 2 * _dense.Length), i + 1)));
+            }
+            had = _dense[i].MobileNodeId is not null;
+            _dense[i] = owner;
+        }
+        else if (owner.MobileNodeId is null)
+        {
+            had = _sparse is not null && _sparse.Remove(index);
+        }
+        else
+        {
+            _sparse ??= new Dictionary<UInt128, Owner>();
+            had = !_sparse.TryAdd(index, owner);
+            if (had)
+                _sparse[index] = owner;
+        }
+        if (had != (owner.MobileNodeId is not null))
+            _allocated += had ? -1 : 1;
+        return had;
     }
 
     private Ipv6Prefix At(UInt128 index) =>
