@@ -173,6 +173,19 @@ public sealed class SqliteJournalSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([1, 2, 3], SequenceNrs(Replay(1, long.MaxValue).Replayed));
     }
 
+    [Fact]
+    public void Once_every_reply_is_sent_the_written_batch_holds_nothing()
+    {
+        // Eventsourced never reads a batch it handed over; an emptied one cannot keep its events alive once promoted (issue 4).
+        var writes = new List<IPersistentEnvelope> { new AtomicWrite(Event(1)), new AtomicWrite(Event(2)) };
+        _journal.Tell(new WriteMessages(writes, TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>(Timeout);
+        Assert.Equal(1, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        Assert.Equal(2, ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        AwaitCondition(() => writes.Count == 0, Timeout); // emptied right after the last reply, on the writer thread
+        Assert.Equal([1, 2], SequenceNrs(Replay(1, long.MaxValue).Replayed));
+    }
+
     /// <summary>Persists each string asynchronously and defers a marker behind it; reports each handler as it runs.</summary>
     private sealed class Deferrer : ReceivePersistentActor
     {

@@ -121,6 +121,21 @@ public sealed class SqliteJournal : AsyncWriteJournal
                         : new WriteMessageSuccess(p, instance), p.Sender);
                 }
             }
+            ForgetBatch(envelopes);
+        }
+
+        /// <summary>
+        /// Empties the actor's write batch once every reply is sent. Eventsourced hands the journal its batch list and starts a
+        /// new one, so the list a young collection found as the actor's current batch is promoted, then filled with the next
+        /// write and dropped. Promoted, it stays until the next gen1 collection and, through the card its store marked, keeps
+        /// that write (events, their Persistent and AtomicWrite, payload arrays) alive through every young collection
+        /// meanwhile: one write per persistent actor, ~0.3 KB, promoted by every young collection, whatever the load (issue 4:
+        /// with 1,024 binding buckets ~0.45 MB, and half of each young pause). Nothing reads the list after the replies.
+        /// </summary>
+        private static void ForgetBatch(IReadOnlyList<IPersistentEnvelope> envelopes)
+        {
+            if (envelopes is List<IPersistentEnvelope> batch)
+                batch.Clear();
         }
     }
 
