@@ -251,8 +251,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             foreach (var session in state.Sessions)
                 _dataplane.Tell(new InstallBinding(mn, session.Id, [.. session.Prefixes], session.ProxyCoa));
             Report(mn, state);
-            if (state.NextDeadline is { } deadline)
-                _deadlines.Add(mn, deadline);
+            _deadlines.Moved(mn, null, state.NextDeadline);
         }
         // A CCE recovered from the journal: its downlink and uplink rules again (the reflection itself is
         // resent by the next tick if still unacknowledged).
@@ -518,6 +517,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             return;
         }
         events = events.AddRange(FollowFlows(events));
+        var mn = events[0].MobileNodeId;
+        var before = _states.TryGetValue(mn, out var held) ? held.NextDeadline : null; // a value: a renewal changes the session
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
@@ -526,16 +527,15 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             renewedOnly &= Fold(e);
         foreach (var e in events)
             Effects(e);
-        var mn = events[0].MobileNodeId;
         var state = State(mn);
         if (!renewedOnly)
             Report(mn, state); // a renewal changed the very object the index holds
-        if (state.NextDeadline is { } deadline)
-        {
-            _deadlines.Add(mn, deadline);
-            if (_armedFor is null || deadline < _armedFor)
-                ArmExpiry();
-        }
+        var after = state.NextDeadline;
+        _deadlines.Moved(mn, before, after);
+        if (_deadlines.NeedsRebuild(_states.Count))
+            _deadlines.Rebuild(LiveDeadlines());
+        if (after is { } deadline && (_armedFor is null || deadline < _armedFor))
+            ArmExpiry();
         _unconfirmed += events.Length;
         pending.Start(mn, events.Length, changedForwarding);
         // One event (every refresh): PersistAsync, which wraps it without PersistAllAsync's array copy, iterator and list.
@@ -669,11 +669,18 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 continue;
             var events = _settings.Flows.Enabled ? FlowMobilityState.KeepOutagePrefixes(state, state.Expire(now), now, _settings.Binding) : state.Expire(now);
             if (!events.IsEmpty)
-                Persist(events, () => { });
-            else if (state.NextDeadline is { } later)
-                _deadlines.Add(mn, later); // refreshed since: its real deadline is later
+                Persist(events, () => { }); // folded at once; its deadline was due, so the fold queued no later one
+            // Its entry was taken: queue its deadline again (refreshed since, or what the expiry left).
+            _deadlines.Moved(mn, null, State(mn).NextDeadline);
         }
         ArmExpiry();
+    }
+
+    private IEnumerable<(string, DateTimeOffset)> LiveDeadlines()
+    {
+        foreach (var (mn, state) in _states)
+            if (state.NextDeadline is { } deadline)
+                yield return (mn, deadline);
     }
 
     private void ArmExpiry()

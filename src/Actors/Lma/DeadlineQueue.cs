@@ -1,54 +1,56 @@
 // When a binding bucket must next look at a mobile node (lifetime expiry, MinDelayBeforeBCEDelete, ...): a priority
-// queue of (node, deadline) that holds the node's earliest deadline. Before, every PBU queued an entry that left only
-// when it fell due, so the queue grew with rate x lifetime rather than with the number of nodes (the 1 h soak: ~460 MB
-// at 4,000 PBUs/s). An earlier deadline (a handover's or de-registration's MinDelayBeforeBCEDelete) supersedes a queued
-// later one, which stays behind in the heap: with a 1 h lifetime and 1,200 handovers and de-registrations a second those
-// superseded entries grew to ~25 MB in 50 minutes of the next soak. So once they outnumber the live entries the heap is
-// rebuilt from the live ones alone (amortised O(1) per Add). An entry that fires early is harmless: the bucket finds
-// nothing due and queues the node's real deadline then.
+// queue of (node, deadline) entries. Invariant, kept by the bucket: every node with a deadline has an entry at or before
+// it. So a deadline that moves later (a refresh) needs no entry, and one that moves earlier (a handover's or
+// de-registration's MinDelayBeforeBCEDelete) gets one; the later entry stays behind, superseded, and fires early and
+// harmlessly (the bucket finds nothing due and queues the node's real deadline then).
+//
+// Before, every PBU queued an entry that left only when it fell due, so the queue grew with rate x lifetime (the 1 h
+// soak: ~460 MB at 4,000 PBUs/s); then a dictionary of each node's earliest queued deadline told which to skip, ~70
+// bytes per binding that every registration's young collection promoted (issue 4). The bucket knows the node's deadline
+// before and after each change, which is all the skipping needs. Superseded entries are dropped by a rebuild from the
+// bucket's live deadlines once they outnumber them (amortised O(1) per entry).
 namespace Pmip6Akka.Actors.Lma;
 
 public sealed class DeadlineQueue
 {
-    /// <summary>Superseded entries tolerated beyond one per live entry before the heap is rebuilt.</summary>
+    /// <summary>Superseded entries tolerated beyond one per node before a rebuild is due.</summary>
     private const int Slack = 32;
 
     private PriorityQueue<string, DateTimeOffset> _queue = new();
-    /// <summary>Each node's earliest queued deadline: the live entries.</summary>
-    private readonly Dictionary<string, DateTimeOffset> _earliest = new(StringComparer.Ordinal);
 
-    /// <summary>Entries queued: one per node with a deadline, plus superseded (later) ones, at most as many again plus a slack.</summary>
+    /// <summary>Entries queued: at least one per node with a deadline, plus superseded (later) ones.</summary>
     public int Count => _queue.Count;
 
-    /// <summary>Queues <paramref name="deadline"/> for <paramref name="node"/> unless an entry at or before it is queued already.</summary>
-    public void Add(string node, DateTimeOffset deadline)
+    /// <summary>
+    /// <paramref name="node"/>'s deadline changed from <paramref name="before"/> to <paramref name="after"/> (null: none).
+    /// Queues <paramref name="after"/> unless it is no earlier than <paramref name="before"/>, whose entry (at or before
+    /// it) is queued already. Pass a null <paramref name="before"/> when the node's entry was taken (<see cref="TakeDue"/>).
+    /// </summary>
+    public void Moved(string node, DateTimeOffset? before, DateTimeOffset? after)
     {
-        if (_earliest.TryGetValue(node, out var queued) && queued <= deadline)
+        if (after is not { } at || (before is { } was && was <= at))
             return;
-        _earliest[node] = deadline;
-        _queue.Enqueue(node, deadline);
-        if (_queue.Count > 2 * _earliest.Count + Slack)
-            Compact();
+        _queue.Enqueue(node, at);
     }
+
+    /// <summary>Whether superseded entries outnumber the live ones of <paramref name="nodes"/> nodes (plus a slack).</summary>
+    public bool NeedsRebuild(int nodes) => _queue.Count > 2 * nodes + Slack;
+
+    /// <summary>Drops every entry and queues <paramref name="live"/>: each node's deadline, once.</summary>
+    public void Rebuild(IEnumerable<(string Node, DateTimeOffset Deadline)> live) => _queue = new PriorityQueue<string, DateTimeOffset>(live);
 
     /// <summary>The earliest queued deadline, if any.</summary>
     public bool TryPeek(out DateTimeOffset at) => _queue.TryPeek(out _, out at);
 
-    /// <summary>Takes every node with an entry due at <paramref name="now"/> (each once).</summary>
+    /// <summary>Takes every entry due at <paramref name="now"/>; each node once. The caller queues their deadlines again.</summary>
     public HashSet<string> TakeDue(DateTimeOffset now)
     {
         var due = new HashSet<string>(StringComparer.Ordinal);
         while (_queue.TryPeek(out var node, out var at) && at <= now)
         {
             _queue.Dequeue();
-            if (_earliest.TryGetValue(node, out var earliest) && earliest == at)
-                _earliest.Remove(node);
             due.Add(node);
         }
         return due;
     }
-
-    /// <summary>Drops every superseded entry: a new heap (and array) holding each node's earliest deadline only.</summary>
-    private void Compact() =>
-        _queue = new PriorityQueue<string, DateTimeOffset>(_earliest.Select(e => (e.Key, e.Value)));
 }

@@ -173,6 +173,22 @@ public class RegistrationSpec(ITestOutputHelper output) : TestKit(Domain.HoconFo
     }
 
     [Fact]
+    public void A_refreshed_binding_outlives_its_first_lifetime_and_expires_after_its_last_refresh()
+    {
+        // The bucket's expiry entry for the first lifetime fires while the MN is refreshed; it finds nothing due and queues
+        // the later deadline, until the MAG goes silent.
+        var domain = new Domain(this, [Mn1], BindingSettings.Default with { MaxLifetime = TimeSpan.FromSeconds(4) }); // one 4 s unit
+        var (mag1, _, reports) = domain.StartMag(Domain.Mag1Address, MagSettings.Default with { RequestedLifetime = TimeSpan.FromSeconds(4), RefreshAt = 0.25 });
+        mag1.Tell(new MobileNodeAttached(Domain.Attach(Mn1)));
+        Domain.Expect(reports, Mn1, MagSessionPhase.Registered);
+        var firstExpiry = Assert.Single(domain.Binding(Mn1).Sessions).ExpiresAt;
+        AwaitAssert(() => Assert.True(DateTimeOffset.UtcNow > firstExpiry.AddSeconds(1.5)), TimeSpan.FromSeconds(7), TimeSpan.FromMilliseconds(250));
+        Assert.True(Assert.Single(domain.Binding(Mn1).Sessions).ExpiresAt > firstExpiry); // past the first deadline, still bound
+        domain.Network.Tell(new InMemoryNetwork.SetDropFilter(m => m.Destination == Domain.LmaAddress)); // the MAG goes silent
+        AwaitAssert(() => Assert.Empty(domain.Binding(Mn1).Sessions), TimeSpan.FromSeconds(8), TimeSpan.FromMilliseconds(250));
+    }
+
+    [Fact]
     public void Lifetime_expiry_removes_the_binding_and_frees_the_prefix()
     {
         var domain = new Domain(this, [Mn1], BindingSettings.Default with { MaxLifetime = TimeSpan.FromSeconds(4) });
