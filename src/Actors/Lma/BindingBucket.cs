@@ -197,6 +197,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         Command<StartBucket>(start => Sender.Tell(new BucketReady(start.Bucket, _states.Count)));
         Command<RelayedUplink>(relayed => _dataplane.Tell(new InjectUplink([.. relayed.Packet], relayed.Mag)));
         Command<GetBinding>(get => Sender.Tell(new BindingSnapshot(get.MobileNodeId, SessionView.Of(State(get.MobileNodeId)))));
+        Command<ListBindings>(list => Sender.Tell(Bindings(list)));
         // A snapshot replaces the events below it and the snapshots before it: without the second, the snapshot
         // store keeps one more row per bucket every SnapshotEvery events and grows for ever (bench soak found it).
         Command<SaveSnapshotSuccess>(s =>
@@ -234,9 +235,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     protected override void PostStop()
     {
         _directory?.Leave(_bucket, Self);
-        // Handed off (rebalance, leave): this node's read model no longer holds the bucket's MNs; the next owner reports them.
-        foreach (var mn in _states.Keys)
-            _index?.Tell(new BindingChanged(mn, null));
+        _index?.Tell(new BucketLeft(_bucket, Self)); // handed off (rebalance, leave), restarting or stopping: the next owner enters
         if (_settings.RoutesSlice)
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: false)); // handed off (rebalance, leave) or the node stops
         base.PostStop();
@@ -250,7 +249,6 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             foreach (var session in state.Sessions)
                 _dataplane.Tell(new InstallBinding(mn, session.Id, [.. session.Prefixes], session.ProxyCoa));
-            Report(mn, state);
             _deadlines.Moved(mn, null, state.NextDeadline);
         }
         // A CCE recovered from the journal: its downlink and uplink rules again (the reflection itself is
@@ -269,6 +267,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         if (_settings.RoutesSlice)
             _dataplane.Tell(new RouteSlice(_bucket, _slice, Routed: true));
         _directory?.Enter(_bucket, Self);
+        _index?.Tell(new BucketHosted(_bucket, Self));
     }
 
     private void Handle(HandleProxyBindingUpdate request, ImmutableArray<Ipv6Prefix>? assigned, bool mayDefer, bool forwarded)
@@ -522,15 +521,11 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
-        var renewedOnly = true;
         foreach (var e in events)
-            renewedOnly &= Fold(e);
+            Fold(e);
         foreach (var e in events)
             Effects(e);
-        var state = State(mn);
-        if (!renewedOnly)
-            Report(mn, state); // a renewal changed the very object the index holds
-        var after = state.NextDeadline;
+        var after = _states.TryGetValue(mn, out var state) ? state.NextDeadline : null;
         _deadlines.Moved(mn, before, after);
         if (_deadlines.NeedsRebuild(_states.Count))
             _deadlines.Rebuild(LiveDeadlines());
@@ -569,8 +564,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         return ImmutableCollectionsMarshal.AsImmutableArray(states);
     }
 
-    /// <summary>Folds <paramref name="e"/> into every state it concerns; true when it only renewed a session in place.</summary>
-    private bool Fold(IBindingEvent e)
+    /// <summary>Folds <paramref name="e"/> into every state it concerns.</summary>
+    private void Fold(IBindingEvent e)
     {
         switch (e)
         {
@@ -581,7 +576,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
                 _pool.Apply(new PrefixesReleased(r.MobileNodeId, r.SessionId, r.ReleasedPrefixes));
                 break;
         }
-        var renewed = FoldBinding(e);
+        FoldBinding(e);
         if (e is ContextCached || _reflectors.ContainsKey(e.MobileNodeId))
         {
             var reflector = Reflector(e.MobileNodeId).Apply(e);
@@ -592,27 +587,25 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         if (e is FlowRouted || _flows.ContainsKey(e.MobileNodeId))
             StoreFlows(e.MobileNodeId, Flows(e.MobileNodeId).Apply(e));
-        return renewed;
     }
 
     /// <summary>
-    /// Folds <paramref name="e"/> into its MN's state; true when it was a refresh from the serving MAG, written into the
-    /// state the bucket (and its node's index) already holds. Every other event replaces the state: the immutable states
+    /// Folds <paramref name="e"/> into its MN's state. A refresh from the serving MAG is written into the state the bucket
+    /// already holds (<see cref="BindingState.TryRenew"/>). Every other event replaces the state: the immutable states
     /// a PBU used to leave behind lived until the node's next refresh, so each young collection promoted the last ~300 ms
     /// of them and scanned the cards their stores into old dictionaries had marked (issue 4).
     /// </summary>
-    private bool FoldBinding(IBindingEvent e)
+    private void FoldBinding(IBindingEvent e)
     {
         if (!_states.TryGetValue(e.MobileNodeId, out var held))
             held = BindingState.Empty(e.MobileNodeId);
         else if (e is SessionRegistered r && held.TryRenew(r))
-            return true;
+            return;
         var next = held.Apply(e);
         if (next.IsEmpty)
             _states.Remove(e.MobileNodeId);
         else
             _states[e.MobileNodeId] = next;
-        return false;
     }
 
     private void Effects(IBindingEvent e)
@@ -745,7 +738,19 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     private static string BriTimerKey(ushort sequence) => "bri-" + sequence;
 
-    private void Report(string mn, BindingState state) => _index?.Tell(new BindingChanged(mn, state));
+    /// <summary>This bucket's part of the node's <see cref="BindingIndex"/> query.</summary>
+    private BucketBindings Bindings(ListBindings query)
+    {
+        var sessions = 0;
+        var selected = ImmutableArray.CreateBuilder<BindingSnapshot>();
+        foreach (var (mn, state) in _states)
+        {
+            sessions += state.Sessions.Length;
+            if (selected.Count < query.Limit && (query.AtMag is not { } mag || state.Sessions.Any(s => s.ProxyCoa == mag)))
+                selected.Add(new BindingSnapshot(mn, SessionView.Of(state)));
+        }
+        return new BucketBindings(_states.Count, sessions, selected.ToImmutable());
+    }
 }
 
 /// <summary>A bucket's snapshot: the state of each MN it holds, its Context Cache Entries and flow routes.</summary>

@@ -1,6 +1,11 @@
-// The node's read model of its bindings, fed by BindingChanged from every entity it hosts: answers
-// /status and `pmip6 status` without waking entities, and finds the MNs served by one MAG (for a
-// MAG's global revocation).
+// The node's view of its bindings: answers /status, `pmip6 status`, the flow-loss monitor and a MAG's global revocation.
+// It holds no binding. The buckets this node hosts enter it once recovered and leave it when they stop (a hand-off, a
+// restart, the node stopping); a query asks each of them, on its own thread, and adds up the answers.
+//
+// Before, every bucket reported each change of an MN's state here, and the index kept its own dictionary of every
+// binding: a message and a store into that dictionary per registration, ~30 bytes per binding held a second time, all
+// promoted by the young collections that make the PBA's tail (issue 4). And since a refresh is written into the state
+// in place and not reported, an index restarted for any reason would have missed the MNs that only refresh.
 using System.Collections.Immutable;
 using Akka.Actor;
 
@@ -8,39 +13,50 @@ namespace Pmip6Akka.Actors.Lma;
 
 public sealed class BindingIndex : ReceiveActor
 {
-    private readonly Dictionary<string, BindingState> _bindings = new(StringComparer.Ordinal);
-    private int _sessions;
+    /// <summary>How long a query waits for each bucket (they answer between PBUs; a query's caller waits longer).</summary>
+    public static readonly TimeSpan BucketTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Dictionary<int, IActorRef> _buckets = [];
 
     public BindingIndex()
     {
-        Receive<BindingChanged>(changed =>
+        Receive<BucketHosted>(hosted =>
         {
-            if (_bindings.Remove(changed.MobileNodeId, out var old))
-                _sessions -= old.Sessions.Length;
-            if (changed.State is { IsEmpty: false } state)
-            {
-                _bindings[changed.MobileNodeId] = state;
-                _sessions += state.Sessions.Length;
-            }
+            _buckets[hosted.Bucket] = hosted.Actor;
+            Context.Watch(hosted.Actor);
         });
-        Receive<GetBindingIndex>(query =>
+        Receive<BucketLeft>(left => Forget(left.Bucket, left.Actor));
+        Receive<Terminated>(t =>
         {
-            // Never let a query restart this actor: a restarted index starts empty, and the buckets do not report refreshes
-            // (they renew the state it holds), so an MN that only refreshes would be missing until its next change.
-            try
-            {
-                var selected = _bindings
-                    .Where(b => query.AtMag is not { } mag || b.Value.Sessions.Any(s => s.ProxyCoa == mag))
-                    .Take(query.Limit)
-                    .Select(b => new BindingSnapshot(b.Key, SessionView.Of(b.Value)));
-                Sender.Tell(new BindingIndexView(_bindings.Count, _sessions, [.. selected]));
-            }
-            catch (Exception e)
-            {
-                Sender.Tell(new Status.Failure(e));
-            }
+            foreach (var (bucket, actor) in _buckets.Where(b => b.Value.Equals(t.ActorRef)).ToList())
+                Forget(bucket, actor);
         });
+        Receive<GetBindingIndex>(query => Gather([.. _buckets.Values], query).PipeTo(Sender, failure: e => new Status.Failure(e)));
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new BindingIndex());
+
+    /// <summary>Forgets <paramref name="bucket"/> only if <paramref name="actor"/> is still the one that entered.</summary>
+    private void Forget(int bucket, IActorRef actor)
+    {
+        if (_buckets.TryGetValue(bucket, out var entered) && entered.Equals(actor))
+            _buckets.Remove(bucket);
+    }
+
+    private static async Task<BindingIndexView> Gather(IActorRef[] buckets, GetBindingIndex query)
+    {
+        var ask = new ListBindings(query.Limit, query.AtMag);
+        var answers = await Task.WhenAll(buckets.Select(b => b.Ask<BucketBindings>(ask, BucketTimeout)));
+        var (mobileNodes, sessions) = (0, 0);
+        var selected = ImmutableArray.CreateBuilder<BindingSnapshot>();
+        foreach (var answer in answers)
+        {
+            mobileNodes += answer.MobileNodes;
+            sessions += answer.Sessions;
+            foreach (var binding in answer.Bindings)
+                if (selected.Count < query.Limit)
+                    selected.Add(binding);
+        }
+        return new BindingIndexView(mobileNodes, sessions, selected.ToImmutable());
+    }
 }

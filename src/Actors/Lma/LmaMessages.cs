@@ -1,6 +1,7 @@
 // Messages of the LMA node: to and from binding entities (routed by MN-ID), the prefix pool, and
 // the status queries the HTTP endpoint and the CLI use.
 using System.Collections.Immutable;
+using Akka.Actor;
 using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
@@ -43,15 +44,19 @@ public sealed record SessionView(int SessionId, ImmutableArray<Ipv6Prefix> Prefi
         [.. state.Sessions.Select(s => new SessionView(s.Id, s.Prefixes, s.ProxyCoa, s.State, s.AccessTechnology, s.LinkLayerId, s.ExpiresAt))];
 }
 
+/// <summary>A bucket this node hosts, recovered and answering <see cref="ListBindings"/> (to the node's <see cref="BindingIndex"/>).</summary>
+public sealed record BucketHosted(int Bucket, IActorRef Actor);
+
+/// <summary>The bucket stopped here (handed off, restarting, the node stopping).</summary>
+public sealed record BucketLeft(int Bucket, IActorRef Actor);
+
 /// <summary>
-/// Binding entities report every change to their node's index (for /status and counters): the MN's state itself (empty once
-/// it has no session), or null when this node no longer holds it. A refresh from the serving MAG is not reported: the bucket
-/// writes it into this same object (<see cref="BindingState.TryRenew"/>), so the index reads the new lifetime from it; each
-/// part of a field that changes is one 8-byte word (ticks), so a view mixes at worst the lifetime of one refresh with the
-/// registration time of the next. Views are built when someone asks, not per PBU: at 10,000 PBUs/s the views built per
-/// event were a share of what survives the young collections whose pauses make the PBA's tail.
+/// A bucket's part of a <see cref="GetBindingIndex"/>: its totals and up to <see cref="Limit"/> of its MNs (those with a session
+/// at <see cref="AtMag"/>, when given). Built on the bucket's thread, so a view never mixes two refreshes of a session.
 /// </summary>
-public sealed record BindingChanged(string MobileNodeId, BindingState? State);
+public sealed record ListBindings(int Limit, Ipv6Address? AtMag);
+
+public sealed record BucketBindings(int MobileNodes, int Sessions, ImmutableArray<BindingSnapshot> Bindings);
 
 
 /// <summary>Query of the node's binding index: the first <see cref="Limit"/> MNs and the totals.</summary>

@@ -71,7 +71,7 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
     }
 
     [Fact]
-    public void A_refresh_written_into_the_held_state_reaches_the_node_s_index_and_survives_a_restart()
+    public void A_refresh_written_into_the_held_state_is_what_the_node_s_index_shows_and_survives_a_restart()
     {
         var mn = SameBucket(1)[0];
         var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default, Pool, 64) { SnapshotEvery = 2 };
@@ -93,7 +93,7 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
         var snapshotted = Assert.IsType<BindingBucketSnapshot>(saved.Snapshot?.Snapshot);
         Assert.Equal(TimeSpan.FromMinutes(30), Assert.Single(Assert.Single(snapshotted.States).Sessions).Lifetime);
 
-        // The index was told of the registration only; it holds the state the refreshes were written into.
+        // The node's index asks the bucket, which answers from the state the refreshes were written into.
         var indexed = Assert.Single(index.Ask<BindingIndexView>(new GetBindingIndex(), TimeSpan.FromSeconds(3)).Result.Bindings);
         Assert.InRange(Assert.Single(indexed.Sessions).ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
 
@@ -104,6 +104,37 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
         var recovered = Assert.Single(region.Ask<BindingSnapshot>(new GetBinding(mn), TimeSpan.FromSeconds(5)).Result.Sessions);
         Assert.Equal(hnp, Assert.Single(recovered.Prefixes));
         Assert.InRange(recovered.ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public void The_node_s_index_shows_what_its_hosted_buckets_hold_and_forgets_a_bucket_that_stopped()
+    {
+        var inOne = SameBucket(2);
+        var other = Enumerable.Range(0, 1000).Select(i => $"other{i}@b.example").First(mn => BindingBuckets.Bucket(mn) != BindingBuckets.Bucket(inOne[0]));
+        var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default, Pool, 64);
+        var dataplane = CreateTestProbe();
+        var index = Sys.ActorOf(BindingIndex.Props());
+        var region = Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, index)));
+        foreach (var mn in inOne.Append(other))
+        {
+            region.Tell(Pbu(mn, HandoffIndicator.AttachmentOverNewInterface));
+            Answered(dataplane);
+        }
+
+        var all = index.Ask<BindingIndexView>(new GetBindingIndex(), TimeSpan.FromSeconds(5)).Result;
+        Assert.Equal((3, 3), (all.MobileNodes, all.Sessions));
+        Assert.Equal(inOne.Append(other).Order(), all.Bindings.Select(b => b.MobileNodeId).Order());
+        var limited = index.Ask<BindingIndexView>(new GetBindingIndex(Limit: 1), TimeSpan.FromSeconds(5)).Result;
+        Assert.Equal((3, 1), (limited.MobileNodes, limited.Bindings.Length)); // the totals are the node's, the list is cut
+        var elsewhere = index.Ask<BindingIndexView>(new GetBindingIndex(AtMag: Domain.Mag2Address), TimeSpan.FromSeconds(5)).Result;
+        Assert.Empty(elsewhere.Bindings);
+
+        var bucket = Sys.ActorSelection(region.Path / BindingBuckets.EntityId(other)).ResolveOne(TimeSpan.FromSeconds(3)).Result;
+        Watch(bucket);
+        Sys.Stop(bucket);
+        ExpectTerminated(bucket);
+        AwaitAssert(() => Assert.Equal(2, index.Ask<BindingIndexView>(new GetBindingIndex(), TimeSpan.FromSeconds(5)).Result.MobileNodes),
+            TimeSpan.FromSeconds(3));
     }
 
     [Fact]
