@@ -8,13 +8,20 @@
 // in place and not reported, an index restarted for any reason would have missed the MNs that only refresh.
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Event;
 
 namespace Pmip6Akka.Actors.Lma;
 
 public sealed class BindingIndex : ReceiveActor
 {
-    /// <summary>How long a query waits for each bucket (they answer between PBUs; a query's caller waits longer).</summary>
-    public static readonly TimeSpan BucketTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a query waits for each bucket (they answer between PBUs). Shorter than every caller's own wait (the flow-loss
+    /// monitor's 5 s is the shortest), so a bucket that does not answer (stopping for a hand-off, recovering) leaves only its
+    /// own MNs out of the answer, logged, instead of failing the whole query.
+    /// </summary>
+    public static readonly TimeSpan BucketTimeout = TimeSpan.FromSeconds(3);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly Dictionary<int, IActorRef> _buckets = [];
 
@@ -31,7 +38,7 @@ public sealed class BindingIndex : ReceiveActor
             foreach (var (bucket, actor) in _buckets.Where(b => b.Value.Equals(t.ActorRef)).ToList())
                 Forget(bucket, actor);
         });
-        Receive<GetBindingIndex>(query => Gather([.. _buckets.Values], query).PipeTo(Sender, failure: e => new Status.Failure(e)));
+        Receive<GetBindingIndex>(query => Gather([.. _buckets.Values], query, _log).PipeTo(Sender, failure: e => new Status.Failure(e)));
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new BindingIndex());
@@ -43,13 +50,17 @@ public sealed class BindingIndex : ReceiveActor
             _buckets.Remove(bucket);
     }
 
-    private static async Task<BindingIndexView> Gather(IActorRef[] buckets, GetBindingIndex query)
+    private static async Task<BindingIndexView> Gather(IActorRef[] buckets, GetBindingIndex query, ILoggingAdapter log)
     {
         var ask = new ListBindings(query.Limit, query.AtMag);
-        var answers = await Task.WhenAll(buckets.Select(b => b.Ask<BucketBindings>(ask, BucketTimeout)));
+        var answers = await Task.WhenAll(buckets.Select(b => AskOrNull(b, ask)));
+        var unanswered = answers.Count(a => a is null);
+        if (unanswered > 0)
+            log.Warning("binding index: {0} of {1} buckets did not answer within {2} s (stopping or recovering); their MNs are left out of this answer",
+                unanswered, buckets.Length, BucketTimeout.TotalSeconds);
         var (mobileNodes, sessions) = (0, 0);
         var selected = ImmutableArray.CreateBuilder<BindingSnapshot>();
-        foreach (var answer in answers)
+        foreach (var answer in answers.OfType<BucketBindings>())
         {
             mobileNodes += answer.MobileNodes;
             sessions += answer.Sessions;
@@ -58,5 +69,17 @@ public sealed class BindingIndex : ReceiveActor
                     selected.Add(binding);
         }
         return new BindingIndexView(mobileNodes, sessions, selected.ToImmutable());
+    }
+
+    private static async Task<BucketBindings?> AskOrNull(IActorRef bucket, ListBindings ask)
+    {
+        try
+        {
+            return await bucket.Ask<BucketBindings>(ask, BucketTimeout);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or OperationCanceledException)
+        {
+            return null;
+        }
     }
 }

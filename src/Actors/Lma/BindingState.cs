@@ -286,7 +286,7 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
 
     /// <summary>
     /// The binding bucket's fold of a refresh from the serving MAG: the session's lease is written in place and true is
-    /// returned, so the bucket keeps this state object (and its node's index, which holds the same object, sees the new
+    /// returned, so the bucket keeps this state object (a query of the node's index, answered by the bucket, sees the new
     /// lifetime). False, and nothing changed, for anything else: the bucket then folds with <see cref="Apply"/>, which stays
     /// pure. Only the owner of a state may call this; a state handed to another thread to keep (a snapshot) is
     /// <see cref="Frozen"/> first.
