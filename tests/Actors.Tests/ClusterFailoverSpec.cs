@@ -1,5 +1,5 @@
 // Three LMA nodes as three ActorSystems in one process on 127.0.0.1, one cluster, one shared journal:
-// the 1024 binding buckets spread across the nodes; a node dies without leaving, the split-brain
+// the 256 binding buckets spread across the nodes; a node dies without leaving, the split-brain
 // resolver downs it, and its buckets come back on the survivors from the journal with their bindings,
 // re-installed on the survivors' dataplanes, and no prefix is handed out twice afterwards.
 // The journal is a SQLite file here (ClusterFailoverSqliteSpec) or PostgreSQL (ClusterFailoverPostgresSpec).
@@ -25,7 +25,7 @@ public abstract class ClusterFailoverSpecBase(ITestOutputHelper output)
     private const int Nodes = 3;
     private const int Shards = 30;
     private const int MobileNodes = 240;
-    // Generous: three nodes writing one SQLite file on a loaded 2-core machine took 59 s for the 1024 bucket starts once (3-10 s usually).
+    // Generous: three nodes writing one SQLite file on a loaded 2-core machine took 59 s for the 1024 bucket starts once (1,024 buckets then) (3-10 s usually).
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(150);
     private static readonly Ipv6Address LmaAddress = Ipv6Address.Parse("2001:db8:100::1");
     private static readonly Ipv6Address Mag = Ipv6Address.Parse("2001:db8:1::2");

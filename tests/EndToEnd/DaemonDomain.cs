@@ -22,6 +22,8 @@ public sealed class DaemonDomain : IDisposable
     public string LmaNamespace { get; }
     public string MagNamespace { get; }
     public string LmaLog => Path.Combine(_dir, "lma.log");
+    public string LmaStore => Path.Combine(_dir, "lma.db");
+    public string LmaConfig => Path.Combine(_dir, "lma.conf");
     public string MagLog => Path.Combine(_dir, "mag.log");
     private Process? _lma;
 

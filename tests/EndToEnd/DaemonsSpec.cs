@@ -164,6 +164,27 @@ public sealed class DaemonsSpec : IDisposable
     }
 
     [Fact]
+    public void An_lma_refuses_at_start_a_store_written_with_another_bucket_layout_and_names_the_bucket()
+    {
+        _domain.StartLma(); // creates the store
+        _domain.KillLma();
+        // What an LMA of the former layout (1,024 buckets) leaves: events of a bucket this layout does not have.
+        using (var store = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_domain.LmaStore};Pooling=False"))
+        {
+            store.Open();
+            using var insert = store.CreateCommand();
+            insert.CommandText = "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) " +
+                                 "SELECT created, deleted, 'bce-bucket-700', 1, message, manifest, identifier, writer_uuid FROM journal LIMIT 1";
+            Assert.Equal(1, insert.ExecuteNonQuery());
+        }
+
+        var (code, output, error) = _domain.Cli(_domain.LmaNamespace, "lma", "--config", _domain.LmaConfig);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains($"holds bindings of binding bucket 700, but this LMA has {Pmip6Akka.Actors.Lma.BindingBuckets.Count} buckets", output + error);
+    }
+
+    [Fact]
     public void The_namespaces_are_gone_after_the_domain_is_disposed()
     {
         var names = new[] { _domain.LmaNamespace, _domain.MagNamespace };

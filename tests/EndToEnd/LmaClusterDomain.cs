@@ -84,6 +84,11 @@ public sealed class LmaClusterDomain : IDisposable
             // the race was hidden behind the slower cluster join. Ready means the core routes through every node.
             DaemonDomain.Eventually(() => Assert.Equal(Nodes, LmaaPaths()), TimeSpan.FromSeconds(30));
             Step($"the core routes the shared address over {Nodes} node(s)");
+            // And every node hosts buckets: the first node up may have been allocated every shard while the others joined
+            // (its start asks for all the buckets); the coordinator's rebalance (every 10 s) hands some over. With 256
+            // buckets a node recovers them fast enough for that to happen at most starts (2 of 3 two-node runs, stop 23).
+            DaemonDomain.Eventually(() => Assert.All(Enumerable.Range(1, Nodes), n => Assert.NotEmpty(Buckets(n))), TimeSpan.FromSeconds(90));
+            Step($"every node hosts binding buckets");
             if (withMag)
             {
                 _processes.Add(DaemonDomain.StartDaemon(Mag, "mag", Path.Combine(RunDirectory, "mag.conf"), Path.Combine(RunDirectory, "mag.log"), RunDirectory));

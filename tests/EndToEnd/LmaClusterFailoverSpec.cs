@@ -24,7 +24,7 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         using var cluster = new LmaClusterDomain(output.WriteLine);
         var nodes = Enumerable.Range(1, cluster.Nodes).ToArray();
 
-        // One cluster: the 1024 buckets spread over the three processes, each routing exactly its own slices.
+        // One cluster: the 256 buckets spread over the three processes, each routing exactly its own slices.
         var buckets = nodes.ToDictionary(n => n, cluster.Buckets);
         DaemonDomain.Eventually(() =>
         {
@@ -46,7 +46,7 @@ public sealed class LmaClusterFailoverSpec(ITestOutputHelper output)
         DaemonDomain.Eventually(() =>
         {
             Assert.Equal(3, LmaClusterDomain.LmaaPaths());
-            Assert.Equal(BindingBuckets.Count, LmaClusterDomain.Routes(LmaClusterDomain.Core, "bird").Count(r => r.Contains("/50 ")));
+            Assert.Equal(BindingBuckets.Count, LmaClusterDomain.Routes(LmaClusterDomain.Core, "bird").Count(r => r.Contains($"/{LmaClusterDomain.Pool.Length + BindingBuckets.Bits} ")));
         }, TimeSpan.FromSeconds(20));
 
         // Registrations through the shared address: whichever node receives a PBU, the bucket's owner answers.

@@ -35,11 +35,11 @@ public sealed class BirdConfigSpec : IDisposable
     {
         var text = Checked("lma1.conf", BirdConfig.ForLmaNode(Lma(1, BfdTiming.Default)));
         Assert.Contains("router id 10.255.0.1;", text);
-        // Slices of a /40 pool are /50 (1024 buckets), and only routes the daemon added (protocol 99) are learnt: the shared
+        // Slices of a /40 pool are /48 (256 buckets), and only routes the daemon added (protocol 99) are learnt: the shared
         // address too, which the daemon routes into its tunnel device only once it serves.
-        Assert.Contains("import where krt_source = 99 && (net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{50,50} ]);", text);
+        Assert.Contains("import where krt_source = 99 && (net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{48,48} ]);", text);
         Assert.DoesNotContain("protocol direct", text);
-        Assert.Contains("export where net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{50,50} ];", text);
+        Assert.Contains("export where net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{48,48} ];", text);
         Assert.Contains("local as 65001;", text);
         Assert.Contains("neighbor 2001:db8:c0:1::1 as 65000;", text);
         Assert.Contains("bfd on;", text);
@@ -56,7 +56,7 @@ public sealed class BirdConfigSpec : IDisposable
             Assert.Contains($"protocol bgp lma{n} from lma_node {{", text);
             Assert.Contains($"neighbor 2001:db8:c0:{n}::2 as {65000 + n};", text);
         }
-        Assert.Contains("import where net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{50,50} ];", text);
+        Assert.Contains("import where net = 2001:db8:100::1/128 || net ~ [ 2001:db8:a000::/40{48,48} ];", text);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class BirdConfigSpec : IDisposable
     {
         Assert.Contains("IPv4", Assert.Throws<ArgumentException>(() => BirdConfig.ForLmaNode(Lma(1, null) with { RouterId = IPAddress.IPv6Loopback })).Message);
         Assert.Contains("23456", Assert.Throws<ArgumentException>(() => BirdConfig.ForLmaNode(Lma(1, null) with { Asn = 23456 })).Message);
-        Assert.Contains("1024 slices", Assert.Throws<ArgumentException>(() => BirdConfig.ForLmaNode(Lma(1, null) with { PrefixLength = 48 })).Message);
+        Assert.Contains("256 slices", Assert.Throws<ArgumentException>(() => BirdConfig.ForLmaNode(Lma(1, null) with { PrefixLength = 47 })).Message);
         Assert.Contains("interface name", Assert.Throws<ArgumentException>(() => BirdConfig.ForLmaNode(Lma(1, null) with { TunnelDevice = "a\"b" })).Message);
         Assert.Contains("must differ", Assert.Throws<ArgumentException>(() => BirdConfig.ForCore(Core(null) with
         {

@@ -61,7 +61,7 @@ public sealed class ConfigCheckSpec : IDisposable
     [InlineData("lma.conf", "others-rate = 200", "others-rate = -5", "pmip6.lma.admission.others-rate")]
     [InlineData("mag.conf", "global-burst = 20000", "global-burst = plenty", "pmip6.mag.admission.global-burst")]
     [InlineData("lma.conf", "max-queued-messages = 8192", "max-queued-messages = 0", "pmip6.lma.admission.max-queued-messages")]
-    [InlineData("lma.conf", "snapshot-every = 2000", "snapshot-every = 1", "pmip6.lma.snapshot-every")]
+    [InlineData("lma.conf", "snapshot-every = 8000", "snapshot-every = 1", "pmip6.lma.snapshot-every")]
     [InlineData("mag.conf", "max-queued-messages = 8192", "max-queued-messages = many", "pmip6.mag.admission.max-queued-messages")]
     [InlineData("lma.conf", "required = on", "required = maybe", "pmip6.lma.security.required")]
     [InlineData("mag.conf", "replay-window = 1s", "replay-window = forever", "pmip6.mag.security.replay-window")]

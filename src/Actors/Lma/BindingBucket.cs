@@ -2,7 +2,7 @@
 // BindingState (every mobility session) of each MN hashed to it. Each MN's decisions are still
 // BindingState's, one MN at a time and in arrival order; the bucket persists the events, replies
 // with the PBA, tells the dataplane what to install, keeps the expiry deadlines and revokes.
-// Each bucket owns a fixed slice of the home network prefix pool (1/1024th of it): prefixes are
+// Each bucket owns a fixed slice of the home network prefix pool (1/256th of it): prefixes are
 // allocated from it synchronously and recorded in the SessionRegistered event itself, so the pool's
 // state is derived from the bindings — no separate pool actor, round trip or journal write, and two
 // buckets can never hand out the same prefix.
@@ -31,7 +31,7 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     public TimeSpan InitialBriTimeout { get; init; } = TimeSpan.FromSeconds(1);
     public int BriMaxRetransmissions { get; init; } = 1;
     /// <summary>A bucket snapshots its MNs' states every this many events.</summary>
-    public int SnapshotEvery { get; init; } = 2000;
+    public int SnapshotEvery { get; init; } = 8000;
     /// <summary>
     /// Events a bucket may have waiting for the journal; past it, PBUs are refused with 130 (insufficient
     /// resources) until the journal catches up, so a flood of valid PBUs cannot queue without bound (issue 10).
@@ -55,10 +55,18 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
 /// <summary>Maps an MN-ID to its bucket with a hash that is stable across processes and restarts.</summary>
 public static class BindingBuckets
 {
-    /// <summary>Fixed for the life of a deployment (it is part of every persistence id).</summary>
-    public const int Count = 1024;
+    /// <summary>
+    /// Fixed for the life of a deployment: it is part of every persistence id and prefix slice, and a store written with
+    /// another count is refused at start (<see cref="BucketLayout"/>). 256 since stop 23 (1,024 before): every bucket
+    /// is a persistent actor whose mailbox, cell and batch a young collection scans, and with bindings kept as rows
+    /// (<see cref="BindingTable"/>) those per-actor cards were most of the pause (issue 4; DESIGN-NOTES, "Stop 23").
+    /// </summary>
+    public const int Count = 256;
 
-    public const int Bits = 10;
+    /// <summary>The bucket counts of earlier layouts, for <see cref="BucketLayout"/>.</summary>
+    public const int FormerCount = 1024;
+
+    public const int Bits = 8; // log2(Count)
 
     public static string EntityId(string mobileNodeId) => Bucket(mobileNodeId).ToString();
 
@@ -120,7 +128,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     private readonly IActorRef? _index;
     private readonly Counters? _counters;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, BindingState> _states = new(StringComparer.Ordinal);
+    private readonly BindingTable _states = new();
     /// <summary>Context Cache Entries, only for the MNs that have one.</summary>
     private readonly Dictionary<string, ContextReflectorState> _reflectors = new(StringComparer.Ordinal);
     /// <summary>Flow routes and announcements, only for the MNs that have some.</summary>
@@ -139,6 +147,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId { get; }
 
+    /// <summary>The persistence id of bucket <paramref name="bucket"/>'s events and snapshots.</summary>
+    public static string PersistenceIdOf(int bucket) => "bce-bucket-" + bucket;
+
     public BindingBucket(string bucketId, BindingEntitySettings settings, IActorRef dataplane, IActorRef? index, Counters? counters = null,
         DirectSignalling? direct = null, LocalBucketDirectory? directory = null)
     {
@@ -152,7 +163,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         _pool = new PrefixPoolState(_slice, settings.PrefixLength);
         _index = index;
         _counters = counters;
-        PersistenceId = "bce-bucket-" + bucketId;
+        PersistenceId = PersistenceIdOf(_bucket);
 
         Recover<IBindingEvent>(e => { Fold(e); });
         Recover<SnapshotOffer>(o =>
@@ -327,6 +338,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             Carry(mn, outcome.Effects);
             ArmReflector();
         }
+        _states.ForgetLast();
     }
 
     // ---- Context Reflector ----
@@ -517,7 +529,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         events = events.AddRange(FollowFlows(events));
         var mn = events[0].MobileNodeId;
-        var before = _states.TryGetValue(mn, out var held) ? held.NextDeadline : null; // a value: a renewal changes the session
+        var before = _states.NextDeadline(mn); // a value: a renewal changes the row
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
@@ -525,10 +537,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             Fold(e);
         foreach (var e in events)
             Effects(e);
-        var after = _states.TryGetValue(mn, out var state) ? state.NextDeadline : null;
+        var after = _states.NextDeadline(mn);
         _deadlines.Moved(mn, before, after);
         if (_deadlines.NeedsRebuild(_states.Count))
-            _deadlines.Rebuild(LiveDeadlines());
+            _deadlines.Rebuild(_states.Deadlines());
         if (after is { } deadline && (_armedFor is null || deadline < _armedFor))
             ArmExpiry();
         _unconfirmed += events.Length;
@@ -554,13 +566,13 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>The states as they are now, for the snapshot store's thread: copies that a later renewal does not change.</summary>
+    /// <summary>The states as they are now, for the snapshot store's thread: built from the rows, so a later renewal does not change them.</summary>
     private ImmutableArray<BindingState> FrozenStates()
     {
         var states = new BindingState[_states.Count];
         var i = 0;
-        foreach (var state in _states.Values)
-            states[i++] = state.Frozen();
+        foreach (var state in _states.Values) // built anew from the rows: nothing later changes them
+            states[i++] = state;
         return ImmutableCollectionsMarshal.AsImmutableArray(states);
     }
 
@@ -590,17 +602,16 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Folds <paramref name="e"/> into its MN's state. A refresh from the serving MAG is written into the state the bucket
-    /// already holds (<see cref="BindingState.TryRenew"/>). Every other event replaces the state: the immutable states
-    /// a PBU used to leave behind lived until the node's next refresh, so each young collection promoted the last ~300 ms
-    /// of them and scanned the cards their stores into old dictionaries had marked (issue 4).
+    /// Folds <paramref name="e"/> into its MN's state. A refresh from the serving MAG is written into the MN's rows
+    /// (<see cref="BindingTable.TryRenew"/>). Every other event is folded by the pure <see cref="BindingState.Apply"/> and
+    /// its result stored back as rows: the states a PBU builds die young (issue 4).
     /// </summary>
     private void FoldBinding(IBindingEvent e)
     {
+        if (e is SessionRegistered r && _states.TryRenew(r))
+            return;
         if (!_states.TryGetValue(e.MobileNodeId, out var held))
             held = BindingState.Empty(e.MobileNodeId);
-        else if (e is SessionRegistered r && held.TryRenew(r))
-            return;
         var next = held.Apply(e);
         if (next.IsEmpty)
             _states.Remove(e.MobileNodeId);
@@ -664,16 +675,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             if (!events.IsEmpty)
                 Persist(events, () => { }); // folded at once; its deadline was due, so the fold queued no later one
             // Its entry was taken: queue its deadline again (refreshed since, or what the expiry left).
-            _deadlines.Moved(mn, null, State(mn).NextDeadline);
+            _deadlines.Moved(mn, null, _states.NextDeadline(mn));
         }
+        _states.ForgetLast();
         ArmExpiry();
-    }
-
-    private IEnumerable<(string, DateTimeOffset)> LiveDeadlines()
-    {
-        foreach (var (mn, state) in _states)
-            if (state.NextDeadline is { } deadline)
-                yield return (mn, deadline);
     }
 
     private void ArmExpiry()
@@ -741,15 +746,10 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     /// <summary>This bucket's part of the node's <see cref="BindingIndex"/> query.</summary>
     private BucketBindings Bindings(ListBindings query)
     {
-        var sessions = 0;
         var selected = ImmutableArray.CreateBuilder<BindingSnapshot>();
-        foreach (var (mn, state) in _states)
-        {
-            sessions += state.Sessions.Length;
-            if (selected.Count < query.Limit && (query.AtMag is not { } mag || state.Sessions.Any(s => s.ProxyCoa == mag)))
-                selected.Add(new BindingSnapshot(mn, SessionView.Of(state)));
-        }
-        return new BucketBindings(_states.Count, sessions, selected.ToImmutable());
+        foreach (var state in _states.Where(query.Limit, query.AtMag)) // only the answer's states are built
+            selected.Add(new BindingSnapshot(state.MobileNodeId, SessionView.Of(state)));
+        return new BucketBindings(_states.Count, _states.Sessions, selected.ToImmutable());
     }
 }
 

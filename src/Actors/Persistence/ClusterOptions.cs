@@ -23,7 +23,7 @@ public sealed record ClusterOptions
     /// <summary>Members that must have joined before any becomes Up (and so before shards are allocated).</summary>
     public int MinMembers { get; init; } = 1;
 
-    /// <summary>Shards the 1024 binding buckets are grouped into; fixed for the cluster's life.</summary>
+    /// <summary>Shards the 256 binding buckets are grouped into; fixed for the cluster's life.</summary>
     public int Shards { get; init; } = MnIdMessageExtractor.DefaultShards;
 
     /// <summary>Split-brain resolver (keep-majority): how long membership must be stable before it downs the unreachable side.</summary>

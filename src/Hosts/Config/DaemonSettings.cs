@@ -37,7 +37,7 @@ public sealed record LmaDaemonSettings(
     public int MaxPendingWrites { get; init; } = 64;
 
     /// <summary>A bucket snapshots its states, and trims the journal below, every this many events (`snapshot-every`).</summary>
-    public int SnapshotEvery { get; init; } = 2000;
+    public int SnapshotEvery { get; init; } = 8000;
 
     /// <summary>Context Reflector (`context-reflector { ... }`).</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
@@ -92,7 +92,7 @@ public sealed record LmaDaemonSettings(
             Buffering = BufferingSettings.Read(c, Path),
             Admission = AdmissionSettings.Read(c),
             MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 64),
-            SnapshotEvery = c.Int("snapshot-every", 10, 1_000_000, 2000),
+            SnapshotEvery = c.Int("snapshot-every", 10, 1_000_000, 8000),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),
             Cluster = ReadCluster(c),

@@ -165,7 +165,7 @@ public sealed record FailoverReport(
 public static class FailoverScenario
 {
     public const int DefaultSessions = 1000;
-    public const int Buckets = 1024;
+    public const int Buckets = Pmip6Akka.Actors.Lma.BindingBuckets.Count;
     private static readonly TimeSpan Baseline = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Observation = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);

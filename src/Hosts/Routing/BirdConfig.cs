@@ -5,7 +5,7 @@
 //   LMA node  protocol direct: the shared LMA address (LMAA) /128 on the node's tunnel device — the daemon puts it
 //             there and it vanishes with the daemon, so a killed LMA stops being announced at once;
 //             protocol kernel (learn): the prefix slices the node's binding buckets route into the tunnel
-//             (kernel protocol 99, exactly pool length + 10 bits long, inside the pool) — at most 1024 routes in
+//             (kernel protocol 99, exactly pool length + 8 bits long, inside the pool) — at most 256 routes in
 //             all, whatever the number of mobile nodes;
 //             protocol bgp: eBGP to the core router exporting only those two kinds of route, with BFD.
 //   core      eBGP to every LMA node, importing only the LMAA /128 and pool slices; the kernel protocol merges
@@ -168,7 +168,7 @@ public static class BirdConfig
         if (asn == 0 || asn == 23456 || asn == uint.MaxValue)
             throw new ArgumentException($"AS number {asn} is reserved (RFC 7300, RFC 6793)");
         if (pool.Length + SliceBits > prefixLength)
-            throw new ArgumentException($"pool {pool} cannot be cut into 1024 slices of /{prefixLength} prefixes");
+            throw new ArgumentException($"pool {pool} cannot be cut into {Pmip6Akka.Actors.Lma.BindingBuckets.Count} slices of /{prefixLength} prefixes");
         if (bfd is not null && (bfd.Interval < TimeSpan.FromMilliseconds(10) || bfd.Multiplier is < 1 or > 255))
             throw new ArgumentException($"BFD interval {bfd.Interval.TotalMilliseconds} ms x {bfd.Multiplier} is out of range (>= 10 ms, 1-255)");
     }
