@@ -38,6 +38,8 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         LinkLocal = 2,
         Timestamp = 4,
         DeleteAt = 8,
+        /// <summary>The link-layer identifier is the hex of <see cref="Row.LinkLayer"/>'s first <see cref="Row.LinkLayerLength"/> octets.</summary>
+        LinkLayerInline = 16,
     }
 
     /// <summary>One mobility session, without references: a store of it marks no card.</summary>
@@ -50,6 +52,7 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         public DateTimeOffset DeleteAt;
         public TimeSpan Lifetime;
         public Pmip6Timestamp Timestamp;
+        public UInt128 LinkLayer;
         public int Id;
         /// <summary>The next session of the same MN, or of the free list; -1 at the end.</summary>
         public int Next;
@@ -57,11 +60,13 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         public AccessTechnologyType AccessTechnology;
         public SessionState State;
         public RowFlags Flags;
+        public byte LinkLayerLength;
     }
 
     private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
     private Row[] _rows;
-    // Beside the rows, for what is a reference: the link-layer identifier, and prefix sets of other than one prefix.
+    // Beside the rows, for what is a reference: a link-layer identifier that is not upper-case hex of up to 16 octets (those
+    // are packed into the row), and prefix sets of other than one prefix.
     private string?[] _linkLayerIds;
     private ImmutableArray<Ipv6Prefix>[] _prefixSets;
     private int _used;
@@ -282,7 +287,15 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         }
         row.ProxyCoa = session.ProxyCoa;
         row.AccessTechnology = session.AccessTechnology;
-        _linkLayerIds[index] = session.LinkLayerId;
+        if (TryPackLinkLayer(session.LinkLayerId, out var packed, out var octets))
+        {
+            row.LinkLayer = packed;
+            row.LinkLayerLength = octets;
+            row.Flags |= RowFlags.LinkLayerInline;
+            _linkLayerIds[index] = null;
+        }
+        else
+            _linkLayerIds[index] = session.LinkLayerId;
         if (session.LinkLocalAddress is { } linkLocal)
         {
             row.LinkLocalAddress = linkLocal;
@@ -312,7 +325,8 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         {
             ref readonly var row = ref _rows[i];
             var prefixes = (row.Flags & RowFlags.PrefixSet) != 0 ? _prefixSets[i] : ImmutableCollectionsMarshal.AsImmutableArray(new[] { row.Prefix });
-            sessions[n++] = new MobilitySession(row.Id, prefixes, row.ProxyCoa, row.AccessTechnology, _linkLayerIds[i],
+            var linkLayerId = (row.Flags & RowFlags.LinkLayerInline) != 0 ? UnpackLinkLayer(row.LinkLayer, row.LinkLayerLength) : _linkLayerIds[i];
+            sessions[n++] = new MobilitySession(row.Id, prefixes, row.ProxyCoa, row.AccessTechnology, linkLayerId,
                 (row.Flags & RowFlags.LinkLocal) != 0 ? row.LinkLocalAddress : null,
                 row.RegisteredAt, row.Lifetime,
                 (row.Flags & RowFlags.Timestamp) != 0 ? row.Timestamp : null,
@@ -320,6 +334,38 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
                 (row.Flags & RowFlags.DeleteAt) != 0 ? row.DeleteAt : null);
         }
         return new BindingState(mobileNodeId, ImmutableCollectionsMarshal.AsImmutableArray(sessions), node.NextSessionId);
+    }
+
+    /// <summary>
+    /// A link-layer identifier as the PBU decoder writes it (upper-case hex of up to 16 octets: a MAC address, an EUI-64)
+    /// packed into the row; anything else stays a string beside the rows.
+    /// </summary>
+    private static bool TryPackLinkLayer(string? text, out UInt128 packed, out byte octets)
+    {
+        packed = 0;
+        octets = 0;
+        if (text is null || text.Length == 0 || text.Length > 32 || text.Length % 2 != 0)
+            return false;
+        foreach (var c in text)
+            if (c is not (>= '0' and <= '9' or >= 'A' and <= 'F'))
+                return false;
+        Span<byte> bytes = stackalloc byte[16];
+        Convert.FromHexString(text, bytes, out _, out var written);
+        octets = (byte)written;
+        for (var i = 0; i < written; i++)
+            packed = (packed << 8) | bytes[i];
+        return true;
+    }
+
+    private static string UnpackLinkLayer(UInt128 packed, byte octets)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        for (var i = octets - 1; i >= 0; i--)
+        {
+            bytes[i] = (byte)packed;
+            packed >>= 8;
+        }
+        return Convert.ToHexString(bytes[..octets]);
     }
 
     private int Take()

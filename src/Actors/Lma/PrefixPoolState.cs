@@ -5,7 +5,10 @@
 // Prefixes are carved in order and a released one is reused first, so the indices in use stay dense below a high-water
 // mark: the owners are one array indexed by a prefix's place in the slice, not a dictionary keyed by prefix (issue 4: the
 // two dictionaries this replaced held ~200 bytes per binding, every registration's share of them promoted by the next
-// young collection). Which prefixes a session holds is the binding's business (BindingState), not the pool's.
+// young collection). Which prefixes a session holds is the binding's business (BindingState), not the pool's; an owner
+// here is a 64-bit hash of the MN-ID and the session id, not a reference to the MN-ID: a store of it marks no card, so a
+// registration's young collection does not scan this array (issue 4, stop 23). Nothing decides on the owner (only on
+// whether a prefix is held); it is kept to say whose a prefix is in the specs and when debugging.
 using System.Collections.Immutable;
 using Pmip6Akka.Dataplane.Wire;
 
@@ -27,7 +30,22 @@ public sealed class PrefixPoolState
     /// of another pool layout) in a dictionary, so a stray prefix never makes the array huge.</summary>
     internal const int DenseLimit = 1 << 22;
 
-    private readonly record struct Owner(string? MobileNodeId, int SessionId);
+    /// <summary>A held prefix's owner; <see cref="MobileNode"/> 0 is a free one.</summary>
+    private readonly record struct Owner(ulong MobileNode, int SessionId)
+    {
+        public bool IsHeld => MobileNode != 0;
+
+        public static Owner Of(string mobileNodeId, int sessionId) => new(Hash(mobileNodeId), sessionId);
+
+        /// <summary>FNV-1a over the MN-ID's UTF-16 code units; never 0.</summary>
+        private static ulong Hash(string mobileNodeId)
+        {
+            var hash = 14695981039346656037UL;
+            foreach (var c in mobileNodeId)
+                hash = (hash ^ c) * 1099511628211UL;
+            return hash == 0 ? 1 : hash;
+        }
+    }
 
     private readonly Ipv6Prefix _pool;
     private readonly byte _prefixLength;
@@ -53,8 +71,11 @@ public sealed class PrefixPoolState
 
     public UInt128 Capacity => _capacity;
 
-    public (string MobileNodeId, int SessionId)? OwnerOf(Ipv6Prefix prefix) =>
-        Get(IndexOf(prefix)) is { MobileNodeId: { } mn } owner ? (mn, owner.SessionId) : null;
+    /// <summary>Whether <paramref name="prefix"/> is allocated to a session.</summary>
+    public bool IsHeld(Ipv6Prefix prefix) => Get(IndexOf(prefix)).IsHeld;
+
+    /// <summary>Whether <paramref name="prefix"/> is allocated to session <paramref name="sessionId"/> of <paramref name="mobileNodeId"/>.</summary>
+    public bool IsHeldBy(Ipv6Prefix prefix, string mobileNodeId, int sessionId) => Get(IndexOf(prefix)) == Owner.Of(mobileNodeId, sessionId);
 
     /// <summary>
     /// The event that allocates <paramref name="count"/> prefixes to a new session, or null when the pool cannot supply
@@ -88,7 +109,7 @@ public sealed class PrefixPoolState
                         _free.Pop();
                     else if (index >= _next)
                         _next = index + 1;
-                    Set(index, new Owner(a.MobileNodeId, a.SessionId));
+                    Set(index, Owner.Of(a.MobileNodeId, a.SessionId));
                 }
                 break;
             case PrefixesReleased r:
@@ -112,7 +133,7 @@ public sealed class PrefixPoolState
         for (var index = _next; index > 0; index--)
         {
             var candidate = index - 1;
-            if (Get(candidate).MobileNodeId is null && !free.Contains(candidate))
+            if (!Get(candidate).IsHeld && !free.Contains(candidate))
                 _free.Push(candidate);
         }
     }
@@ -131,14 +152,14 @@ public sealed class PrefixPoolState
             var i = (int)index;
             if (i >= _dense.Length)
             {
-                if (owner.MobileNodeId is null)
+                if (!owner.IsHeld)
                     return false;
                 Array.Resize(ref _dense, Math.Min(DenseLimit, Math.Max(Math.Max(16, 2 * _dense.Length), i + 1)));
             }
-            had = _dense[i].MobileNodeId is not null;
+            had = _dense[i].IsHeld;
             _dense[i] = owner;
         }
-        else if (owner.MobileNodeId is null)
+        else if (!owner.IsHeld)
         {
             had = _sparse is not null && _sparse.Remove(index);
         }
@@ -149,7 +170,7 @@ public sealed class PrefixPoolState
             if (had)
                 _sparse[index] = owner;
         }
-        if (had != (owner.MobileNodeId is not null))
+        if (had != owner.IsHeld)
             _allocated += had ? -1 : 1;
         return had;
     }

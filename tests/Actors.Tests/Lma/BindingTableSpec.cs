@@ -135,4 +135,25 @@ public class BindingTableSpec
         table["mn0@example"] = new BindingState("mn0@example", [Session(1, "2001:db8:a000::/64"), Session(2, "2001:db8:b000::/64")], 3);
         Assert.Equal(8, table.Sessions);
     }
+
+    [Theory]
+    [InlineData("020000000101")]
+    [InlineData("00")]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF")]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF01")]
+    [InlineData("02")]
+    [InlineData("abc")]
+    [InlineData("0a0b")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void A_link_layer_identifier_reads_back_exactly_packed_or_not(string? linkLayerId)
+    {
+        var table = new BindingTable();
+        var session = new MobilitySession(1, [Ipv6Prefix.Parse("2001:db8:a001::/64")], Mag1, AccessTechnologyType.Ieee8023, linkLayerId, null,
+            T0, TimeSpan.FromHours(1), null, 1, SessionState.Active, null);
+        table["mn1@example"] = new BindingState("mn1@example", [session], 2);
+
+        Assert.True(table.TryGetValue("mn1@example", out var read));
+        Assert.Equal(linkLayerId, Assert.Single(read.Sessions).LinkLayerId);
+    }
 }

@@ -52,7 +52,9 @@ public class PrefixPoolStateSpec
         Assert.Equal(0, pool.Allocated);
         pool.Apply(first);
         Assert.Equal(2, pool.Allocated);
-        Assert.Equal(("mn1", 1), pool.OwnerOf(first.Prefixes[1]));
+        Assert.True(pool.IsHeldBy(first.Prefixes[1], "mn1", 1));
+        Assert.False(pool.IsHeldBy(first.Prefixes[1], "mn2", 1));
+        Assert.False(pool.IsHeldBy(first.Prefixes[1], "mn1", 2));
         Assert.DoesNotContain(first.Prefixes[0], pool.Decide("mn2", 1, 2)!.Prefixes);
     }
 
@@ -63,10 +65,10 @@ public class PrefixPoolStateSpec
         var pool = Pool("2001:db8::/32");
         var far = Ipv6Prefix.Parse("2001:db8:ffff:ff00::/64");
         pool.Apply(new PrefixesAllocated("mn1", 1, [far]));
-        Assert.Equal(("mn1", 1), pool.OwnerOf(far));
+        Assert.True(pool.IsHeldBy(far, "mn1", 1));
         Assert.Equal(1, pool.Allocated);
         pool.Apply(new PrefixesReleased("mn1", 1, [far]));
-        Assert.Null(pool.OwnerOf(far));
+        Assert.False(pool.IsHeld(far));
         Assert.Equal(0, pool.Allocated);
         Assert.Equal(far, Assert.Single(pool.Decide("mn2", 1, 1)!.Prefixes)); // the freed prefix is handed out first
     }
@@ -87,7 +89,7 @@ public class PrefixPoolStateSpec
         foreach (var e in events)
             replayed.Apply(e);
         Assert.Equal(pool.Decide("mn4", 1, 2)!.Prefixes.ToArray(), replayed.Decide("mn4", 1, 2)!.Prefixes.ToArray());
-        Assert.Equal(("mn3", 1), replayed.OwnerOf(c.Prefixes[0]));
+        Assert.True(replayed.IsHeldBy(c.Prefixes[0], "mn3", 1));
     }
 
     [Fact]
