@@ -164,11 +164,11 @@ public sealed class DaemonsSpec : IDisposable
     }
 
     [Fact]
-    public void An_lma_refuses_at_start_a_store_written_with_another_bucket_layout_and_names_the_bucket()
+    public void An_lma_refuses_at_start_a_store_written_with_another_bucket_layout()
     {
         _domain.StartLma(); // creates the store
         _domain.KillLma();
-        // What an LMA of the former layout (1,024 buckets) leaves: events of a bucket this layout does not have.
+        // What an LMA of the former layout (1,024 buckets) left: no layout record, events of a bucket this layout does not have.
         using (var store = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_domain.LmaStore};Pooling=False"))
         {
             store.Open();
@@ -176,12 +176,16 @@ public sealed class DaemonsSpec : IDisposable
             insert.CommandText = "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid) " +
                                  "SELECT created, deleted, 'bce-bucket-700', 1, message, manifest, identifier, writer_uuid FROM journal LIMIT 1";
             Assert.Equal(1, insert.ExecuteNonQuery());
+            using var forget = store.CreateCommand();
+            forget.CommandText = $"DELETE FROM journal WHERE persistence_id = '{Pmip6Akka.Actors.Lma.BucketLayout.RecordId}'";
+            Assert.Equal(1, forget.ExecuteNonQuery()); // the new store recorded its layout at its first start
         }
 
         var (code, output, error) = _domain.Cli(_domain.LmaNamespace, "lma", "--config", _domain.LmaConfig);
 
         Assert.NotEqual(0, code);
-        Assert.Contains($"holds bindings of binding bucket 700, but this LMA has {Pmip6Akka.Actors.Lma.BindingBuckets.Count} buckets", output + error);
+        Assert.Contains($"cannot be served by this LMA ({Pmip6Akka.Actors.Lma.BindingBuckets.Count} binding buckets): it holds events of ", output + error);
+        Assert.Contains($"but no record of a {Pmip6Akka.Actors.Lma.BindingBuckets.Count}-bucket layout", output + error);
     }
 
     [Fact]

@@ -11,7 +11,7 @@
 // MN then costs a new persistent actor, i.e. a journal recovery (highest sequence number, replay,
 // snapshot lookup) plus a remember-entities write before its first PBU can be answered. On SQLite
 // that capped first registrations at ~390/s and cost ~11 KB of memory per binding. A bucket
-// recovers once at start; a new MN is one more dictionary entry and one journal event.
+// recovers once at start; a new MN is one more row (BindingTable) and one journal event.
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
@@ -37,7 +37,7 @@ public sealed record BindingEntitySettings(Ipv6Address LmaAddress, BindingSettin
     /// resources) until the journal catches up, so a flood of valid PBUs cannot queue without bound (issue 10).
     /// The MAGs retransmit with back-off.
     /// </summary>
-    public int MaxPendingWrites { get; init; } = 64;
+    public int MaxPendingWrites { get; init; } = 256;
     /// <summary>Context Reflector (issue 7): off unless the operator switches it on.</summary>
     public ReflectorSettings Reflector { get; init; } = new() { Enabled = false };
     /// <summary>The MAGs a context may name as the next MAG (the LMA node's own admission list).</summary>

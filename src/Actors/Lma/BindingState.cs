@@ -30,9 +30,9 @@ public sealed record MobilitySession(
     SessionState State,
     DateTimeOffset? DeleteAt)
 {
-    // The lease: what a refresh from the serving MAG changes. Settable only through Renew, which only the binding bucket
-    // calls on the states it owns (BindingState.TryRenew): at 10,000 refreshes/s a new session and state per refresh,
-    // living until the next one, were what each young collection promoted and what its card scan walked (issue 4).
+    // The lease: what a refresh from the serving MAG changes. Settable only through Renew (BindingState.TryRenew), which
+    // the binding bucket's table calls on the state it built for the PBU being handled, then writes the lease into its
+    // rows (BindingTable.TryRenew): a refresh builds no second state (issue 4).
     public DateTimeOffset RegisteredAt { get; private set; } = RegisteredAt;
     public TimeSpan Lifetime { get; private set; } = Lifetime;
     public Pmip6Timestamp? LastTimestamp { get; private set; } = LastTimestamp;
@@ -286,10 +286,9 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
 
     /// <summary>
     /// The binding bucket's fold of a refresh from the serving MAG: the session's lease is written in place and true is
-    /// returned, so the bucket keeps this state object (a query of the node's index, answered by the bucket, sees the new
-    /// lifetime). False, and nothing changed, for anything else: the bucket then folds with <see cref="Apply"/>, which stays
-    /// pure. Only the owner of a state may call this; a state handed to another thread to keep (a snapshot) is
-    /// <see cref="Frozen"/> first.
+    /// returned (the bucket's table then writes the same lease into its rows). False, and nothing changed, for anything
+    /// else: the bucket then folds with <see cref="Apply"/>, which stays pure. Only the owner of a state may call this; a
+    /// state another thread keeps is a <see cref="Frozen"/> copy.
     /// </summary>
     public bool TryRenew(SessionRegistered r)
     {

@@ -252,7 +252,7 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
 
     /// <summary>
     /// Drops the state kept for the MN asked last. The bucket calls it once a PBU is handled: a state kept by every bucket
-    /// when a young collection runs would be promoted with it (1,024 of them, ~0.4 MB each time).
+    /// when a young collection runs would be promoted with it (one per bucket; with 1,024 buckets ~0.4 MB each time).
     /// </summary>
     public void ForgetLast()
     {

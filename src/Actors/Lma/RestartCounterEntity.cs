@@ -51,7 +51,10 @@ public sealed class RestartCounterEntity : ReceivePersistentActor
     private uint _value;
     private readonly List<IActorRef> _waiting = [];
 
-    public override string PersistenceId => "lma-restart-counter";
+    /// <summary>The counter's persistence id (the cluster has one).</summary>
+    public const string JournalId = "lma-restart-counter";
+
+    public override string PersistenceId => JournalId;
 
     public RestartCounterEntity()
     {

@@ -137,6 +137,8 @@ internal static class Pmip6Codecs
         Make<RestartCounterIs>("restart-counter.v1", (w, m) => w.Long(m.Value), r => new RestartCounterIs(Counter(r))),
         Make<RestartCounterChosen>("restart-counter-chosen.v1", (w, m) => { w.Long(m.Value); w.Long(m.At.UtcTicks); },
             r => new RestartCounterChosen(Counter(r), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
+        Make<BucketLayoutRecorded>("bucket-layout-recorded.v1", (w, m) => { w.Int(m.Buckets); w.Long(m.At.UtcTicks); },
+            r => new BucketLayoutRecorded(r.Int(), new DateTimeOffset(r.Long(), TimeSpan.Zero))),
         Make<GetBinding>("get-binding.v1", (w, m) => w.String(m.MobileNodeId), r => new GetBinding(r.String())),
         Make<BindingSnapshot>("binding.v1", (w, m) =>
             {

@@ -34,7 +34,7 @@ public sealed record LmaDaemonSettings(
     public Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits Admission { get; init; } = Pmip6Akka.Dataplane.Security.ReceiveAdmissionLimits.Default;
 
     /// <summary>Events a binding bucket may have waiting for the journal before it refuses PBUs with 130 (`admission.max-pending-writes`).</summary>
-    public int MaxPendingWrites { get; init; } = 64;
+    public int MaxPendingWrites { get; init; } = 256;
 
     /// <summary>A bucket snapshots its states, and trims the journal below, every this many events (`snapshot-every`).</summary>
     public int SnapshotEvery { get; init; } = 8000;
@@ -91,7 +91,7 @@ public sealed record LmaDaemonSettings(
             Tunnel = TunnelSettings.Read(c, Path),
             Buffering = BufferingSettings.Read(c, Path),
             Admission = AdmissionSettings.Read(c),
-            MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 64),
+            MaxPendingWrites = c.Int("admission.max-pending-writes", 1, 1_000_000, 256),
             SnapshotEvery = c.Int("snapshot-every", 10, 1_000_000, 8000),
             Security = SecuritySettings.Read(c, Path),
             Reflector = ReadReflector(c),

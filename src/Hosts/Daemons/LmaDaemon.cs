@@ -92,12 +92,11 @@ public static class LmaDaemon
             Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery,
             Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
         };
-        // A store of another bucket layout is refused before any bucket recovers from it (see BucketLayoutCheck).
-        if (await BucketLayout.ForeignBucketAsync(system, TimeSpan.FromMinutes(1)) is { } foreign)
+        // A store of another bucket layout is refused before any bucket recovers from it; a new store records this one.
+        if (await BucketLayout.CheckAsync(system, TimeSpan.FromMinutes(1)) is { } refusal)
             throw new StartupFailure($"pmip6 lma: store {(settings.Cluster.Provider == JournalProvider.PostgreSql ? "PostgreSQL" : settings.Store)} " +
-                $"holds bindings of binding bucket {foreign}, but this LMA has {BindingBuckets.Count} buckets: it was written by an LMA " +
-                $"with {BindingBuckets.FormerCount} (before stop 23). Its bindings would be lost and its prefixes could be handed out twice; " +
-                "start on a new store (keep the old one for the version that wrote it)");
+                $"cannot be served by this LMA ({BindingBuckets.Count} binding buckets): {refusal}. Its bindings would be lost and its " +
+                "prefixes could be handed out twice; start on a new store (keep the old one for the version that wrote it)");
         // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
         var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
         var region = await ClusterSharding.Get(system).StartAsync("binding",

@@ -31,7 +31,7 @@ public sealed record BgpNeighbor(string Name, Ipv6Address Address, uint Asn, str
 /// <param name="RouterId">An IPv4 address, unique in the routing domain (BIRD's router id).</param>
 /// <param name="SharedAddress">The LMAA every node of the cluster holds.</param>
 /// <param name="Pool">The home network prefix pool of lma.conf (prefix-pool).</param>
-/// <param name="PrefixLength">lma.conf's prefix-length; a slice is pool length + 10 bits and must not exceed it.</param>
+/// <param name="PrefixLength">lma.conf's prefix-length; a slice is pool length + BindingBuckets.Bits (8) bits and must not exceed it.</param>
 /// <param name="TunnelDevice">lma.conf's tunnel.device, where the LMAA and the slice routes live.</param>
 public sealed record LmaRouting(IPAddress RouterId, uint Asn, BgpNeighbor Core, Ipv6Address SharedAddress, Ipv6Prefix Pool, byte PrefixLength,
     string TunnelDevice, BfdTiming? Bfd);
@@ -131,7 +131,7 @@ public static class BirdConfig
         return b.ToString();
     }
 
-    /// <summary>BIRD's prefix-set test for a bucket slice: inside the pool and exactly pool length + 10 bits long.</summary>
+    /// <summary>BIRD's prefix-set test for a bucket slice: inside the pool and exactly pool length + BindingBuckets.Bits bits long.</summary>
     private static string SliceFilter(Ipv6Prefix pool, byte prefixLength)
     {
         var slice = pool.Length + SliceBits;

@@ -130,7 +130,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
         /// write and dropped. Promoted, it stays until the next gen1 collection and, through the card its store marked, keeps
         /// that write (events, their Persistent and AtomicWrite, payload arrays) alive through every young collection
         /// meanwhile: one write per persistent actor, ~0.3 KB, promoted by every young collection, whatever the load (issue 4:
-        /// with 1,024 binding buckets ~0.45 MB, and half of each young pause). Nothing reads the list after the replies.
+        /// with the 1,024 binding buckets of then ~0.45 MB, and half of each young pause). Nothing reads the list after the replies.
         /// </summary>
         private static void ForgetBatch(IReadOnlyList<IPersistentEnvelope> envelopes)
         {
