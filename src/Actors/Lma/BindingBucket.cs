@@ -61,12 +61,13 @@ public static class BindingBuckets
     /// is a persistent actor whose mailbox, cell and batch a young collection scans, and with bindings kept as rows
     /// (<see cref="BindingTable"/>) those per-actor cards were most of the pause (issue 4; DESIGN-NOTES, "Stop 23").
     /// </summary>
-    public const int Count = 256;
+    public const int Count = 1 << Bits;
 
-    /// <summary>The bucket counts of earlier layouts, for <see cref="BucketLayout"/>.</summary>
+    /// <summary>The bucket count of the earlier layout, for <see cref="BucketLayout"/>.</summary>
     public const int FormerCount = 1024;
 
-    public const int Bits = 8; // log2(Count)
+    /// <summary>The bits a bucket's prefix slice adds to the pool's length.</summary>
+    public const int Bits = 8;
 
     public static string EntityId(string mobileNodeId) => Bucket(mobileNodeId).ToString();
 

@@ -53,7 +53,11 @@ public sealed record MobilitySession(
         && r.ProxyCoa == ProxyCoa && r.AccessTechnology == AccessTechnology && r.LinkLayerId == LinkLayerId
         && r.LinkLocalAddress == LinkLocalAddress && (r.Prefixes == Prefixes || r.Prefixes.AsSpan().SequenceEqual(Prefixes.AsSpan()));
 
-    public DateTimeOffset ExpiresAt => State == SessionState.AwaitingNewMag && DeleteAt is { } d ? d : RegisteredAt + Lifetime;
+    public DateTimeOffset ExpiresAt => ExpiryOf(State, DeleteAt, RegisteredAt, Lifetime);
+
+    /// <summary>When a session in <paramref name="state"/> expires or ends its de-registration delay (also read from a bucket's rows).</summary>
+    internal static DateTimeOffset ExpiryOf(SessionState state, DateTimeOffset? deleteAt, DateTimeOffset registeredAt, TimeSpan lifetime) =>
+        state == SessionState.AwaitingNewMag && deleteAt is { } d ? d : registeredAt + lifetime;
 
     public bool Owns(Ipv6Prefix prefix) => Prefixes.Contains(prefix);
 }
@@ -287,8 +291,8 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
     /// <summary>
     /// The binding bucket's fold of a refresh from the serving MAG: the session's lease is written in place and true is
     /// returned (the bucket's table then writes the same lease into its rows). False, and nothing changed, for anything
-    /// else: the bucket then folds with <see cref="Apply"/>, which stays pure. Only the owner of a state may call this; a
-    /// state another thread keeps is a <see cref="Frozen"/> copy.
+    /// else: the bucket then folds with <see cref="Apply"/>, which stays pure. Only the owner of a state may call this: the
+    /// states another thread keeps (a snapshot's) are built anew from the bucket's rows.
     /// </summary>
     public bool TryRenew(SessionRegistered r)
     {
@@ -299,10 +303,6 @@ public sealed record BindingState(string MobileNodeId, ImmutableArray<MobilitySe
         last.Renew(r);
         return true;
     }
-
-    /// <summary>A copy no later <see cref="TryRenew"/> changes: what a snapshot serializes on the snapshot store's thread.</summary>
-    public BindingState Frozen() =>
-        this with { Sessions = ImmutableCollectionsMarshal.AsImmutableArray(Sessions.Select(s => s with { }).ToArray()) };
 
     public BindingState Apply(IBindingEvent e) => e switch
     {

@@ -92,8 +92,6 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
     /// <summary>Rows allocated (held sessions plus free rows): the table's size, for the specs.</summary>
     internal int RowCapacity => _rows.Length;
 
-    public bool ContainsKey(string mobileNodeId) => _nodes.ContainsKey(mobileNodeId);
-
     /// <summary>The MN's state, built from its rows (the same object while nothing of the MN changes).</summary>
     public bool TryGetValue(string mobileNodeId, [MaybeNullWhen(false)] out BindingState state)
     {
@@ -128,7 +126,7 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         for (var i = node.First; i >= 0; i = _rows[i].Next)
         {
             ref readonly var row = ref _rows[i];
-            var expires = row.State == SessionState.AwaitingNewMag && (row.Flags & RowFlags.DeleteAt) != 0 ? row.DeleteAt : row.RegisteredAt + row.Lifetime;
+            var expires = MobilitySession.ExpiryOf(row.State, (row.Flags & RowFlags.DeleteAt) != 0 ? row.DeleteAt : null, row.RegisteredAt, row.Lifetime);
             if (next is not { } n || expires < n)
                 next = expires;
         }

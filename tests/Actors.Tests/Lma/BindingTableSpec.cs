@@ -117,7 +117,7 @@ public class BindingTableSpec
     }
 
     [Fact]
-    public void A_query_builds_only_the_states_it_answers_with_and_counts_every_session()
+    public void A_query_answers_up_to_its_limit_those_at_the_mag_it_names_and_counts_every_session()
     {
         var table = new BindingTable();
         for (var i = 0; i < 6; i++)
