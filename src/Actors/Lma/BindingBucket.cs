@@ -261,7 +261,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         {
             foreach (var session in state.Sessions)
                 _dataplane.Tell(new InstallBinding(mn, session.Id, [.. session.Prefixes], session.ProxyCoa));
-            _deadlines.Moved(mn, null, state.NextDeadline);
+            if (_states.TryGetHandle(mn, out var handle))
+                _deadlines.Moved(handle, null, state.NextDeadline);
         }
         // A CCE recovered from the journal: its downlink and uplink rules again (the reflection itself is
         // resent by the next tick if still unacknowledged).
@@ -539,7 +540,8 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         foreach (var e in events)
             Effects(e);
         var after = _states.NextDeadline(mn);
-        _deadlines.Moved(mn, before, after);
+        if (after is not null && _states.TryGetHandle(mn, out var handle))
+            _deadlines.Moved(handle, before, after);
         if (_deadlines.NeedsRebuild(_states.Count))
             _deadlines.Rebuild(_states.Deadlines());
         if (after is { } deadline && (_armedFor is null || deadline < _armedFor))
@@ -668,15 +670,17 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
     {
         _armedFor = null;
         var now = DateTimeOffset.UtcNow;
-        foreach (var mn in _deadlines.TakeDue(now))
+        foreach (var handle in _deadlines.TakeDue(now))
         {
-            if (!_states.TryGetValue(mn, out var state))
+            // The MN the handle is now: the one it was queued for, or (once that one was removed) another, whose entry fires
+            // early and finds nothing due.
+            if (_states.MobileNodeAt(handle) is not { } mn || !_states.TryGetValue(mn, out var state))
                 continue;
             var events = _settings.Flows.Enabled ? FlowMobilityState.KeepOutagePrefixes(state, state.Expire(now), now, _settings.Binding) : state.Expire(now);
             if (!events.IsEmpty)
                 Persist(events, () => { }); // folded at once; its deadline was due, so the fold queued no later one
             // Its entry was taken: queue its deadline again (refreshed since, or what the expiry left).
-            _deadlines.Moved(mn, null, _states.NextDeadline(mn));
+            _deadlines.Moved(handle, null, _states.NextDeadline(mn)); // the same handle while the MN is held
         }
         _states.ForgetLast();
         ArmExpiry();

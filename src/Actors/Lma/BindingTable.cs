@@ -6,23 +6,53 @@
 // registration p99. Here a new binding is a row written into an array that is already old (values only, which the
 // collector neither copies again nor scans), plus its MN-ID string as the key of the MN's entry.
 //
+// The MNs themselves are nodes of the table's own hash table, each with its MN-ID inline (ASCII up to 64 octets; a longer or
+// other one as a string beside the nodes): with a Dictionary<string, ...> every registration stored its young MN-ID string
+// into the old entry array, one card each, and the deadline queue a second (issue 4). A node's index is its handle: the
+// deadline queue is keyed by it, an int. A handle is reused once its MN is gone; what the queue holds of it then fires
+// early and harmlessly (see DeadlineQueue).
+//
 // The pure BindingState stays the type every decision and fold works on: TryGetValue builds one from the rows (young
 // objects that die with the PBU that asked), and a fold stores the state it produced back into rows. The state built for
 // the MN asked last is kept until the bucket has handled that PBU, so its decide and its fold build it once.
+using System.Buffers;
 using System.Collections;
 using System.Collections.Immutable;
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using Pmip6Akka.Dataplane.Wire;
 
 namespace Pmip6Akka.Actors.Lma;
 
 internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingState>>
 {
-    /// <summary>One MN: its sessions' rows (a chain in the state's order) and the next session id.</summary>
+    /// <summary>MN-IDs of up to this many ASCII characters are kept inside their node.</summary>
+    internal const int InlineKeyOctets = 64;
+
+    /// <summary><see cref="Node.KeyLength"/> of a node whose MN-ID is in <see cref="_longKeys"/>.</summary>
+    private const int LongKey = -1;
+
+    /// <summary><see cref="Node.KeyLength"/> of a node on the free list.</summary>
+    private const int FreeNode = -2;
+
+    [InlineArray(InlineKeyOctets)]
+    private struct InlineKey
+    {
+        private byte _first;
+    }
+
+    /// <summary>One MN: its MN-ID, its sessions' rows (a chain in the state's order) and the next session id. No references.</summary>
     private struct Node
     {
+        public InlineKey Key;
+        /// <summary>ASCII characters of <see cref="Key"/>; <see cref="LongKey"/> or <see cref="FreeNode"/>.</summary>
+        public int KeyLength;
+        public int Hash;
+        /// <summary>1 + the next node of the same hash slot, or of the free list; 0 at the end.</summary>
+        public int NextInSlot;
         public int First;
         public int Last;
         public int Sessions;
@@ -63,7 +93,16 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         public byte LinkLayerLength;
     }
 
-    private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
+    // The MNs: a hash table of nodes, chained. _slots[hash & mask] is 1 + the first node of that slot (0: none); as many
+    // slots as nodes, a power of two.
+    private Node[] _nodes;
+    private int[] _slots;
+    private string?[] _longKeys;
+    private int _nodesUsed;
+    /// <summary>1 + the first free node (0: none); the free list is linked through <see cref="Node.NextInSlot"/>.</summary>
+    private int _freeNode;
+    private int _count;
+
     private Row[] _rows;
     // Beside the rows, for what is a reference: a link-layer identifier that is not upper-case hex of up to 16 octets (those
     // are packed into the row), and prefix sets of other than one prefix.
@@ -78,13 +117,17 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
 
     public BindingTable(int capacity = 16)
     {
+        var nodes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 1));
+        _nodes = new Node[nodes];
+        _slots = new int[nodes];
+        _longKeys = new string?[nodes];
         _rows = new Row[capacity];
         _linkLayerIds = new string?[capacity];
         _prefixSets = new ImmutableArray<Ipv6Prefix>[capacity];
     }
 
     /// <summary>MNs held.</summary>
-    public int Count => _nodes.Count;
+    public int Count => _count;
 
     /// <summary>Mobility sessions held, all MNs together.</summary>
     public int Sessions { get; private set; }
@@ -100,12 +143,13 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
             state = _cached;
             return true;
         }
-        if (!_nodes.TryGetValue(mobileNodeId, out var node))
+        var index = Find(mobileNodeId);
+        if (index < 0)
         {
             state = null;
             return false;
         }
-        state = Build(mobileNodeId, node);
+        state = Build(mobileNodeId, _nodes[index]);
         _cachedMn = mobileNodeId;
         _cached = state;
         return true;
@@ -120,8 +164,12 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
     /// <summary>The earliest moment one of the MN's sessions expires or ends its de-registration delay, read from the rows.</summary>
     public DateTimeOffset? NextDeadline(string mobileNodeId)
     {
-        if (!_nodes.TryGetValue(mobileNodeId, out var node))
-            return null;
+        var index = Find(mobileNodeId);
+        return index < 0 ? null : NextDeadline(_nodes[index]);
+    }
+
+    private DateTimeOffset? NextDeadline(in Node node)
+    {
         DateTimeOffset? next = null;
         for (var i = node.First; i >= 0; i = _rows[i].Next)
         {
@@ -142,8 +190,7 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         if (!TryGetValue(r.MobileNodeId, out var held) || !held.TryRenew(r))
             return false;
         // TryRenew wrote the lease into the cached state's last session; the rows follow.
-        ref var node = ref CollectionsMarshal.GetValueRefOrNullRef(_nodes, r.MobileNodeId);
-        ref var row = ref _rows[node.Last];
+        ref var row = ref _rows[_nodes[Find(r.MobileNodeId)].Last];
         row.RegisteredAt = r.RegisteredAt;
         row.Lifetime = r.Lifetime;
         row.Sequence = r.Sequence;
@@ -162,12 +209,28 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
 
     public bool Remove(string mobileNodeId)
     {
-        if (!_nodes.Remove(mobileNodeId, out var node))
-            return false;
-        Sessions -= node.Sessions;
-        Forget(mobileNodeId);
-        Release(node.First);
-        return true;
+        var hash = mobileNodeId.GetHashCode();
+        ref var link = ref _slots[hash & (_slots.Length - 1)];
+        while (link != 0)
+        {
+            var index = link - 1;
+            ref var node = ref _nodes[index];
+            if (node.Hash == hash && KeyEquals(index, mobileNodeId))
+            {
+                link = node.NextInSlot;
+                Sessions -= node.Sessions;
+                Forget(mobileNodeId);
+                Release(node.First);
+                node.KeyLength = FreeNode;
+                node.NextInSlot = _freeNode;
+                _longKeys[index] = null;
+                _freeNode = index + 1;
+                _count--;
+                return true;
+            }
+            link = ref node.NextInSlot;
+        }
+        return false;
     }
 
     /// <summary>Every MN's state, each built anew (a later renewal does not change them: what a snapshot may keep).</summary>
@@ -175,8 +238,9 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
     {
         get
         {
-            foreach (var (mn, node) in _nodes)
-                yield return Build(mn, node);
+            for (var i = 0; i < _nodesUsed; i++)
+                if (_nodes[i].KeyLength != FreeNode)
+                    yield return Build(KeyOf(i), _nodes[i]);
         }
     }
 
@@ -189,23 +253,34 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         if (limit <= 0)
             yield break;
         var taken = 0;
-        foreach (var (mn, node) in _nodes)
+        for (var i = 0; i < _nodesUsed; i++)
         {
-            if (atMag is { } mag && !HasSessionAt(node, mag))
+            if (_nodes[i].KeyLength == FreeNode || (atMag is { } mag && !HasSessionAt(_nodes[i], mag)))
                 continue;
-            yield return Build(mn, node);
+            yield return Build(KeyOf(i), _nodes[i]);
             if (++taken == limit)
                 yield break;
         }
     }
 
-    /// <summary>Each MN's next deadline (<see cref="NextDeadline"/>), read from the rows.</summary>
-    public IEnumerable<(string MobileNodeId, DateTimeOffset Deadline)> Deadlines()
+    /// <summary>Each MN's handle and next deadline (<see cref="NextDeadline(string)"/>), read from the rows.</summary>
+    public IEnumerable<(int Handle, DateTimeOffset Deadline)> Deadlines()
     {
-        foreach (var mn in _nodes.Keys)
-            if (NextDeadline(mn) is { } deadline)
-                yield return (mn, deadline);
+        for (var i = 0; i < _nodesUsed; i++)
+            if (_nodes[i].KeyLength != FreeNode && NextDeadline(_nodes[i]) is { } deadline)
+                yield return (i, deadline);
     }
+
+    /// <summary>The MN's handle: the same from its first store until it is removed, then another MN's.</summary>
+    public bool TryGetHandle(string mobileNodeId, out int handle)
+    {
+        handle = Find(mobileNodeId);
+        return handle >= 0;
+    }
+
+    /// <summary>The MN-ID of the MN that <paramref name="handle"/> is now; null if none.</summary>
+    public string? MobileNodeAt(int handle) =>
+        handle >= 0 && handle < _nodesUsed && _nodes[handle].KeyLength != FreeNode ? KeyOf(handle) : null;
 
     private bool HasSessionAt(in Node node, Ipv6Address mag)
     {
@@ -217,15 +292,23 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
 
     public IEnumerator<KeyValuePair<string, BindingState>> GetEnumerator()
     {
-        foreach (var (mn, node) in _nodes)
-            yield return new(mn, Build(mn, node));
+        for (var i = 0; i < _nodesUsed; i++)
+            if (_nodes[i].KeyLength != FreeNode)
+            {
+                var mn = KeyOf(i);
+                yield return new(mn, Build(mn, _nodes[i]));
+            }
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     private void Set(string mobileNodeId, BindingState state)
     {
-        ref var node = ref CollectionsMarshal.GetValueRefOrAddDefault(_nodes, mobileNodeId, out var existed);
+        var index = Find(mobileNodeId);
+        var existed = index >= 0;
+        if (!existed)
+            index = Add(mobileNodeId); // before the ref: adding may grow the array
+        ref var node = ref _nodes[index];
         if (existed)
         {
             Release(node.First);
@@ -237,15 +320,95 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         node.NextSessionId = state.NextSessionId;
         foreach (var session in state.Sessions)
         {
-            var index = Take();
-            Write(index, session);
+            var row = Take();
+            Write(row, session);
             if (node.Last < 0)
-                node.First = index;
+                node.First = row;
             else
-                _rows[node.Last].Next = index;
-            node.Last = index;
+                _rows[node.Last].Next = row;
+            node.Last = row;
         }
         Forget(mobileNodeId);
+    }
+
+    /// <summary>The MN's node, or -1.</summary>
+    private int Find(string mobileNodeId)
+    {
+        var hash = mobileNodeId.GetHashCode();
+        for (var link = _slots[hash & (_slots.Length - 1)]; link != 0; link = _nodes[link - 1].NextInSlot)
+            if (_nodes[link - 1].Hash == hash && KeyEquals(link - 1, mobileNodeId))
+                return link - 1;
+        return -1;
+    }
+
+    private bool KeyEquals(int index, string mobileNodeId)
+    {
+        ref readonly var node = ref _nodes[index];
+        if (node.KeyLength == LongKey)
+            return string.Equals(_longKeys[index], mobileNodeId, StringComparison.Ordinal);
+        ReadOnlySpan<byte> key = node.Key;
+        return node.KeyLength == mobileNodeId.Length && Ascii.Equals(key[..node.KeyLength], mobileNodeId);
+    }
+
+    /// <summary>The MN-ID of node <paramref name="index"/> (a new string unless it is kept as one).</summary>
+    private string KeyOf(int index)
+    {
+        ref readonly var node = ref _nodes[index];
+        if (node.KeyLength == LongKey)
+            return _longKeys[index]!;
+        ReadOnlySpan<byte> key = node.Key;
+        return Encoding.ASCII.GetString(key[..node.KeyLength]);
+    }
+
+    /// <summary>A new node for the MN (not held yet), without sessions; its index.</summary>
+    private int Add(string mobileNodeId)
+    {
+        int index;
+        if (_freeNode != 0)
+        {
+            index = _freeNode - 1;
+            _freeNode = _nodes[index].NextInSlot;
+        }
+        else
+        {
+            if (_nodesUsed == _nodes.Length)
+                GrowNodes();
+            index = _nodesUsed++;
+        }
+        ref var node = ref _nodes[index];
+        node = default;
+        node.Hash = mobileNodeId.GetHashCode();
+        Span<byte> key = node.Key;
+        if (mobileNodeId.Length <= InlineKeyOctets && Ascii.FromUtf16(mobileNodeId, key, out var written) == OperationStatus.Done)
+            node.KeyLength = written;
+        else
+        {
+            node.KeyLength = LongKey;
+            _longKeys[index] = mobileNodeId;
+        }
+        ref var slot = ref _slots[node.Hash & (_slots.Length - 1)];
+        node.NextInSlot = slot;
+        slot = index + 1;
+        _count++;
+        return index;
+    }
+
+    /// <summary>Twice the nodes and slots; every node linked again into its slot.</summary>
+    private void GrowNodes()
+    {
+        var capacity = _nodes.Length * 2;
+        Array.Resize(ref _nodes, capacity);
+        Array.Resize(ref _longKeys, capacity);
+        _slots = new int[capacity];
+        for (var i = 0; i < _nodesUsed; i++)
+        {
+            ref var node = ref _nodes[i];
+            if (node.KeyLength == FreeNode)
+                continue;
+            ref var slot = ref _slots[node.Hash & (capacity - 1)];
+            node.NextInSlot = slot;
+            slot = i + 1;
+        }
     }
 
     /// <summary>

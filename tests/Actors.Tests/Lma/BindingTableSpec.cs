@@ -129,7 +129,7 @@ public class BindingTableSpec
         Assert.Equal(["mn1@example", "mn3@example", "mn5@example"], table.Where(10, Mag2).Select(s => s.MobileNodeId).Order());
         Assert.Empty(table.Where(0, null));
         Assert.Equal(6, table.Deadlines().Count());
-        Assert.All(table.Deadlines(), d => Assert.Equal(table.NextDeadline(d.MobileNodeId), d.Deadline));
+        Assert.All(table.Deadlines(), d => Assert.Equal(table.NextDeadline(table.MobileNodeAt(d.Handle)!), d.Deadline));
 
         table.Remove("mn1@example");
         table["mn0@example"] = new BindingState("mn0@example", [Session(1, "2001:db8:a000::/64"), Session(2, "2001:db8:b000::/64")], 3);
@@ -155,5 +155,58 @@ public class BindingTableSpec
 
         Assert.True(table.TryGetValue("mn1@example", out var read));
         Assert.Equal(linkLayerId, Assert.Single(read.Sessions).LinkLayerId);
+    }
+
+    [Fact]
+    public void Thousands_of_mobile_nodes_of_every_kind_of_mn_id_are_found_again_after_the_table_grew_and_lost_some()
+    {
+        // Inline ASCII keys, the longest inline one, one a character longer, non-ASCII ones (kept as strings beside the
+        // nodes) and keys that differ only in case or length: each is its own MN.
+        var ids = Enumerable.Range(0, 3000).Select(i => (i % 6) switch
+        {
+            0 => $"mn{i}@example",
+            1 => $"MN{i}@EXAMPLE",
+            2 => $"mn{i}@".PadRight(BindingTable.InlineKeyOctets, 'x'),
+            3 => $"mn{i}@".PadRight(BindingTable.InlineKeyOctets + 1, 'x'),
+            4 => $"mn{i}@bücher.example",
+            _ => $"mn{i}",
+        }).ToList();
+        var table = new BindingTable(capacity: 1);
+        foreach (var id in ids)
+            table[id] = new BindingState(id, [Session(1, "2001:db8:a001::/64")], 2);
+        foreach (var id in ids.Where((_, i) => i % 3 == 0))
+            Assert.True(table.Remove(id));
+
+        var kept = ids.Where((_, i) => i % 3 != 0).ToList();
+        Assert.Equal(kept.Count, table.Count);
+        Assert.All(kept, id => Assert.True(table.TryGetValue(id, out var s) && s.MobileNodeId == id));
+        Assert.All(ids.Where((_, i) => i % 3 == 0), id => Assert.False(table.TryGetValue(id, out _)));
+        Assert.Equal(kept.Order(StringComparer.Ordinal), table.Select(kv => kv.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(kept.Order(StringComparer.Ordinal), table.Values.Select(s => s.MobileNodeId).Order(StringComparer.Ordinal));
+        Assert.False(table.TryGetValue("mn1@EXAMPLE", out _)); // case matters: MN-IDs compare ordinally
+    }
+
+    [Fact]
+    public void A_handle_names_its_mobile_node_until_it_is_removed_and_then_the_next_one_added()
+    {
+        var table = new BindingTable();
+        table["mn1@example"] = new BindingState("mn1@example", [Session(1, "2001:db8:a001::/64")], 2);
+        table["mn2@example"] = new BindingState("mn2@example", [Session(1, "2001:db8:a002::/64")], 2);
+        Assert.True(table.TryGetHandle("mn1@example", out var handle));
+        Assert.Equal("mn1@example", table.MobileNodeAt(handle));
+
+        table["mn1@example"] = new BindingState("mn1@example", [Session(1, "2001:db8:a001::/64"), Session(2, "2001:db8:a003::/64")], 3);
+        Assert.True(table.TryGetHandle("mn1@example", out var again));
+        Assert.Equal(handle, again); // a changed state keeps its handle
+
+        table.Remove("mn1@example");
+        Assert.False(table.TryGetHandle("mn1@example", out _));
+        Assert.Null(table.MobileNodeAt(handle));
+        Assert.Null(table.MobileNodeAt(-1));
+        Assert.Null(table.MobileNodeAt(1000));
+
+        table["mn3@example"] = new BindingState("mn3@example", [Session(1, "2001:db8:a004::/64")], 2);
+        Assert.Equal("mn3@example", table.MobileNodeAt(handle)); // taken over: the deadline queue's entry fires early for mn3
+        Assert.Equal((2, 2), (table.Count, table.Sessions));
     }
 }

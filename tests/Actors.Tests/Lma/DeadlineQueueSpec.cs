@@ -1,5 +1,6 @@
 // The binding bucket's deadline queue: bounded by the number of mobile nodes, not by how often they refresh, and with no
-// per-node record of its own (the bucket tells it each node's deadline before and after a change).
+// per-node record of its own (the bucket tells it each node's deadline before and after a change). Nodes are the binding
+// table's handles.
 using Pmip6Akka.Actors.Lma;
 
 namespace Pmip6Akka.Actors.Tests.Lma;
@@ -16,18 +17,18 @@ public class DeadlineQueueSpec
         for (var i = 0; i < 10_000; i++)
         {
             var next = T0.AddSeconds(3600 + i); // every refresh pushes the lifetime further out
-            queue.Moved("mn1", deadline, next);
+            queue.Moved(1, deadline, next);
             deadline = next;
         }
         Assert.Equal(1, queue.Count);
         Assert.True(queue.TryPeek(out var at));
         Assert.Equal(T0.AddSeconds(3600), at);
         Assert.Empty(queue.TakeDue(T0.AddSeconds(3599)));
-        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(3600)));
+        Assert.Equal([1], queue.TakeDue(T0.AddSeconds(3600)));
         Assert.Equal(0, queue.Count);
 
         // Once it fired, the node's real (later) deadline is queued again.
-        queue.Moved("mn1", null, deadline);
+        queue.Moved(1, null, deadline);
         Assert.Equal(1, queue.Count);
         Assert.True(queue.TryPeek(out at));
         Assert.Equal(T0.AddSeconds(3600 + 9_999), at);
@@ -37,20 +38,20 @@ public class DeadlineQueueSpec
     public void An_earlier_deadline_is_queued_before_a_later_one_and_each_node_is_taken_once()
     {
         var queue = new DeadlineQueue();
-        queue.Moved("mn1", null, T0.AddSeconds(3600));
-        queue.Moved("mn2", null, T0.AddSeconds(10));
-        queue.Moved("mn1", T0.AddSeconds(3600), T0.AddSeconds(1)); // a de-registration: MinDelayBeforeBCEDelete, earlier
+        queue.Moved(1, null, T0.AddSeconds(3600));
+        queue.Moved(2, null, T0.AddSeconds(10));
+        queue.Moved(1, T0.AddSeconds(3600), T0.AddSeconds(1)); // a de-registration: MinDelayBeforeBCEDelete, earlier
         Assert.Equal(3, queue.Count);
-        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(1)));
-        Assert.Equal(["mn2"], queue.TakeDue(T0.AddSeconds(10)));
+        Assert.Equal([1], queue.TakeDue(T0.AddSeconds(1)));
+        Assert.Equal([2], queue.TakeDue(T0.AddSeconds(10)));
         // The superseded lifetime entry still fires (harmlessly: the bucket finds nothing due).
-        Assert.Equal(["mn1"], queue.TakeDue(T0.AddSeconds(3600)));
+        Assert.Equal([1], queue.TakeDue(T0.AddSeconds(3600)));
         Assert.False(queue.TryPeek(out _));
 
         // Two entries of one node due together: taken once.
-        queue.Moved("mn3", null, T0.AddSeconds(7300));
-        queue.Moved("mn3", T0.AddSeconds(7300), T0.AddSeconds(7200));
-        Assert.Equal(["mn3"], queue.TakeDue(T0.AddSeconds(7300)));
+        queue.Moved(3, null, T0.AddSeconds(7300));
+        queue.Moved(3, T0.AddSeconds(7300), T0.AddSeconds(7200));
+        Assert.Equal([3], queue.TakeDue(T0.AddSeconds(7300)));
         Assert.Equal(0, queue.Count);
     }
 
@@ -58,8 +59,8 @@ public class DeadlineQueueSpec
     public void A_node_without_a_deadline_any_more_queues_nothing()
     {
         var queue = new DeadlineQueue();
-        queue.Moved("mn1", T0.AddSeconds(10), null); // its last session removed
-        queue.Moved("mn2", null, null);
+        queue.Moved(1, T0.AddSeconds(10), null); // its last session removed
+        queue.Moved(2, null, null);
         Assert.Equal(0, queue.Count);
     }
 
@@ -69,17 +70,17 @@ public class DeadlineQueueSpec
         // The soak's pattern: a 1 h lifetime, then a handover's MinDelayBeforeBCEDelete (earlier) supersedes it, fires,
         // and the node's lifetime is queued again. Each round leaves the old lifetime entry behind in the heap; the owner
         // rebuilds from its live deadlines when asked to.
-        var live = new Dictionary<string, DateTimeOffset>();
+        var live = new Dictionary<int, DateTimeOffset>();
         var queue = new DeadlineQueue();
         for (var n = 0; n < 20; n++)
         {
-            live[$"mn{n}"] = T0.AddHours(1);
-            queue.Moved($"mn{n}", null, T0.AddHours(1));
+            live[n] = T0.AddHours(1);
+            queue.Moved(n, null, T0.AddHours(1));
         }
         var now = T0;
         for (var round = 0; round < 10_000; round++)
         {
-            var mn = $"mn{round % 20}";
+            var mn = round % 20;
             now = now.AddMilliseconds(10);
             queue.Moved(mn, live[mn], now.AddMilliseconds(5));
             live[mn] = now.AddMilliseconds(5);
@@ -93,7 +94,7 @@ public class DeadlineQueueSpec
 
         // Nothing live was lost by the rebuilds: every node still fires, each once, by its own latest lifetime.
         var fired = queue.TakeDue(now.AddHours(1));
-        Assert.Equal(Enumerable.Range(0, 20).Select(n => $"mn{n}").ToHashSet(), fired);
+        Assert.Equal(Enumerable.Range(0, 20).ToHashSet(), fired);
         Assert.Equal(0, queue.Count);
     }
 }
