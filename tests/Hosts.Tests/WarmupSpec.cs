@@ -20,4 +20,23 @@ public sealed class WarmupSpec
             Pmip6Akka.Actors.Persistence.ActorSystemFactory.DefaultHocon()));
         Assert.Equal(1, Warmup.RunFlows(system));
     }
+
+    [Fact]
+    public void The_lmas_compile_ahead_finds_every_namespace_it_names_and_compiles_the_buckets_and_the_codecs()
+    {
+        // A renamed namespace would silently leave its code to be compiled under the first PBUs again.
+        var ours = new[] { typeof(Pmip6Akka.Actors.Lma.BindingBucket), typeof(Pmip6Akka.Dataplane.Wire.Ipv6Address), typeof(Warmup) }
+            .SelectMany(t => t.Assembly.GetTypes()).Select(t => t.Namespace).ToHashSet();
+        Assert.All(Warmup.LmaNamespaces, n => Assert.Contains(n, ours));
+
+        var (methods, _) = Warmup.CompileLmaPath();
+        Assert.InRange(methods, 3000, 20_000); // ~6,000 today; far fewer means the filter lost most of the LMA's code
+
+        // Nested types (the bucket's persisting continuations, lambdas' closures) are compiled with their declaring type.
+        var bucketOnly = Warmup.Compile([typeof(Pmip6Akka.Actors.Lma.BindingBucket)]);
+        var declared = typeof(Pmip6Akka.Actors.Lma.BindingBucket).GetMethods(System.Reflection.BindingFlags.DeclaredOnly
+            | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public
+            | System.Reflection.BindingFlags.NonPublic).Count(m => !m.IsAbstract && !m.ContainsGenericParameters);
+        Assert.True(bucketOnly > declared, $"{bucketOnly} compiled, {declared} declared by the bucket itself");
+    }
 }
