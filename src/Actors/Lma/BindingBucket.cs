@@ -532,6 +532,7 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         events = events.AddRange(FollowFlows(events));
         var mn = events[0].MobileNodeId;
         var before = _states.NextDeadline(mn); // a value: a renewal changes the row
+        var beforeHandle = _states.TryGetHandle(mn, out var held) ? held : -1;
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
@@ -540,8 +541,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         foreach (var e in events)
             Effects(e);
         var after = _states.NextDeadline(mn);
+        // An MN whose last session went and a new one came in the same events may hold another handle now: nothing queued for it.
         if (after is not null && _states.TryGetHandle(mn, out var handle))
-            _deadlines.Moved(handle, before, after);
+            _deadlines.Moved(handle, handle == beforeHandle ? before : null, after);
         if (_deadlines.NeedsRebuild(_states.Count))
             _deadlines.Rebuild(_states.Deadlines());
         if (after is { } deadline && (_armedFor is null || deadline < _armedFor))
