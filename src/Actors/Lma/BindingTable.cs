@@ -4,7 +4,7 @@
 // that live as long as the binding, so every young collection while MNs registered promoted the last ~0.4 s of them
 // (~3 MB at 10,000 registrations/s) and marked the cards their stores into old dictionaries dirtied: 13-25 ms pauses, the
 // registration p99. Here a new binding is a row written into an array that is already old (values only, which the
-// collector neither copies again nor scans), plus its MN-ID string as the key of the MN's entry.
+// collector neither copies again nor scans), and a node holding its MN-ID (below).
 //
 // The MNs themselves are nodes of the table's own hash table, each with its MN-ID inline (ASCII up to 64 octets; a longer or
 // other one as a string beside the nodes): with a Dictionary<string, ...> every registration stored its young MN-ID string

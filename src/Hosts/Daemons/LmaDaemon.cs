@@ -125,6 +125,11 @@ public static class LmaDaemon
             relaying.RelayToOwner = (packet, mag) =>
                 region.Tell(new RelayedUplink(BindingBuckets.OfAddress(pool, Ipv6Address.Read(packet.Slice(8, Ipv6Address.Length))), [.. packet], mag));
         }
+        // The protocol handler serves from its start: the code it runs is compiled first.
+        var ahead = await compiledAhead;
+        stdout.WriteLine(ahead.Error is null
+            ? $"pmip6 lma: signalling path compiled ahead ({ahead.Methods} methods in {ahead.Took.TotalSeconds:F1} s, beside the recovery)"
+            : $"pmip6 lma: WARNING the signalling path could not be compiled ahead ({ahead.Error}); the first PBUs will wait for the compiler");
         var lma = system.ActorOf(LmaNode.Props(new LmaNodeSettings(settings.Address, admission, restartCounter)
         {
             HeartbeatInterval = settings.HeartbeatInterval,
@@ -137,8 +142,6 @@ public static class LmaDaemon
         using var lossNetlink = StartMoveOnLoss(system, settings, resources.Tunnel, index, lma, counters, stdout);
 
         Warmup.Run(); // compile the attach/handover path now, not during the first real handover
-        var (compiled, compiling) = await compiledAhead;
-        stdout.WriteLine($"pmip6 lma: signalling path compiled ahead ({compiled} methods in {compiling.TotalSeconds:F1} s, beside the recovery)");
         if (settings.FlowMobility.Enabled && Warmup.RunFlows(system) != 1)
             stdout.WriteLine("pmip6 lma: WARNING the flow-move warm-up did not complete (the first flow move will be slower)");
         var http = await DaemonRuntime.StartHttpAsync("lma", settings.Http, system, request => Serve(request, lma, index, region, Akka.Cluster.Cluster.Get(system), counters, settings, restartCounter, resources));

@@ -71,6 +71,37 @@ public class BindingBucketSpec(ITestOutputHelper output) : TestKit(Domain.HoconF
     }
 
     [Fact]
+    public void A_mobile_node_that_takes_over_a_removed_one_s_handle_is_not_expired_by_its_entry_and_expires_by_its_own()
+    {
+        // The deadline queue is keyed by the table's handles, and a removed MN's handle goes to the next MN added: the
+        // entries left for the first (its 2 s lifetime) fire for the second, which must find nothing due.
+        var mns = SameBucket(2);
+        var settings = new BindingEntitySettings(Domain.LmaAddress, BindingSettings.Default with { MinDelayBeforeBceDelete = TimeSpan.FromMilliseconds(200) },
+            Pool, 64);
+        var dataplane = CreateTestProbe();
+        var region = Sys.ActorOf(LocalBindingRegion.Props(b => BindingBucket.Props(b, settings, dataplane.Ref, null)));
+        int Held(string mn) => region.Ask<BindingSnapshot>(new GetBinding(mn), TimeSpan.FromSeconds(5)).Result.Sessions.Length;
+
+        var registered = DateTimeOffset.UtcNow;
+        region.Tell(Pbu(mns[0], HandoffIndicator.AttachmentOverNewInterface, lifetime: TimeSpan.FromSeconds(2)));
+        var first = Answered(dataplane);
+        region.Tell(Pbu(mns[0], HandoffIndicator.HandoffStateUnknown, first, TimeSpan.Zero)); // de-registered: removed 200 ms later
+        dataplane.FishForMessage<SendMobilityMessage>(_ => true, TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(0, Held(mns[0])), TimeSpan.FromSeconds(3));
+
+        region.Tell(Pbu(mns[1], HandoffIndicator.AttachmentOverNewInterface)); // 1 h, on the freed node
+        var second = Answered(dataplane);
+        var stale = registered + TimeSpan.FromSeconds(2.5) - DateTimeOffset.UtcNow;
+        if (stale > TimeSpan.Zero)
+            Thread.Sleep(stale);
+        Assert.Equal(1, Held(mns[1])); // the first MN's lifetime entry fired for it and found nothing due
+
+        region.Tell(Pbu(mns[1], HandoffIndicator.HandoffStateNotChanged, second, TimeSpan.FromSeconds(1))); // its own deadline, earlier
+        Answered(dataplane);
+        AwaitAssert(() => Assert.Equal(0, Held(mns[1])), TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
     public void A_refresh_written_into_the_held_state_is_what_the_node_s_index_shows_and_survives_a_restart()
     {
         var mn = SameBucket(1)[0];

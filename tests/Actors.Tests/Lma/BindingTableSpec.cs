@@ -158,32 +158,35 @@ public class BindingTableSpec
     }
 
     [Fact]
-    public void Thousands_of_mobile_nodes_of_every_kind_of_mn_id_are_found_again_after_the_table_grew_and_lost_some()
+    public void Thousands_of_mobile_nodes_of_every_kind_of_mn_id_are_found_again_after_the_table_grew_lost_some_and_took_them_back()
     {
-        // Inline ASCII keys, the longest inline one, one a character longer, non-ASCII ones (kept as strings beside the
-        // nodes) and keys that differ only in case or length: each is its own MN.
-        var ids = Enumerable.Range(0, 3000).Select(i => (i % 6) switch
-        {
-            0 => $"mn{i}@example",
-            1 => $"MN{i}@EXAMPLE",
-            2 => $"mn{i}@".PadRight(BindingTable.InlineKeyOctets, 'x'),
-            3 => $"mn{i}@".PadRight(BindingTable.InlineKeyOctets + 1, 'x'),
-            4 => $"mn{i}@bücher.example",
-            _ => $"mn{i}",
-        }).ToList();
+        // Each number in six forms: inline ASCII, the same in upper case, the longest inline one, one a character longer,
+        // a non-ASCII one (kept as a string beside the nodes) and a shorter prefix of the first: each is its own MN.
+        string[] Forms(int i) =>
+        [
+            $"mn{i}@example", $"MN{i}@EXAMPLE", $"mn{i}@".PadRight(BindingTable.InlineKeyOctets, 'x'),
+            $"mn{i}@".PadRight(BindingTable.InlineKeyOctets + 1, 'x'), $"mn{i}@bücher.example", $"mn{i}@exampl",
+        ];
+        var ids = Enumerable.Range(0, 600).SelectMany(Forms).ToList();
         var table = new BindingTable(capacity: 1);
         foreach (var id in ids)
             table[id] = new BindingState(id, [Session(1, "2001:db8:a001::/64")], 2);
-        foreach (var id in ids.Where((_, i) => i % 3 == 0))
+        var removed = ids.Where((_, i) => i % 3 == 0).ToList();
+        foreach (var id in removed)
             Assert.True(table.Remove(id));
+        foreach (var id in removed.Take(removed.Count / 2)) // back on freed nodes, relinked into their slots
+            table[id] = new BindingState(id, [Session(2, "2001:db8:a002::/64")], 3);
 
-        var kept = ids.Where((_, i) => i % 3 != 0).ToList();
-        Assert.Equal(kept.Count, table.Count);
-        Assert.All(kept, id => Assert.True(table.TryGetValue(id, out var s) && s.MobileNodeId == id));
-        Assert.All(ids.Where((_, i) => i % 3 == 0), id => Assert.False(table.TryGetValue(id, out _)));
-        Assert.Equal(kept.Order(StringComparer.Ordinal), table.Select(kv => kv.Key).Order(StringComparer.Ordinal));
-        Assert.Equal(kept.Order(StringComparer.Ordinal), table.Values.Select(s => s.MobileNodeId).Order(StringComparer.Ordinal));
-        Assert.False(table.TryGetValue("mn1@EXAMPLE", out _)); // case matters: MN-IDs compare ordinally
+        var back = removed.Take(removed.Count / 2).ToHashSet();
+        var held = ids.Where((id, i) => i % 3 != 0 || back.Contains(id)).ToList();
+        Assert.Equal(held.Count, table.Count);
+        Assert.All(held, id => Assert.True(table.TryGetValue(id, out var s) && s.MobileNodeId == id
+                                           && s.Sessions[0].Id == (back.Contains(id) ? 2 : 1)));
+        Assert.All(removed.Skip(removed.Count / 2), id => Assert.False(table.TryGetValue(id, out _)));
+        Assert.Equal(held.Order(StringComparer.Ordinal), table.Select(kv => kv.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(held.Order(StringComparer.Ordinal), table.Values.Select(s => s.MobileNodeId).Order(StringComparer.Ordinal));
+        Assert.False(table.TryGetValue("mn1@EXAMPLE", out _)); // neither form of mn1: MN-IDs compare ordinally
+        Assert.False(table.TryGetValue("mn1@exa", out _));
     }
 
     [Fact]
@@ -207,6 +210,8 @@ public class BindingTableSpec
 
         table["mn3@example"] = new BindingState("mn3@example", [Session(1, "2001:db8:a004::/64")], 2);
         Assert.Equal("mn3@example", table.MobileNodeAt(handle)); // taken over: the deadline queue's entry fires early for mn3
+        Assert.True(table.TryGetHandle("mn3@example", out var taken) && taken == handle); // found through its slot too
+        Assert.True(table.TryGetValue("mn3@example", out var mn3) && mn3.MobileNodeId == "mn3@example");
         Assert.Equal((2, 2), (table.Count, table.Sessions));
     }
 }
