@@ -225,4 +225,24 @@ public sealed class OperationsSpec : IDisposable
         again.Signal(SIGTERM);
         Assert.Equal(0, again.WaitForExit(TimeSpan.FromSeconds(30)).ExitCode);
     }
+
+    [Fact]
+    public void An_lma_stopped_by_a_signal_while_it_starts_says_so_in_one_line_and_exits_1()
+    {
+        // Before its own handlers the runtime ends the process and stops the actor system, so what the start-up waits for
+        // fails (an ask's timeout); that is reported as the stop it is, not as an unhandled exception or a journal refusal.
+        WritePolicies("""{ mn-id = "kept@ops.example" }""");
+        WriteKeys(KeysFileSpec.Entry(4096, "::1"));
+        using var lma = new DaemonProcess("lma", "--config", LmaConfig(DaemonProcess.FreePort()));
+        // The cluster of one is up; the buckets recover ~2 s later. (A signal before the actor system exists ends the process
+        // with nothing to report.)
+        lma.WaitForLine("Leader is moving node", Start);
+        lma.Signal(SIGTERM);
+        var (code, _) = lma.WaitForExit(TimeSpan.FromSeconds(30));
+
+        Assert.True(code == 1, $"exit {code}\n{lma.Transcript}");
+        Assert.Contains("pmip6 lma: stopped by a signal while starting, before serving", lma.Transcript);
+        Assert.DoesNotContain("Unhandled exception", lma.Transcript);
+        Assert.DoesNotContain("serving on", lma.Transcript);
+    }
 }

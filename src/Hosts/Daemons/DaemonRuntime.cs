@@ -1,8 +1,10 @@
 // What `pmip6 lma` and `pmip6 mag` share: start-up steps with one-line failures, waiting for
 // SIGTERM/SIGINT, JSON options.
+using Akka.Actor;
 using Akka.Event;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Pmip6Akka.Hosts.Cli;
 
 namespace Pmip6Akka.Hosts.Daemons;
 
@@ -11,6 +13,23 @@ public sealed class StartupFailure(string message) : Exception(message);
 
 public static class DaemonRuntime
 {
+    private static ActorSystem? _starting;
+
+    /// <summary>The daemon's actor system, from its creation: see <see cref="StartInterrupted"/>.</summary>
+    public static void Starting(ActorSystem system) => _starting = system;
+
+    /// <summary>
+    /// The actor system is being shut down though the daemon did not ask: a stop signal came while it started (before its
+    /// own handlers, <see cref="StopRequested"/>), and the runtime's exit hook ran the coordinated shutdown. What the
+    /// start-up was waiting for then fails (a journal ask, a bucket's answer): this tells that apart from a failed start.
+    /// </summary>
+    public static bool StartInterrupted =>
+        _starting is { } system && (system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(system).ShutdownReason is not null);
+
+    /// <summary>Start-up ended by a signal: one line, not the exception the stopped actor system left (an ask's timeout).</summary>
+    public static CommandFailure StoppedWhileStarting(string role) =>
+        new(CommandLine.ExitFailure, $"pmip6 {role}: stopped by a signal while starting, before serving");
+
     /// <summary>The RFC 5847 restart counter kept in <paramref name="file"/>, incremented for this start.</summary>
     public static uint NextRestartCounter(string role, string file)
     {

@@ -47,6 +47,11 @@ public static class LmaDaemon
         {
             return RunAsync(settings, stdout).GetAwaiter().GetResult();
         }
+        catch (Exception e) when (e is not CommandFailure && DaemonRuntime.StartInterrupted)
+        {
+            // What failed (a journal ask, an actor system start) failed because the runtime is stopping it.
+            throw DaemonRuntime.StoppedWhileStarting("lma");
+        }
         catch (StartupFailure e)
         {
             throw new CommandFailure(CommandLine.ExitFailure, e.Message);
@@ -75,6 +80,7 @@ public static class LmaDaemon
             throw new StartupFailure($"pmip6 lma: cannot start the actor system on store {store}: {e.GetBaseException().Message}");
         }
 
+        DaemonRuntime.Starting(system);
         // The buckets answer through this sender, without a hop through the dataplane actor, unless the signalling is
         // authenticated (the SignallingGuard then protects every message it sends, one at a time).
         var sender = new MobilityHeaderSender(resources.MobilityHeader, counters, Logging.GetLogger(system, "pmip6.lma.mh-send"));
@@ -103,19 +109,24 @@ public static class LmaDaemon
                 "prefixes could be handed out twice; start on a new store (keep the old one for the version that wrote it)");
         // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
         var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
-        var region = await ClusterSharding.Get(system).StartAsync("binding",
+        // A stop signal while starting ends the actor system under these waits (their asks would wait out their timeouts).
+        var starting = system;
+        async Task<T> UnlessStopped<T>(Task<T> step) =>
+            await Task.WhenAny(step, starting.WhenTerminated) == step ? await step
+                : throw new StartupFailure("pmip6 lma: the actor system stopped while starting, before serving");
+        var region = await UnlessStopped(ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct, buckets),
-            ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards));
+            ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards)));
         // RFC 5847: one counter for the cluster, in its journal, changed only when the journal (so the bindings) is new.
-        var restarts = await ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
-            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor());
+        var restarts = await UnlessStopped(ClusterSharding.Get(system).StartAsync(RestartCounterEntity.TypeName, _ => RestartCounterEntity.Props(),
+            ClusterShardingSettings.Create(system), new RestartCounterEntity.Extractor()));
         // Asked now, answered while the buckets recover: once they are, nothing is left to wait for before serving.
         var restartCounterAnswer = restarts.Ask<RestartCounterIs>(GetRestartCounter.Instance, TimeSpan.FromMinutes(1));
         // Recover every bucket before serving, so the first PBUs do not wait for journal recoveries.
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var ready = await Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
-            .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5))));
-        var restartCounter = (await restartCounterAnswer).Value;
+        var ready = await UnlessStopped(Task.WhenAll(Enumerable.Range(0, BindingBuckets.Count)
+            .Select(b => region.Ask<BucketReady>(new StartBucket(b), TimeSpan.FromMinutes(5)))));
+        var restartCounter = (await UnlessStopped(restartCounterAnswer)).Value;
         stdout.WriteLine($"pmip6 lma: {BindingBuckets.Count} binding buckets recovered in {started.Elapsed.TotalSeconds:F1} s, " +
                          $"{ready.Sum(r => r.MobileNodes)} mobile nodes with bindings");
         if (settings.Cluster.IsMultiNode && resources.Tunnel is { } relaying)

@@ -42,6 +42,11 @@ public static class MagDaemon
         {
             return RunAsync(settings, stdout).GetAwaiter().GetResult();
         }
+        catch (Exception e) when (e is not CommandFailure && DaemonRuntime.StartInterrupted)
+        {
+            // What failed (a journal ask, an actor system start) failed because the runtime is stopping it.
+            throw DaemonRuntime.StoppedWhileStarting("mag");
+        }
         catch (StartupFailure e)
         {
             throw new CommandFailure(CommandLine.ExitFailure, e.Message);
@@ -53,6 +58,7 @@ public static class MagDaemon
         var restartCounter = DaemonRuntime.NextRestartCounter("mag", Path.Combine(settings.StateDirectory, "restart-counter"));
         var resources = DataplaneSetup.ForMag(settings, () => DaemonRuntime.OpenSocket("mag", settings.Address, settings.Device));
         var system = ActorSystem.Create("pmip6-mag", ConfigurationFactory.ParseString(settings.Log.ToHocon()));
+        DaemonRuntime.Starting(system);
         var counters = new Counters();
         var dataplane = DaemonRuntime.GuardSignalling("mag", system, system.ActorOf(LinuxDataplane.Props(resources, counters), "dataplane"),
             settings.Security, counters, stdout, resources.ReceiveQueue, resources.Authenticator);
