@@ -531,8 +531,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
         }
         events = events.AddRange(FollowFlows(events));
         var mn = events[0].MobileNodeId;
-        var before = _states.NextDeadline(mn); // a value: a renewal changes the row
+        // Values: a renewal changes the row. One lookup of the MN before the events and one after.
         var beforeHandle = _states.TryGetHandle(mn, out var held) ? held : -1;
+        var before = beforeHandle >= 0 ? _states.NextDeadlineAt(beforeHandle) : null;
         var changedForwarding = false;
         foreach (var e in events)
             changedForwarding |= e is not SessionRegistered { Kind: RegistrationKind.Refresh };
@@ -540,9 +541,9 @@ public sealed partial class BindingBucket : ReceivePersistentActor, IWithTimers
             Fold(e);
         foreach (var e in events)
             Effects(e);
-        var after = _states.NextDeadline(mn);
+        var after = _states.TryGetHandle(mn, out var handle) ? _states.NextDeadlineAt(handle) : null;
         // An MN whose last session went and a new one came in the same events may hold another handle now: nothing queued for it.
-        if (after is not null && _states.TryGetHandle(mn, out var handle))
+        if (after is not null)
             _deadlines.Moved(handle, handle == beforeHandle ? before : null, after);
         if (_deadlines.NeedsRebuild(_states.Count))
             _deadlines.Rebuild(_states.Deadlines());

@@ -168,6 +168,9 @@ internal sealed class BindingTable : IEnumerable<KeyValuePair<string, BindingSta
         return index < 0 ? null : NextDeadline(_nodes[index]);
     }
 
+    /// <summary><see cref="NextDeadline(string)"/> of the MN that <paramref name="handle"/> is (a held one's, from <see cref="TryGetHandle"/>).</summary>
+    public DateTimeOffset? NextDeadlineAt(int handle) => NextDeadline(_nodes[handle]);
+
     private DateTimeOffset? NextDeadline(in Node node)
     {
         DateTimeOffset? next = null;

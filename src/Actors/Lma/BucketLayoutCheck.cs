@@ -31,9 +31,7 @@ public static class BucketLayout
         var check = system.ActorOf(Props.Create(() => new BucketLayoutCheck(journal, answer)));
         try
         {
-            // An actor system stopped meanwhile (a signal while the daemon starts) leaves the journal silent: not worth the wait.
-            var first = await Task.WhenAny(answer.Task, system.WhenTerminated).WaitAsync(timeout);
-            return first == answer.Task ? await answer.Task : "the actor system stopped before the journal answered";
+            return await answer.Task.WaitAsync(timeout);
         }
         catch (TimeoutException)
         {

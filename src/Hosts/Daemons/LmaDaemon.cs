@@ -102,18 +102,18 @@ public static class LmaDaemon
             Reflector = settings.Reflector, Admission = admission, MaxPendingWrites = settings.MaxPendingWrites, SnapshotEvery = settings.SnapshotEvery,
             Flows = settings.FlowMobility.Entity, RoutesSlice = settings.Cluster.IsMultiNode,
         };
-        // A store of another bucket layout is refused before any bucket recovers from it; a new store records this one.
-        if (await BucketLayout.CheckAsync(system, TimeSpan.FromMinutes(1)) is { } refusal)
-            throw new StartupFailure($"pmip6 lma: store {(settings.Cluster.Provider == JournalProvider.PostgreSql ? "PostgreSQL" : settings.Store)} " +
-                $"cannot be served by this LMA ({BindingBuckets.Count} binding buckets): {refusal}. Its bindings would be lost and its " +
-                "prefixes could be handed out twice; start on a new store (keep the old one for the version that wrote it)");
-        // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
-        var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
         // A stop signal while starting ends the actor system under these waits (their asks would wait out their timeouts).
         var starting = system;
         async Task<T> UnlessStopped<T>(Task<T> step) =>
             await Task.WhenAny(step, starting.WhenTerminated) == step ? await step
                 : throw new StartupFailure("pmip6 lma: the actor system stopped while starting, before serving");
+        // A store of another bucket layout is refused before any bucket recovers from it; a new store records this one.
+        if (await UnlessStopped(BucketLayout.CheckAsync(system, TimeSpan.FromMinutes(1))) is { } refusal)
+            throw new StartupFailure($"pmip6 lma: store {(settings.Cluster.Provider == JournalProvider.PostgreSql ? "PostgreSQL" : settings.Store)} " +
+                $"cannot be served by this LMA ({BindingBuckets.Count} binding buckets): {refusal}. Its bindings would be lost and its " +
+                "prefixes could be handed out twice; start on a new store (keep the old one for the version that wrote it)");
+        // A lone node's buckets never move: its protocol handler reaches them without the region (not in a cluster, see LocalBucketDirectory).
+        var buckets = settings.Cluster.IsMultiNode ? null : new LocalBucketDirectory();
         var region = await UnlessStopped(ClusterSharding.Get(system).StartAsync("binding",
             bucket => BindingBucket.Props(bucket, entitySettings, dataplane, index, counters, direct, buckets),
             ClusterShardingSettings.Create(system), new MnIdMessageExtractor(settings.Cluster.Options.Shards)));
